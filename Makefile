@@ -1,0 +1,41 @@
+# `make demo` and `make test` work on a fresh clone: they create .venv and install what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR := demo
+DEMO_URI := sqlite:///$(DEMO_DIR)/mlflow.db
+
+.PHONY: demo test test-slow install bench clean-demo lint
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch is pinned to the CPU wheel (an unpinned torch pulls a multi-GB CUDA build).
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p $(DEMO_DIR)
+	$(BIN)/mltrack seed --tracking-uri $(DEMO_URI) --force
+	@echo
+	@echo "Next:"
+	@echo "  $(BIN)/mltrack-lint fixtures/reference        # lint the reference training code"
+	@echo "  $(BIN)/mlflow ui --backend-store-uri $(DEMO_URI)   # browse the runs"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+bench: $(STAMP)
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+lint: $(STAMP)
+	$(BIN)/mltrack-lint src fixtures/reference
+
+clean-demo:
+	rm -rf $(DEMO_DIR)

@@ -1,0 +1,43 @@
+"""The `mltrack` command group. Only the cli package imports click.
+
+Each sub-command lives in its own module and registers itself on `main`; keep vendor SDK
+imports (mlflow, wandb, torch) inside the command bodies so `mltrack --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from mltrack import __version__
+
+# Modules that define sub-commands; each calls `main.add_command(...)` on import.
+_COMMAND_MODULES = (
+    "lint_cmd",
+    "seed_cmd",
+    "audit_cmd",
+    "report_cmd",
+    "rollback_cmd",
+    "cleanup_cmd",
+    "docs_cmd",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mltrack")
+def main() -> None:
+    """mltrack: keep ML experiment tracking honest.
+
+    Lint training code for runs that could not be reproduced (`mltrack lint`), seed a reference
+    store (`mltrack seed`), and put a live tracking store under pressure (`mltrack audit`,
+    `mltrack report`, `pytest --tracking-uri`).
+    """
+
+
+for _name in _COMMAND_MODULES:
+    try:
+        importlib.import_module(f"{__name__}.{_name}")
+    except ModuleNotFoundError as exc:  # a command module not written yet
+        if exc.name != f"{__name__}.{_name}":
+            raise

@@ -1,0 +1,51 @@
+"""Helpers shared by the command modules: error reporting and exit codes."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from mltrack.errors import EXIT_USAGE, MltrackError
+from mltrack.uri import redact
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> None:
+    """Print one redacted line to stderr and exit."""
+    click.echo(f"mltrack: error: {redact(message)}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(func: F) -> F:
+    """Turn MltrackError (and unexpected crashes) into one line and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MltrackError as exc:
+            fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except Exception as exc:  # noqa: BLE001 - last line of defence: no tracebacks for users
+            fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_USAGE)
+
+    return wrapper  # type: ignore[return-value]
+
+
+tracking_uri_option = click.option(
+    "--tracking-uri",
+    envvar="MLTRACK_TRACKING_URI",
+    required=True,
+    help="Tracking store: sqlite:///PATH, postgresql://..., http(s)://HOST, "
+    "wandb://ENTITY/PROJECT or wandb-offline:PATH. Env: MLTRACK_TRACKING_URI.",
+)

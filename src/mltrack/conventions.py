@@ -1,0 +1,71 @@
+"""Names the reference runs write and the pressure checks read (the defaults of the policy).
+
+One place, so the seeder, the W&B seeder, the checks, rollback and cleanup agree. Users with
+other conventions change the policy in `[tool.mltrack]`, not this file.
+"""
+
+from __future__ import annotations
+
+REFERENCE_EXPERIMENT = "mltrack-reference"
+INFERENCE_EXPERIMENT = "mltrack-reference-inference"
+REGISTERED_MODEL = "mltrack-reference-classifier"
+PRODUCTION_ALIAS = "production"
+METRIC = "val_acc"
+METRIC_GOAL = "max"  # or "min"
+
+# Parameters every reference training run logs.
+PARAM_LEARNING_RATE = "learning_rate"
+PARAM_BATCH_SIZE = "batch_size"
+PARAM_EPOCHS = "epochs"
+PARAM_OPTIMIZER = "optimizer"
+PARAM_ARCHITECTURE = "model_architecture"
+PARAM_SEED = "random_seed"
+PARAM_GIT_COMMIT = "git_commit"
+PARAM_GIT_DIRTY = "git_dirty"
+PARAM_DATA_HASH = "data_hash"
+PARAM_DATA_VERSION = "data_version"
+PARAM_PYTHON_VERSION = "python_version"
+PARAM_TORCH_VERSION = "torch_version"
+
+# Required reproduction fields and the synonyms that count for them (a param or a tag).
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    PARAM_LEARNING_RATE: ("learning_rate", "lr", "learning-rate", "learningrate"),
+    PARAM_BATCH_SIZE: ("batch_size", "batch-size", "batchsize", "bs"),
+    PARAM_OPTIMIZER: ("optimizer", "optim", "optimizer_name"),
+    PARAM_SEED: ("random_seed", "seed", "rng_seed"),
+    PARAM_GIT_COMMIT: ("git_commit", "commit", "git_sha", "mlflow.source.git.commit"),
+    PARAM_DATA_HASH: ("data_hash", "dataset_hash", "data_sha256", "data_digest"),
+}
+
+# Inference runs: lineage fields (params or tags).
+INFERENCE_FIELDS = (
+    "model_name",
+    "model_version",
+    "input_data_hash",
+    "predictions_hash",
+    "inference_timestamp",
+    "training_run_id",
+)
+
+# Run tags.
+TAG_USER = "mlflow.user"
+TAG_RUN_TYPE = "mltrack.run_type"  # "training" | "inference"
+RUN_TYPE_TRAINING = "training"
+RUN_TYPE_INFERENCE = "inference"
+TAG_KEEP = "mltrack.keep"  # "true": never clean up this run
+TAG_GIT_COMMIT = "mlflow.source.git.commit"
+
+# Promotion records. MLflow keeps no alias history, so every promotion is written down:
+# - on each model version: `mltrack.production_since` / `mltrack.production_until` (ISO 8601 UTC);
+# - on the registered model: `mltrack.promotions`, a JSON list, oldest first, of
+#   {"version": "3", "alias": "production", "promoted_at": ISO, "previous": "2" | null, "by": user}.
+# The previous production version is the `previous` of the last record; archived stages
+# (`current_stage == "Archived"`) are the fallback for stores written by other tools.
+TAG_PRODUCTION_SINCE = "mltrack.production_since"
+TAG_PRODUCTION_UNTIL = "mltrack.production_until"
+TAG_PROMOTIONS = "mltrack.promotions"
+
+# Version tags the reference registration writes.
+VERSION_TAG_METRIC = "val_acc"
+VERSION_TAG_DATA_VERSION = "data_version"
+VERSION_TAG_RUN_ID = "run_id"
