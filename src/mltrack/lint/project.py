@@ -1,0 +1,96 @@
+"""Cross-module facts: what each module of the linted project's functions do.
+
+`build_project` reads every module once and keeps a small, picklable summary per module
+(which top-level functions seed which generators, log parameters, track runs, ...), so a
+`set_seed()` defined in `utils.py` seeds `train.py` that calls it. The engine sends the index
+to worker processes and uses `fingerprint_for(path)` in its cache key: editing `utils.py`
+changes the fingerprint of every file that imports it, so they are re-linted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# A function summary: the set of effect names it has, e.g. {"seed:torch", "log:params", "track"}.
+FunctionEffects = frozenset[str]
+
+
+@dataclass(frozen=True)
+class ModuleSummary:
+    module: str  # dotted name relative to the project root, e.g. "pkg.utils"
+    functions: Mapping[str, FunctionEffects] = field(default_factory=dict)
+    imports: tuple[str, ...] = ()  # project modules this module imports (dotted)
+
+    def digest(self) -> str:
+        payload = json.dumps(
+            {k: sorted(v) for k, v in sorted(self.functions.items())}, sort_keys=True
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ProjectIndex:
+    root: str
+    modules: Mapping[str, ModuleSummary] = field(default_factory=dict)  # dotted name -> summary
+    paths: Mapping[str, str] = field(default_factory=dict)  # resolved path -> dotted name
+
+    def summary(self, module: str) -> ModuleSummary | None:
+        return self.modules.get(module)
+
+    def module_name_for(self, path: str | Path) -> str | None:
+        return self.paths.get(str(Path(path).resolve()))
+
+    def effects_of(self, module: str, function: str) -> FunctionEffects | None:
+        """Effects of `module.function`, or None when the project has no such function."""
+        summary = self.modules.get(module)
+        if summary is None:
+            return None
+        return summary.functions.get(function)
+
+    def fingerprint_for(self, path: str | Path) -> str:
+        """Hash of the summaries of the project modules that `path` imports (directly)."""
+        name = self.module_name_for(path)
+        own = self.modules.get(name) if name else None
+        if own is None:
+            return ""
+        parts = [f"{dep}={self.modules[dep].digest()}" for dep in own.imports if dep in self.modules]
+        return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()[:16]
+
+
+def module_name(path: Path, root: Path) -> str:
+    """Dotted module name of `path` relative to `root` (`a/b/c.py` -> `a.b.c`, `a/__init__.py` -> `a`)."""
+    try:
+        rel = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        rel = Path(path.name)
+    parts = list(rel.with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def build_project(paths: Sequence[Path], root: Path) -> ProjectIndex:
+    """Summaries of every Python module among `paths` (notebooks are never imported)."""
+    from mltrack.lint.facts import summarize_module  # local: keeps this module light
+
+    modules: dict[str, ModuleSummary] = {}
+    by_path: dict[str, str] = {}
+    for path in paths:
+        path = Path(path)
+        if path.suffix != ".py":
+            continue
+        name = module_name(path, root)
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        summary = summarize_module(source, name)
+        if summary is None:
+            continue
+        modules[name] = summary
+        by_path[str(path.resolve())] = name
+    return ProjectIndex(str(root), modules, by_path)

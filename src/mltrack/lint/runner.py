@@ -1,0 +1,57 @@
+"""Parse once, build the file's facts, run the selected rules."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from mltrack.model import Finding, Location
+
+if TYPE_CHECKING:
+    from mltrack.lint.config import LintConfig
+    from mltrack.lint.project import ProjectIndex
+
+SYNTAX_ERROR = ("MLT014", "syntax-error")
+
+
+def syntax_error_finding(path: str, exc: cst.ParserSyntaxError) -> Finding:
+    first_line = str(exc.message).splitlines()[0] if exc.message else "invalid syntax"
+    line, column = exc.raw_line, exc.raw_column + 1
+    return Finding(
+        *SYNTAX_ERROR,
+        f"cannot parse this file: {first_line}",
+        Location(path, line, column, line, column),
+    )
+
+
+def run_rules(
+    source: str,
+    path: str,
+    *,
+    project: ProjectIndex | None = None,
+    config: LintConfig | None = None,
+    select: Collection[str] | None = None,
+) -> list[Finding]:
+    from mltrack.lint.analyze import RULES
+
+    wanted = None if select is None else {s.upper() for s in select}
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        if wanted is None or SYNTAX_ERROR[0] in wanted:
+            return [syntax_error_finding(path, exc)]
+        return []
+    from mltrack.lint.context import FileContext
+
+    ctx = FileContext.build(source, path, module, project=project, config=config)
+    if ctx is None:  # imports no ML or tracking library: nothing to judge
+        return []
+    findings: list[Finding] = []
+    for rule in RULES:
+        if wanted is not None and rule.code not in wanted:
+            continue
+        findings.extend(rule().check(ctx))
+    findings.sort(key=lambda f: (f.location.line, f.location.column, f.code))
+    return findings
