@@ -1,0 +1,156 @@
+"""`report.json`: the audit's contract. Every other format renders from this data only.
+
+Schema version 1 (a change that removes or renames a key bumps it; adding a key does not):
+
+    schema_version   int, 1
+    mltrack_version  str
+    created_at       str, ISO 8601 UTC ("2026-11-23T10:40:00Z")
+    uri              str, the tracking URI with credentials redacted
+    tracker          "mlflow" | "wandb"
+    server_version   str | null
+    environment      {python, platform, mltrack, ci, checks_requested, ...}
+    results          [{code, name, status, message, evidence{}, fix|null, duration_s}]
+    summary          {checks, pass, fail, warn, error, skip, runs, users, experiments,
+                      untracked_fields, reclaimable_bytes|null}
+    trend            null | {previous, previous_created_at, newly_failing[], fixed[],
+                             still_failing[], numbers{key: {before, after, delta}}}
+    duration_s       float, the whole audit
+
+`validate_report` checks this shape so a renderer never meets a half-written file, and a file
+from a newer mltrack is refused with a clear message instead of rendered wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from mltrack import __version__
+from mltrack.errors import MltrackError
+from mltrack.model import AuditReport, CheckResult, Status
+from mltrack.uri import redact
+
+SCHEMA_VERSION = 1
+STATUSES = tuple(s.value for s in Status)
+FAILING = frozenset({Status.FAIL.value, Status.ERROR.value})
+SUMMARY_NUMBERS = ("runs", "users", "experiments", "untracked_fields", "reclaimable_bytes")
+
+_REQUIRED_TOP = {
+    "schema_version": int, "mltrack_version": str, "created_at": str, "uri": str,
+    "tracker": str, "environment": dict, "results": list, "summary": dict,
+}
+_REQUIRED_RESULT = {"code": str, "name": str, "status": str, "message": str, "evidence": dict}
+
+
+class ReportError(MltrackError):
+    """A report.json that cannot be read or rendered (exit 2)."""
+
+
+def utc_now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def environment(checks_requested: str) -> dict[str, Any]:
+    """Where the audit ran: enough to tell two audits' setups apart, nothing secret."""
+    return {
+        "mltrack": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "ci": is_ci(),
+        "checks_requested": checks_requested,
+        "argv": redact(" ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))),
+    }
+
+
+def is_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def summarize(results: tuple[CheckResult, ...], numbers: Mapping[str, Any]) -> dict[str, Any]:
+    counts = {status: 0 for status in STATUSES}
+    for result in results:
+        counts[result.status.value] += 1
+    return {"checks": len(results), **counts, **{k: numbers.get(k) for k in SUMMARY_NUMBERS}}
+
+
+def build_report(
+    *,
+    uri: str,
+    tracker: str,
+    server_version: str | None,
+    results: tuple[CheckResult, ...],
+    numbers: Mapping[str, Any],
+    checks_requested: str,
+    duration_s: float,
+    created_at: str | None = None,
+) -> AuditReport:
+    return AuditReport(
+        schema_version=SCHEMA_VERSION,
+        mltrack_version=__version__,
+        created_at=created_at or utc_now_iso(),
+        uri=redact(uri),
+        tracker=tracker,
+        server_version=server_version,
+        environment=environment(checks_requested),
+        results=tuple(results),
+        summary=summarize(tuple(results), numbers),
+        trend=None,
+        duration_s=round(duration_s, 3),
+    )
+
+
+def validate_report(data: Any) -> dict[str, Any]:
+    """The report as a dict, or ReportError naming the first thing wrong with it."""
+    if not isinstance(data, dict):
+        raise ReportError("report.json must hold a JSON object")
+    version = data.get("schema_version")
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise ReportError(
+            f"report.json has schema_version {version}; this mltrack reads up to {SCHEMA_VERSION}",
+            hint="upgrade mltrack",
+        )
+    _expect(data, _REQUIRED_TOP, "report")
+    for index, result in enumerate(data["results"]):
+        if not isinstance(result, dict):
+            raise ReportError(f"results[{index}] must be an object")
+        _expect(result, _REQUIRED_RESULT, f"results[{index}]")
+        if result["status"] not in STATUSES:
+            raise ReportError(f"results[{index}].status {result['status']!r} is not one of {STATUSES}")
+    if data.get("trend") is not None and not isinstance(data["trend"], dict):
+        raise ReportError("trend must be an object or null")
+    return data
+
+
+def _expect(data: Mapping[str, Any], keys: Mapping[str, type], where: str) -> None:
+    for key, kind in keys.items():
+        if key not in data:
+            raise ReportError(f"{where} lacks {key!r}")
+        if not isinstance(data[key], kind) or (kind is int and isinstance(data[key], bool)):
+            raise ReportError(f"{where}.{key} must be {kind.__name__}")
+
+
+def dumps(report: AuditReport | Mapping[str, Any]) -> str:
+    data = report.to_dict() if isinstance(report, AuditReport) else dict(report)
+    return json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
+
+
+def load(path: Path) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ReportError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"{path} is not valid JSON: {exc}") from None
+    return validate_report(data)
+
+
+def is_failing(result: Mapping[str, Any]) -> bool:
+    return result.get("status") in FAILING
