@@ -1,0 +1,272 @@
+"""The MLflow store reader: any MLflow tracking store -> an immutable StoreSnapshot.
+
+Reads sqlite (read-only), postgresql/mysql, a tracking server over http(s) and a legacy file
+store through `MlflowClient(tracking_uri=..., registry_uri=...)`, never the global
+`mlflow.set_tracking_uri` (several stores may be open in one process). Every search is paged
+to the end (the client silently stops at 1,000 runs otherwise) and records are built page by
+page, so only one page of MLflow entities is alive at a time. Transient HTTP errors are retried
+a bounded number of times (stores/retry.py). Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from mltrack.errors import StoreError, UsageError
+from mltrack.model import ArtifactFile, RunRecord, StoreSnapshot
+from mltrack.stores import mlflow_connect as connect
+from mltrack.stores.base import Progress
+from mltrack.stores.mlflow_records import experiment_record, registered_model_record, run_record
+from mltrack.stores.paging import iter_items, iter_pages
+from mltrack.stores.retry import call_with_retry
+from mltrack.uri import TrackingUri, redact
+
+T = TypeVar("T")
+
+# Page sizes: the most each API accepts (MLflow's thresholds), so a 10,000-run store is read in
+# one round trip; memory stays bounded by the page, not by pandas.
+RUN_PAGE_SIZE = 50_000
+EXPERIMENT_PAGE_SIZE = 50_000
+LOGGED_MODEL_PAGE_SIZE = 1_000
+REGISTERED_MODEL_PAGE_SIZE = 1_000
+MODEL_VERSION_PAGE_SIZE = 10_000
+
+
+class MlflowStore:
+    """A read-only StoreAdapter for MLflow (see stores/base.py for the contract)."""
+
+    tracker = "mlflow"
+
+    def __init__(self, uri: TrackingUri, conn: connect.Connection, timeout: float,
+                 *, attempts: int = 4, backoff_s: float = 0.5) -> None:
+        from mlflow.tracking import MlflowClient
+
+        self.uri = uri
+        self._conn = conn
+        self._timeout = timeout
+        self._attempts = attempts
+        self._backoff_s = backoff_s
+        self._client = MlflowClient(tracking_uri=conn.client_uri, registry_uri=conn.client_uri)
+        self._server_version: str | None = None
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _call(self, what: str, func: Callable[[], T], *, attempts: int | None = None) -> T:
+        """Run one client call with our retry policy; any failure becomes a redacted StoreError."""
+        with connect.client_settings(self._conn, self._timeout):
+            try:
+                return call_with_retry(func, attempts=attempts or self._attempts,
+                                       backoff_s=self._backoff_s)
+            except StoreError:
+                raise
+            except Exception as exc:
+                text = redact(str(exc)).strip().splitlines()
+                raise StoreError(
+                    f"{what} failed on {self.uri.redacted}: {text[0] if text else type(exc).__name__}"
+                ) from None
+
+    def check_readable(self) -> None:
+        """One cheap API call, so open_store fails now, not halfway through a snapshot."""
+        from mlflow.entities import ViewType
+
+        with connect.client_settings(self._conn, min(self._timeout, connect.PROBE_TIMEOUT_S)):
+            try:
+                call_with_retry(
+                    lambda: self._client.search_experiments(view_type=ViewType.ALL, max_results=1),
+                    attempts=2, backoff_s=0.2,
+                )
+            except Exception as exc:
+                raise connect.describe_client_error(exc, self.uri.redacted) from None
+
+    # -- StoreAdapter --------------------------------------------------------------------
+    def server_version(self) -> str | None:
+        if self._server_version is None:
+            self._server_version = self._read_server_version()
+        return self._server_version
+
+    def _read_server_version(self) -> str:
+        import mlflow
+
+        if self._conn.kind != "http":
+            return mlflow.__version__  # the client library reads the store directly
+        import requests
+
+        def fetch() -> requests.Response:
+            response = requests.get(f"{self._conn.http_base}/version", timeout=self._timeout)
+            if response.status_code >= 500 or response.status_code == 429:
+                response.raise_for_status()
+            return response
+
+        response = self._call("reading the server version", fetch)
+        if response.status_code == 200 and response.text.strip():
+            return response.text.strip()
+        return f"{mlflow.__version__} (client; the server does not report its version)"
+
+    def snapshot(self, experiments: Sequence[str] | None = None, *,
+                 progress: Progress | None = None) -> StoreSnapshot:
+        from mlflow.entities import ViewType
+
+        taken_at = int(time.time() * 1000)
+        client = self._client
+        exps = [experiment_record(e) for e in iter_items(lambda token: self._call(
+            "listing experiments",
+            lambda: client.search_experiments(view_type=ViewType.ALL,
+                                              max_results=EXPERIMENT_PAGE_SIZE, page_token=token)))]
+        wanted = _select_experiments(exps, experiments, self.uri.redacted)
+        runs = self._read_runs(wanted, progress) if wanted else []
+        models = self._read_registered_models(progress)
+        return StoreSnapshot(
+            uri=self.uri.redacted,
+            tracker=self.tracker,
+            server_version=self.server_version(),
+            taken_at=taken_at,
+            experiments=tuple(exps),
+            runs=tuple(runs),
+            registered_models=tuple(models),
+            extras={"store_kind": self._conn.kind,
+                    "experiments_read": sorted(wanted, key=_numeric_first)},
+        )
+
+    def _read_runs(self, experiment_ids: list[str], progress: Progress | None) -> list[RunRecord]:
+        from mlflow.entities import ViewType
+
+        model_ids = self._logged_model_ids_by_run(experiment_ids)
+        records: list[RunRecord] = []
+        seen: set[str] = set()
+        for page in iter_pages(lambda token: self._call("listing runs", lambda: self._client.search_runs(
+                experiment_ids, run_view_type=ViewType.ALL, max_results=RUN_PAGE_SIZE,
+                page_token=token))):
+            for run in page:
+                # Offsets shift if runs are written while we page; never count a run twice.
+                if run.info.run_id not in seen:
+                    seen.add(run.info.run_id)
+                    records.append(run_record(run, model_ids.get(run.info.run_id, ())))
+            del page  # build records page by page; drop the entities before the next page
+            if progress:
+                progress(len(records), None, "runs")
+        return records
+
+    def _logged_model_ids_by_run(self, experiment_ids: list[str]) -> dict[str, list[str]]:
+        """run id -> ids of the MLflow 3 logged models it produced (they live under the
+        experiment, so a run's own artifact list does not show them)."""
+        by_run: dict[str, list[str]] = {}
+        for model in iter_items(lambda token: self._call("listing logged models",
+                lambda: self._client.search_logged_models(
+                    experiment_ids, max_results=LOGGED_MODEL_PAGE_SIZE, page_token=token))):
+            if model.source_run_id:
+                by_run.setdefault(model.source_run_id, []).append(model.model_id)
+        return by_run
+
+    def _read_registered_models(self, progress: Progress | None) -> list[Any]:
+        client = self._client
+        versions_by_name: dict[str, list[Any]] = {}
+        for version in iter_items(lambda token: self._call("listing model versions",
+                lambda: client.search_model_versions(max_results=MODEL_VERSION_PAGE_SIZE,
+                                                     page_token=token))):
+            versions_by_name.setdefault(version.name, []).append(version)
+        records = []
+        for model in iter_items(lambda token: self._call("listing registered models",
+                lambda: client.search_registered_models(max_results=REGISTERED_MODEL_PAGE_SIZE,
+                                                        page_token=token))):
+            # Searches return empty aliases; only get_registered_model fills them in.
+            full = self._call(f"reading registered model {model.name!r}",
+                              lambda name=model.name: client.get_registered_model(name))
+            records.append(registered_model_record(full, full.aliases or {},
+                                                   versions_by_name.get(model.name, ())))
+            if progress:
+                progress(len(records), None, "registered models")
+        return sorted(records, key=lambda m: m.name)
+
+    def metric_history(self, run_id: str, key: str) -> list[tuple[int, float, int]]:
+        metrics = self._call(f"reading metric {key!r} of run {run_id}",
+                             lambda: self._client.get_metric_history(run_id, key))
+        return sorted((m.step, m.value, m.timestamp) for m in metrics)
+
+    def list_artifacts(self, run_id: str) -> tuple[ArtifactFile, ...]:
+        run = self._call(f"reading run {run_id}", lambda: self._client.get_run(run_id))
+        files = self._walk(f"listing artifacts of run {run_id}",
+                           lambda path: self._client.list_artifacts(run_id, path))
+        model_ids = {o.model_id for o in (getattr(run.outputs, "model_outputs", None) or ())}
+        model_ids |= {m.model_id for m in iter_items(lambda token: self._call(
+            f"listing logged models of run {run_id}", lambda: self._client.search_logged_models(
+                [run.info.experiment_id], filter_string=f"source_run_id = '{run_id}'",
+                max_results=LOGGED_MODEL_PAGE_SIZE, page_token=token)))}
+        for model_id in sorted(model_ids):
+            model_files = self._walk(
+                f"listing files of logged model {model_id}",
+                lambda path, mid=model_id: self._client.list_logged_model_artifacts(mid, path))
+            files.extend(ArtifactFile(f"models/{model_id}/{f.path}", f.size) for f in model_files)
+        return tuple(files)
+
+    def _walk(self, what: str, list_dir: Callable[[str | None], list[Any]]) -> list[ArtifactFile]:
+        """Every file below the root, depth first; directories are descended, not listed."""
+        files: list[ArtifactFile] = []
+        pending: list[str | None] = [None]
+        while pending:
+            folder = pending.pop()
+            for info in self._call(what, lambda f=folder: list_dir(f)):
+                if info.is_dir:
+                    pending.append(info.path)
+                else:
+                    files.append(ArtifactFile(info.path, info.file_size))
+        return sorted(files, key=lambda f: f.path)
+
+    def download_artifact(self, run_id: str, path: str, dst: Path) -> Path:
+        dst.mkdir(parents=True, exist_ok=True)
+        local = self._call(f"downloading {path!r} of run {run_id}",
+                           lambda: self._client.download_artifacts(run_id, path, str(dst)))
+        return Path(local)
+
+    def download_model(self, model_uri: str, dst: Path) -> Path:
+        import mlflow.artifacts
+
+        dst.mkdir(parents=True, exist_ok=True)
+        local = self._call(f"downloading model {model_uri}", lambda: mlflow.artifacts.download_artifacts(
+            artifact_uri=model_uri, dst_path=str(dst),
+            tracking_uri=self._conn.client_uri, registry_uri=self._conn.client_uri))
+        return Path(local)
+
+    def close(self) -> None:
+        self._client = None  # type: ignore[assignment] - MLflow pools close with the process
+
+    def __enter__(self) -> MlflowStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _numeric_first(experiment_id: str) -> tuple[int, str]:
+    return (0, f"{int(experiment_id):020d}") if experiment_id.isdigit() else (1, experiment_id)
+
+
+def _select_experiments(exps: list[Any], wanted: Sequence[str] | None, redacted: str) -> list[str]:
+    """Ids of the experiments to read runs from: all of them, or those named (by name or id)."""
+    if wanted is None:
+        return [e.experiment_id for e in exps]
+    by_key = {e.name: e.experiment_id for e in exps} | {e.experiment_id: e.experiment_id for e in exps}
+    missing = [name for name in wanted if name not in by_key]
+    if missing:
+        raise UsageError(f"no experiment named {', '.join(map(repr, missing))} in {redacted}",
+                         hint=f"known: {', '.join(sorted(e.name for e in exps)) or 'none'}")
+    return list(dict.fromkeys(by_key[name] for name in wanted))
+
+
+def open_mlflow_store(parsed: TrackingUri, timeout: float = 30.0) -> MlflowStore:
+    """Open an MLflow store for reading; StoreUnreachable (exit 2) within ~10 s when nothing
+    answers or the URI is malformed."""
+    conn = connect.resolve(parsed)
+    if conn.kind == "http":
+        connect.probe_http(conn, parsed.redacted, timeout)
+    elif conn.kind == "sqlite":
+        connect.check_sqlite_file(conn, parsed.redacted)
+    elif conn.kind == "database":
+        connect.probe_database(conn, parsed.redacted, timeout)
+    try:
+        store = MlflowStore(parsed, conn, timeout)
+    except Exception as exc:
+        raise connect.describe_client_error(exc, parsed.redacted) from None
+    store.check_readable()
+    return store
