@@ -1,0 +1,72 @@
+"""`mltrack rollback`: move production back to the previous version, recorded and verified.
+
+Exit codes: 0 rolled back and verified; 1 declined at the prompt, or the verification after the
+move failed (the alias is put back); 2 refused with nothing changed (unknown model, nothing in
+production, no previous version known, target missing or does not load, store unreachable).
+"""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from mltrack.cli import main
+from mltrack.cli.common import handle_errors, tracking_uri_option
+
+
+@click.command("rollback")
+@tracking_uri_option
+@click.option("--model", "model_name", required=True, help="Registered model name.")
+@click.option("--to", "to_version", default=None, help="Version to restore (default: the previous production version).")
+@click.option("--alias", default=None, help="Alias that means production (default: policy, 'production').")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--config", "config_path", default=None, help="TOML file with the [tool.mltrack] policy.")
+@handle_errors
+def rollback_command(tracking_uri: str, model_name: str, to_version: str | None, alias: str | None,
+                     yes: bool, config_path: str | None) -> None:
+    """Roll production back to the previous version of MODEL, and verify it loads."""
+    from mltrack.ops.rollback import plan_rollback, rollback
+    from mltrack.ops.writable import open_for_write
+    from mltrack.pressure.policy import load_policy
+    from mltrack.uri import redact
+
+    started = time.perf_counter()
+    policy = load_policy(config_path)
+    adapter, client = open_for_write(tracking_uri, "rollback")
+    try:
+        plan = plan_rollback(client, model_name, alias=alias or policy.production_alias,
+                             to_version=to_version, metric=policy.metric)
+        click.echo(f"Model {plan.model!r} on {redact(tracking_uri)}, alias {plan.alias!r}")
+        click.echo(_facts_table(plan))
+        click.echo(f"(the previous version comes from: {plan.how_known})")
+        click.echo("Will move:")
+        for line in plan.moves():
+            click.echo(f"  - {line}")
+        click.echo(f"Checking that version {plan.target.version} loads before changing anything ...")
+
+        def confirm() -> bool:
+            return yes or click.confirm(f"Roll {plan.alias!r} back to version {plan.target.version}?", default=False)
+
+        outcome = rollback(client, adapter, plan, confirm=confirm, started=started)
+    finally:
+        adapter.close()
+    verified = outcome.verified
+    click.echo(f"Verified: models:/{plan.model}@{plan.alias} -> version {verified['alias_resolves_to']}, "
+               f"loads ({verified.get('flavor', 'model')}) in {verified.get('seconds', 0):.1f} s.")
+    click.echo(f"Rolled back in {outcome.elapsed_s:.1f} s (command to verified). "
+               f"Promotion recorded; to undo: mltrack rollback --tracking-uri URI --model {plan.model} "
+               f"--to {plan.current.version}")
+
+
+def _facts_table(plan) -> str:
+    header = f"  {'':<10} {'version':>7}  {'run':<32}  {plan.metric_name:>8}  {'data':<6}  promoted"
+    rows = [header]
+    for label, facts in (("current", plan.current), ("target", plan.target)):
+        metric = f"{facts.metric:.4f}" if facts.metric is not None else "n/a"
+        rows.append(f"  {label:<10} {facts.version:>7}  {facts.run_id or 'n/a':<32}  {metric:>8}  "
+                    f"{facts.data_version or 'n/a':<6}  {facts.promoted_at or 'n/a'}")
+    return "\n".join(rows)
+
+
+main.add_command(rollback_command)

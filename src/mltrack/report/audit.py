@@ -1,0 +1,74 @@
+"""`mltrack audit` without the CLI: run the checks (the very code the pytest plugin runs), turn
+the outcome into a report.json, add the trend, write every format.
+
+Key numbers for the trend come from the same snapshot the checks saw: active runs, distinct
+users, active experiments, untracked fields (required reproduction fields missing, summed over
+training runs) and reclaimable bytes (from the artifact-cleanup check's evidence, when it ran).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mltrack.model import StoreSnapshot
+from mltrack.report.schema import build_report, is_failing
+from mltrack.report.writer import write_audit
+from mltrack.stores.base import Progress
+
+
+def key_numbers(snapshot: StoreSnapshot, policy: Any, results: Sequence[Any]) -> dict[str, Any]:
+    from mltrack.pressure.base import is_inference, missing_fields
+
+    active = [r for r in snapshot.runs if r.lifecycle_stage == "active"]
+    untracked = sum(len(missing_fields(r, policy.required_fields)) for r in active if not is_inference(r))
+    reclaimable = None
+    for result in results:
+        value = result.evidence.get("reclaimable_bytes") if result.name == "artifact-cleanup" else None
+        if isinstance(value, (int, float)):
+            reclaimable = int(value)
+    return {
+        "runs": len(active),
+        "users": len({r.user for r in active if r.user}),
+        "experiments": sum(1 for e in snapshot.experiments if e.lifecycle_stage == "active"),
+        "untracked_fields": untracked,
+        "reclaimable_bytes": reclaimable,
+    }
+
+
+def run_audit(
+    uri: str,
+    out_dir: Path,
+    *,
+    checks: str = "all",
+    policy: Any = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Run the checks against `uri` and write the audit directory; returns report.json's data."""
+    from mltrack.pressure.policy import load_policy
+    from mltrack.pressure.registry import select
+    from mltrack.pressure.runner import run_checks
+    from mltrack.uri import parse
+
+    policy = policy or load_policy()
+    names = None if checks == "all" else [c.name for c in select(checks)]
+    started = time.perf_counter()
+    outcome = run_checks(uri, policy, names, progress=progress)
+    results = tuple(outcome.results)
+    report = build_report(
+        uri=uri,
+        tracker=getattr(outcome.snapshot, "tracker", None) or parse(uri).tracker,
+        server_version=getattr(outcome, "server_version", None) or outcome.snapshot.server_version,
+        results=results,
+        numbers=key_numbers(outcome.snapshot, policy, results),
+        checks_requested=checks,
+        duration_s=time.perf_counter() - started,
+    )
+    return write_audit(report, out_dir)
+
+
+def exit_code(report: dict[str, Any]) -> int:
+    """0 all pass (warn and skip included), 1 a check failed or could not be evaluated."""
+    return 1 if any(is_failing(r) for r in report["results"]) else 0
