@@ -93,6 +93,7 @@ def client_settings(conn: Connection, timeout: float) -> Iterator[None]:
     overrides = {
         "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
         "MLFLOW_HTTP_REQUEST_TIMEOUT": str(max(1, int(timeout))),
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # a library prints nothing
     }
     if conn.kind == "file":
         overrides["MLFLOW_ALLOW_FILE_STORE"] = "true"

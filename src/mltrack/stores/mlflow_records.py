@@ -9,8 +9,12 @@ from typing import Any
 from mltrack.conventions import TAG_USER
 from mltrack.model import ExperimentRecord, ModelVersionRecord, RegisteredModelRecord, RunRecord
 
-# MLflow 3 registers logged models by `models:/m-<32 hex>` (the logged model's id).
-_MODEL_ID_IN_SOURCE = re.compile(r"^models:/(m-[0-9a-f]{32})(?:/|$)")
+# MLflow 3 registers a logged model by `models:/m-<32 hex>` or by its storage location,
+# `<experiment artifacts>/models/m-<32 hex>/artifacts`; either names the logged model's id.
+_MODEL_ID_IN_SOURCE = (
+    re.compile(r"^models:/(m-[0-9a-f]{32})(?:/|$)"),
+    re.compile(r"/models/(m-[0-9a-f]{32})/artifacts/?$"),
+)
 
 
 def experiment_record(exp: Any) -> ExperimentRecord:
@@ -54,8 +58,11 @@ def model_id_of(version: Any) -> str | None:
     model_id = getattr(version, "model_id", None)
     if model_id:
         return model_id
-    match = _MODEL_ID_IN_SOURCE.match(version.source or "")
-    return match.group(1) if match else None
+    for pattern in _MODEL_ID_IN_SOURCE:
+        match = pattern.search(version.source or "")
+        if match:
+            return match.group(1)
+    return None
 
 
 def version_record(version: Any, aliases: Iterable[str] = ()) -> ModelVersionRecord:

@@ -220,13 +220,39 @@ class MlflowStore:
         return Path(local)
 
     def download_model(self, model_uri: str, dst: Path) -> Path:
+        """Resolve `models:/name/3`, `models:/name@alias`, `models:/m-<id>` or `runs:/id/path`
+        through this store's own client (MLflow's resolver falls back to the global registry
+        URI), then download the files the version points at."""
+        dst.mkdir(parents=True, exist_ok=True)
+        location = self._call(f"resolving model {model_uri}", lambda: self._model_location(model_uri))
+        if location.startswith("runs:/"):
+            run_id, _, path = location[len("runs:/"):].partition("/")
+            return self.download_artifact(run_id, path, dst)
         import mlflow.artifacts
 
-        dst.mkdir(parents=True, exist_ok=True)
         local = self._call(f"downloading model {model_uri}", lambda: mlflow.artifacts.download_artifacts(
-            artifact_uri=model_uri, dst_path=str(dst),
-            tracking_uri=self._conn.client_uri, registry_uri=self._conn.client_uri))
+            artifact_uri=location, dst_path=str(dst), tracking_uri=self._conn.client_uri))
         return Path(local)
+
+    def _model_location(self, model_uri: str) -> str:
+        """Where a model URI's files are: a `runs:/` URI or an artifact location."""
+        if not model_uri.startswith("models:/"):
+            return model_uri
+        name_part = model_uri[len("models:/"):].strip("/")
+        if name_part.startswith("m-") and "/" not in name_part:
+            return self._client.get_logged_model(name_part).artifact_location
+        if "@" in name_part:
+            name, _, alias = name_part.partition("@")
+            version = self._client.get_model_version_by_alias(name, alias).version
+        else:
+            name, _, version = name_part.rpartition("/")
+            if not version.isdigit():  # a legacy stage: models:/name/Production
+                latest = self._client.get_latest_versions(name, stages=[version])
+                if not latest:
+                    raise StoreError(f"no version of {name!r} in stage {version!r}")
+                version = latest[0].version
+        location = self._client.get_model_version_download_uri(name, version)
+        return self._model_location(location) if location.startswith("models:/m-") else location
 
     def close(self) -> None:
         self._client = None  # type: ignore[assignment] - MLflow pools close with the process
