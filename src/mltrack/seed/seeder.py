@@ -1,0 +1,216 @@
+"""`seed_store`: train the reference runs and write the reference history into an MLflow store.
+
+Steps: check the store answers (within 10 s) and holds no reference experiment (or clear it with
+`force`), train the search (pure torch), place the runs in time, write them (a few threads over
+HTTP), log and register three model versions with their production history, run inference with
+each, then apply the requested `--break`.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from mltrack import conventions as cv
+from mltrack.errors import SeedError, UsageError
+from mltrack.seed import plan as planning
+from mltrack.seed.breaks import validate_break
+from mltrack.seed.store_access import artifact_root, clear_reference, connect, refuse_if_seeded
+from mltrack.seed.writer import Omissions, training_fields, write_inference_run, write_scratch_runs
+from mltrack.seed.writer import write_training_run
+from mltrack.uri import parse
+
+SCRATCH_EXPERIMENT = "mltrack-reference-scratch"
+HTTP_WORKERS = 4
+OLD_RUN_DAYS = 30  # long-term-repro: the age after which a break strips environment and artifacts
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    uri: str  # redacted
+    training_runs: int
+    inference_runs: int
+    experiment_ids: dict[str, str]
+    model_name: str
+    versions: tuple[str, ...]
+    production_version: str | None
+    previous_production_version: str | None
+    users: tuple[str, ...]
+    best_run_name: str
+    best_val_acc: float
+    break_check: str | None
+    elapsed_seconds: float
+
+
+def seed_store(uri: str, runs: int = 120, break_check: str | None = None, force: bool = False,
+               progress: Progress | None = None, *, now: datetime | None = None) -> SeedSummary:
+    """Seed `uri` with the reference history (docs/reference-store.md); see the module docstring."""
+    started = time.perf_counter()
+    validate_break(break_check)
+    if runs < planning.MIN_RUNS:
+        raise UsageError(f"--runs must be at least {planning.MIN_RUNS} (got {runs})")
+    parsed = parse(uri)
+    if parsed.tracker != "mlflow":
+        raise UsageError(f"{parsed.redacted} is a W&B URI; use `mltrack seed --tracker wandb --out DIR`")
+    import mlflow  # noqa: F401 - configures mlflow's loggers, which we then quieten
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    client = connect(parsed)
+    if force:
+        clear_reference(client, (cv.REFERENCE_EXPERIMENT, cv.INFERENCE_EXPERIMENT, SCRATCH_EXPERIMENT))
+    else:
+        refuse_if_seeded(client, parsed)
+    moment = now or datetime.now(timezone.utc).replace(microsecond=0)
+    job = _Job(parsed.raw, client, break_check, progress, moment, parsed.scheme in {"http", "https"})
+    from mltrack.seed.registry import fluent_uri
+
+    try:
+        # The registry resolves `models:/m-…` sources through the global tracking URI, so the
+        # whole job points mlflow's fluent API at the target store (and restores it after).
+        with fluent_uri(parsed.raw):
+            return job.run(runs, parsed.redacted, started)
+    except Exception as exc:
+        from mlflow.exceptions import MlflowException
+
+        if isinstance(exc, MlflowException):
+            raise SeedError(f"seeding {parsed.redacted} failed: {exc.message.splitlines()[0]}") from None
+        raise
+
+
+class _Job:
+    def __init__(self, uri: str, client: Any, break_check: str | None, progress: Progress | None,
+                 now: datetime, over_http: bool) -> None:
+        self.uri, self.client, self.brk, self.now = uri, client, break_check, now
+        self.progress, self.done, self.total = progress, 0, 0
+        self.workers = HTTP_WORKERS if over_http else 1
+        self.local = threading.local()
+        self.lock = threading.Lock()
+
+    def _tick(self) -> None:
+        with self.lock:
+            self.done += 1
+            if self.progress:
+                self.progress(self.done, self.total)
+
+    def _client(self) -> Any:
+        from mlflow import MlflowClient
+
+        if not hasattr(self.local, "client"):
+            self.local.client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+        return self.local.client
+
+    def _experiment(self, name: str, description: str) -> str:
+        return self.client.create_experiment(name, artifact_location=self._location(name),
+                                             tags={"mlflow.note.content": description})
+
+    def run(self, runs: int, redacted_uri: str, started: float) -> SeedSummary:
+        from mltrack.seed.provenance import current_provenance
+        from mltrack.seed.recipe import train
+
+        configs = planning.search_configs(runs, single_config=self.brk == "hparam-search")
+        self.total = runs + 3 + 3 * planning.INFERENCE_PER_VERSION
+        results, epoch_states = [], []
+        for config in configs:
+            states: list[dict] = []
+            results.append(train(config, on_epoch=lambda _s, m, out=states: out.append(
+                copy.deepcopy(m.state_dict()))))
+            epoch_states.append(states)
+        timeline = planning.build_timeline(configs, [r.history[-1]["val_acc"] for r in results],
+                                           self.now, single_user=self.brk == "multi-user")
+        provenance = current_provenance()
+        train_exp = self._experiment(cv.REFERENCE_EXPERIMENT,
+                                     "Reference hyperparameter search (mltrack seed).")
+        infer_exp = self._experiment(cv.INFERENCE_EXPERIMENT,
+                                     "Batch predictions of the registered reference classifier.")
+        registered = {p.run_index for p in timeline.promotions}
+        old = self.now - timedelta(days=OLD_RUN_DAYS)
+
+        def write(slot: planning.Slot, finish: bool = True) -> str:
+            stripped = self.brk == "long-term-repro" and slot.start < old
+            omit = Omissions(seed_and_commit=self.brk == "recovery" and slot.index in timeline.best_indexes,
+                             data_hash=self.brk == "data-change", environment_and_artifacts=stripped)
+            fields = training_fields(slot, results[slot.index], provenance,
+                                     f"fixtures/reference/data/{slot.config.data_version}", omit)
+            run_id = write_training_run(self._client(), train_exp, slot, results[slot.index],
+                                        epoch_states[slot.index], fields, not stripped, finish)
+            self._tick()
+            return run_id
+
+        run_ids: dict[int, str] = {}
+        with ThreadPoolExecutor(self.workers) as pool:
+            futures = {s.index: pool.submit(write, s) for s in timeline.slots if s.index not in registered}
+            for index, future in futures.items():
+                run_ids[index] = future.result()
+        model_infos = self._registered_runs(timeline, results, epoch_states, registered, write, run_ids,
+                                            provenance.torch_version)
+        versions = self._register(timeline, model_infos, run_ids, results)
+        self._inference(timeline, infer_exp, versions, run_ids)
+        experiment_ids = {cv.REFERENCE_EXPERIMENT: train_exp, cv.INFERENCE_EXPERIMENT: infer_exp}
+        if self.brk == "artifact-cleanup":
+            self.client.delete_run(run_ids[timeline.promotions[0].run_index])
+        if self.brk == "onboarding":
+            scratch = self.client.create_experiment(SCRATCH_EXPERIMENT, artifact_location=self._location(
+                SCRATCH_EXPERIMENT))
+            write_scratch_runs(self.client, scratch, planning.USERS, self.now)
+            experiment_ids[SCRATCH_EXPERIMENT] = scratch
+        best = max(timeline.slots, key=lambda s: (results[s.index].history[-1]["val_acc"], s.start))
+        users = sorted({s.user for s in timeline.slots} | {s.user for s in timeline.inferences})
+        production = versions[-1] if self.brk != "production-model" else None
+        return SeedSummary(redacted_uri, len(timeline.slots), len(timeline.inferences), experiment_ids,
+                           cv.REGISTERED_MODEL, tuple(versions), production,
+                           versions[-2] if production and self.brk != "rollback" else None,
+                           tuple(users), best.name, results[best.index].history[-1]["val_acc"],
+                           self.brk, round(time.perf_counter() - started, 2))
+
+    def _location(self, name: str) -> str | None:
+        root = artifact_root(parse(self.uri))
+        return None if root is None else str(root / name)
+
+    def _registered_runs(self, timeline, results, epoch_states, registered, write, run_ids,
+                         torch_version) -> dict[int, Any]:
+        """Runs that become model versions also log an MLflow model (in this thread: the fluent
+        API's active run is per thread), then get their backdated end time."""
+        from mltrack.seed.registry import log_pytorch_model
+        from mltrack.seed.writer import ms
+
+        infos = {}
+        for slot in timeline.slots:
+            if slot.index in registered:
+                run_ids[slot.index] = write(slot, finish=False)
+                infos[slot.index] = log_pytorch_model(run_ids[slot.index], results[slot.index],
+                                                      torch_version)
+                self.client.set_terminated(run_ids[slot.index], "FINISHED", end_time=ms(slot.end))
+        return infos
+
+    def _register(self, timeline, model_infos, run_ids, results) -> list[str]:
+        from mltrack.seed.registry import register_versions
+
+        return register_versions(
+            self.client, timeline.promotions, model_infos, run_ids,
+            {p.run_index: results[p.run_index] for p in timeline.promotions},
+            record_promotions=self.brk != "rollback", archive_stages=self.brk != "rollback",
+            production=self.brk != "production-model", promoted_by=planning.USERS[0])
+
+    def _inference(self, timeline, experiment_id, versions, run_ids) -> None:
+        from mltrack.seed.dataset import INFERENCE_FILE, default_data_dir, read_csv
+        from mltrack.seed.registry import load_version
+
+        requests, _ = read_csv(Path(default_data_dir()) / "inference" / INFERENCE_FILE)
+        source_run = {str(p.version): run_ids[p.run_index] for p in timeline.promotions}
+        models = {v: load_version(v) for v in versions}
+        for slot in timeline.inferences:
+            version = versions[slot.version - 1]
+            write_inference_run(self.client, experiment_id, slot, models[version], requests,
+                                cv.REGISTERED_MODEL, source_run[str(slot.version)],
+                                omit_hashes=self.brk == "prediction-audit")
+            self._tick()

@@ -1,0 +1,115 @@
+"""Reach the target store before seeding: fail fast and clearly, refuse to overwrite.
+
+Everything here answers within ~10 s: an unreachable server or a malformed URI is one line
+(credentials redacted) and exit code 2, never a minute of client retries.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from mltrack import conventions as cv
+from mltrack.errors import StoreNotEmpty, StoreUnreachable
+from mltrack.uri import TrackingUri, redact
+
+CONNECT_TIMEOUT = 8.0
+_DATABASE_SCHEMES = {"postgresql", "postgres", "mysql", "mssql"}
+
+
+def sqlite_path(uri: TrackingUri) -> Path | None:
+    """The database file of a `sqlite:///PATH` URI (relative paths resolve against the cwd)."""
+    if uri.scheme != "sqlite":
+        return None
+    path = uri.raw[len("sqlite:///"):] if uri.raw.startswith("sqlite:///") else ""
+    return Path(path).resolve() if path and path != ":memory:" else None
+
+
+def artifact_root(uri: TrackingUri) -> Path | None:
+    """Where runs' artifacts go for a store the client writes itself (absolute, never ./mlruns).
+
+    `sqlite:///dir/x.db` -> `dir/x-artifacts/`; other databases -> `./mltrack-artifacts/` made
+    absolute; a tracking server (None) decides for itself.
+    """
+    db = sqlite_path(uri)
+    if db is not None:
+        return db.with_name(f"{db.stem}-artifacts")
+    if uri.scheme.split("+")[0] in _DATABASE_SCHEMES:
+        return Path.cwd().resolve() / "mltrack-artifacts"
+    return None
+
+
+def _check_health(uri: TrackingUri) -> None:
+    url = uri.raw.rstrip("/") + "/health"
+    try:
+        with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT / 2) as response:  # noqa: S310
+            if response.status == 200:
+                return
+            reason = f"HTTP {response.status}"
+    except urllib.error.HTTPError as exc:
+        reason = f"HTTP {exc.code}"
+    except (OSError, ValueError) as exc:
+        reason = str(getattr(exc, "reason", exc))
+    raise StoreUnreachable(f"cannot reach tracking server {uri.redacted}: {redact(reason)}")
+
+
+def connect(uri: TrackingUri) -> Any:
+    """An MlflowClient that has answered one query, or StoreUnreachable within ~10 s."""
+    from mlflow import MlflowClient
+
+    if uri.scheme in {"http", "https"}:
+        _check_health(uri)
+    db = sqlite_path(uri)
+    if uri.scheme == "sqlite" and (db is None or not db.parent.is_dir()):
+        raise StoreUnreachable(f"cannot open {uri.redacted}: the folder for the database file "
+                               "does not exist (use sqlite:///PATH/TO/FILE.db)")
+    client = MlflowClient(tracking_uri=uri.raw, registry_uri=uri.raw)
+    outcome: dict[str, BaseException | None] = {}
+
+    def probe() -> None:
+        try:
+            client.search_experiments(max_results=1)
+            outcome["error"] = None
+        except BaseException as exc:  # noqa: BLE001 - reported below as one line
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=probe, daemon=True)
+    started = time.monotonic()
+    worker.start()
+    worker.join(CONNECT_TIMEOUT)
+    if "error" not in outcome:
+        raise StoreUnreachable(f"{uri.redacted} did not answer in {time.monotonic() - started:.0f} s")
+    if outcome["error"] is not None:
+        first_line = (str(outcome["error"]).strip().splitlines() or [""])[0][:300]
+        raise StoreUnreachable(f"cannot use {uri.redacted}: {redact(first_line)}")
+    return client
+
+
+def refuse_if_seeded(client: Any, uri: TrackingUri) -> None:
+    """StoreNotEmpty (exit 2) when the reference experiment or model exists already."""
+    experiment = client.get_experiment_by_name(cv.REFERENCE_EXPERIMENT)
+    models = client.search_registered_models(f"name = '{cv.REGISTERED_MODEL}'")
+    if experiment is not None or models:
+        what = f"experiment {cv.REFERENCE_EXPERIMENT}" if experiment else f"model {cv.REGISTERED_MODEL}"
+        raise StoreNotEmpty(f"{uri.redacted} already holds the reference {what}; nothing was changed",
+                            hint="pass --force to replace it")
+
+
+def clear_reference(client: Any, experiment_names: tuple[str, ...]) -> None:
+    """`--force`: move the reference experiments out of the way (renamed, then soft-deleted, so
+    the names are free again) and delete the reference registered model."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    for name in experiment_names:
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            continue
+        if experiment.lifecycle_stage == "deleted":
+            client.restore_experiment(experiment.experiment_id)
+        client.rename_experiment(experiment.experiment_id, f"{name}-replaced-{stamp}-{experiment.experiment_id}")
+        client.delete_experiment(experiment.experiment_id)
+    if client.search_registered_models(f"name = '{cv.REGISTERED_MODEL}'"):
+        client.delete_registered_model(cv.REGISTERED_MODEL)

@@ -1,0 +1,272 @@
+"""Seed the reference history into W&B offline runs (`mltrack seed --tracker wandb --out DIR`).
+
+The same plan and training as the MLflow seeder (`plan.py`, `recipe.py`), logged with the real
+`wandb` client in offline mode, so `DIR/wandb/offline-run-*` is what a W&B project writes:
+
+- training runs (project `mltrack-reference`, job type `training`, one W&B user each through
+  `WANDB_USERNAME`): `wandb.init(config=<the reproduction fields>)`, `wandb.log` per epoch, the
+  data version as a `dataset` artifact (a checksummed reference to the CSVs, so its digest is
+  the data version), and the run's weights as a `model` artifact `run-<id>-model`;
+- registration runs (project `model-registry`, as W&B's registry) log the promoted weights into
+  the `mltrack-reference-classifier` model collection with alias `production`; each carries its
+  promotion record (`mltrack.promotion` in the artifact metadata: promoted_at, previous, by)
+  because a W&B alias keeps no history;
+- inference runs (project `mltrack-reference-inference`, job type `inference`) predict with the
+  promoted model and log the lineage fields in their config. `use_artifact` raises in offline
+  mode ("Cannot use artifact when in offline mode"), so the model is named in the config only.
+
+W&B cannot backdate a run (its start time is the client clock), so the timeline's dates survive
+only as `inference_timestamp`/`promoted_at` values, and `long-term-repro` skips on W&B.
+`--break CHECK` leaves out what docs/reference-store.md says; for `artifact-cleanup` the run
+behind the first registered version is deleted (W&B has no soft delete).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from mltrack import conventions as cv
+from mltrack.errors import SeedError, StoreNotEmpty
+from mltrack.seed.breaks import validate_break
+
+ENTITY = "mltrack"
+REGISTRY_PROJECT = "model-registry"
+REGISTRATION_JOB = "registration"
+DEFAULT_RUNS = 120
+Progress = Callable[[int, "int | None", str], None]
+
+
+@dataclass
+class WandbSeedSummary:
+    out_dir: Path
+    training_runs: int = 0
+    inference_runs: int = 0
+    versions: list[str] = field(default_factory=list)
+    run_ids: dict[int, str] = field(default_factory=dict)  # plan index -> W&B run id
+    deleted_runs: list[str] = field(default_factory=list)
+    break_check: str | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"wandb-offline:{self.out_dir}"
+
+
+@contextlib.contextmanager
+def _offline_env(out_dir: Path) -> Iterator[None]:
+    """Offline, quiet, and every file (artifact staging included) under `out_dir`."""
+    wanted = {
+        "WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_DIR": str(out_dir),
+        "WANDB_DATA_DIR": str(out_dir / ".wandb-data"), "WANDB_CACHE_DIR": str(out_dir / ".wandb-cache"),
+        "WANDB_CONFIG_DIR": str(out_dir / ".wandb-config"), "WANDB_CONSOLE": "off",
+    }
+    saved = {k: os.environ.get(k) for k in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _settings(user: str, git_commit: str | None) -> Any:
+    import wandb
+
+    git = {"git_commit": git_commit} if git_commit else {"disable_git": True}
+    return wandb.Settings(mode="offline", username=user, x_disable_stats=True, console="off",
+                          silent=True, save_code=False, disable_job_creation=True, **git)
+
+
+def _native(params: dict[str, str], slot: Any) -> dict[str, Any]:
+    """The config as a W&B user logs it: numbers as numbers, the rest as the MLflow params."""
+    cfg = slot.config
+    typed = {cv.PARAM_LEARNING_RATE: cfg.learning_rate, cv.PARAM_BATCH_SIZE: cfg.batch_size,
+             cv.PARAM_EPOCHS: cfg.epochs, cv.PARAM_SEED: cfg.random_seed}
+    return {key: typed.get(key, value) for key, value in params.items()}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def seed_wandb(out_dir: Path | str, runs: int = DEFAULT_RUNS, break_check: str | None = None,
+               progress: Progress | None = None, data_dir: Path | None = None,
+               now: datetime | None = None) -> WandbSeedSummary:
+    """Train the reference runs and write them as W&B offline runs under `out_dir/wandb`."""
+    from mltrack.seed import plan
+
+    break_check = validate_break(break_check)
+    if runs < plan.MIN_RUNS:
+        raise SeedError(f"--runs must be at least {plan.MIN_RUNS} (got {runs})")
+    out = Path(out_dir).expanduser().resolve()
+    if any((out / "wandb").glob("offline-run-*")):
+        raise StoreNotEmpty(f"{out}/wandb already holds offline runs", hint="pass an empty --out directory")
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        import wandb  # noqa: F401
+    except ImportError:
+        raise SeedError("the wandb package is not installed", hint="pip install 'mltrack[wandb]'") from None
+    with _offline_env(out):
+        return _seed(out, runs, break_check, progress, data_dir, now or datetime.now(timezone.utc))
+
+
+def _seed(out: Path, runs: int, break_check: str | None, progress: Progress | None,
+          data_dir: Path | None, now: datetime) -> WandbSeedSummary:
+    import wandb
+
+    from mltrack.seed import plan, recipe
+    from mltrack.seed.dataset import INFERENCE_FILE, default_data_dir, read_csv
+    from mltrack.seed.provenance import current_provenance
+    from mltrack.seed.writer import Omissions, training_fields
+
+    data_root = Path(data_dir or default_data_dir())
+    configs = plan.search_configs(runs, single_config=break_check == "hparam-search")
+    total = len(configs)
+    results: dict[int, Any] = {}
+    states: dict[int, list[dict]] = {}
+    for index, config in enumerate(configs):
+        epoch_states: list[dict] = []
+        results[index] = recipe.train(config, data_root, on_epoch=lambda _s, m, keep=epoch_states: keep.append(
+            {k: v.detach().clone() for k, v in m.state_dict().items()}))
+        states[index] = epoch_states
+        if progress:
+            progress(index + 1, total, "trained")
+    timeline = plan.build_timeline(configs, [results[i].history[-1]["val_acc"] for i in range(total)], now,
+                                   single_user=break_check == "multi-user")
+    provenance = current_provenance()
+    summary = WandbSeedSummary(out, break_check=break_check)
+    old_cutoff = now - timedelta(days=30)
+    for done, slot in enumerate(timeline.slots, 1):
+        omit = Omissions(
+            seed_and_commit=break_check == "recovery" and slot.index in timeline.best_indexes,
+            data_hash=break_check == "data-change",
+            environment_and_artifacts=break_check == "long-term-repro" and slot.start < old_cutoff,
+        )
+        params, _ = training_fields(slot, results[slot.index], provenance,
+                                    str(data_root / slot.config.data_version), omit)
+        tags = [f"{cv.TAG_KEEP}=true"] if slot.keep else []
+        commit = None if omit.seed_and_commit or provenance.git_commit == "unknown" else provenance.git_commit
+        run = wandb.init(project=cv.REFERENCE_EXPERIMENT, entity=ENTITY, dir=str(out), name=slot.name,
+                         job_type=cv.RUN_TYPE_TRAINING, config=_native(params, slot), tags=tags,
+                         settings=_settings(slot.user, commit))
+        for epoch in results[slot.index].history:
+            run.log({k: epoch[k] for k in ("train_loss", "val_loss", "val_acc")}, step=int(epoch["step"]))
+        if not omit.environment_and_artifacts:
+            if not omit.data_hash:
+                data = wandb.Artifact(f"reference-data-{slot.config.data_version}", "dataset")
+                data.add_reference(f"file://{data_root / slot.config.data_version}", checksum=True)
+                run.log_artifact(data, aliases=[slot.config.data_version])
+            _log_weights(run, f"run-{run.id}-model", results[slot.index],
+                         states[slot.index] if slot.every_epoch_checkpoints else [], aliases=["final"])
+        summary.run_ids[slot.index] = run.id
+        run.finish()
+        summary.training_runs += 1
+        if progress:
+            progress(done, total, "logged to W&B")
+
+    requests, _ = read_csv(data_root / "inference" / INFERENCE_FILE)
+    registrar = timeline.slots[-1].user
+    previous: str | None = None
+    for number, promotion in enumerate(timeline.promotions):
+        version = str(number)  # W&B numbers a collection's versions v0, v1, ...
+        source = promotion.run_index
+        metadata: dict[str, Any] = {cv.VERSION_TAG_METRIC: results[source].history[-1]["val_acc"],
+                                    cv.VERSION_TAG_DATA_VERSION: results[source].config.data_version,
+                                    cv.VERSION_TAG_RUN_ID: summary.run_ids[source]}
+        if break_check != "rollback":
+            metadata["mltrack.promotion"] = {"alias": cv.PRODUCTION_ALIAS, "promoted_at": _iso(promotion.promoted_at),
+                                             "previous": previous, "by": registrar}
+        aliases = [] if break_check == "production-model" else [cv.PRODUCTION_ALIAS]
+        run = wandb.init(project=REGISTRY_PROJECT, entity=ENTITY, dir=str(out), job_type=REGISTRATION_JOB,
+                         name=f"register-{cv.REGISTERED_MODEL}-v{version}", settings=_settings(registrar, None))
+        _log_weights(run, cv.REGISTERED_MODEL, results[source], [], aliases=aliases, metadata=metadata)
+        run.finish()
+        summary.versions.append(version)
+        previous = version
+        for slot in (s for s in timeline.inferences if s.version == promotion.version):
+            _inference_run(out, slot, results[source].final_model, requests, version,
+                           summary.run_ids[source], omit_hashes=break_check == "prediction-audit")
+            summary.inference_runs += 1
+    if break_check == "onboarding":
+        _scratch_runs(out, plan.USERS)
+    if break_check == "artifact-cleanup":
+        summary.deleted_runs.append(_delete_run(out, summary.run_ids[timeline.promotions[0].run_index]))
+    return summary
+
+
+def _log_weights(run: Any, name: str, result: Any, epoch_states: list[dict], *, aliases: list[str],
+                 metadata: dict[str, Any] | None = None) -> None:
+    """A `model` artifact: the whole module (`model.pt`, loads with torch.load), the best and final
+    state dicts, and per-epoch checkpoints when the plan asks for them."""
+    import torch
+    import wandb
+
+    with tempfile.TemporaryDirectory(prefix="mltrack-wandb-") as tmp:
+        folder = Path(tmp)
+        torch.save(result.final_model, folder / "model.pt")
+        torch.save(result.best_state_dict, folder / "best.pt")
+        for step, state in enumerate(epoch_states):
+            torch.save(state, folder / f"epoch-{step:02d}.pt")
+        artifact = wandb.Artifact(name, "model", metadata=metadata or {})
+        artifact.add_dir(str(folder))
+        run.log_artifact(artifact, aliases=aliases)
+
+
+def _inference_run(out: Path, slot: Any, model: Any, requests: Any, version: str, training_run_id: str,
+                   omit_hashes: bool) -> None:
+    import hashlib
+
+    import wandb
+
+    from mltrack.seed.recipe import predict
+    from mltrack.seed.writer import INFERENCE_BATCH_ROWS, _table, inference_name
+
+    rows = requests[slot.batch * INFERENCE_BATCH_ROWS:(slot.batch + 1) * INFERENCE_BATCH_ROWS]
+    predictions = predict(model, rows)
+    input_bytes = _table([f"f{i}" for i in range(rows.shape[1])], [[f"{v:.4f}" for v in row] for row in rows])
+    output_bytes = _table(["row", "prediction"], [[i, int(p)] for i, p in enumerate(predictions)])
+    config = {"model_name": cv.REGISTERED_MODEL, "model_version": version,
+              "model_artifact": f"{ENTITY}/{REGISTRY_PROJECT}/{cv.REGISTERED_MODEL}:v{version}",
+              "input_data_hash": hashlib.sha256(input_bytes).hexdigest(),
+              "predictions_hash": hashlib.sha256(output_bytes).hexdigest(),
+              "inference_timestamp": _iso(slot.at), "training_run_id": training_run_id}
+    if omit_hashes:
+        del config["input_data_hash"], config["predictions_hash"]
+    run = wandb.init(project=cv.INFERENCE_EXPERIMENT, entity=ENTITY, dir=str(out), name=inference_name(slot.at),
+                     job_type=cv.RUN_TYPE_INFERENCE, config=config, settings=_settings(slot.user, None))
+    run.log({"n_predictions": len(predictions)})
+    with tempfile.TemporaryDirectory(prefix="mltrack-infer-") as tmp:
+        (Path(tmp) / "input.csv").write_bytes(input_bytes)
+        (Path(tmp) / "predictions.csv").write_bytes(output_bytes)
+        artifact = wandb.Artifact(f"predictions-{run.id}", "predictions")
+        artifact.add_dir(tmp)
+        run.log_artifact(artifact)
+    run.finish()
+
+
+def _scratch_runs(out: Path, users: tuple[str, ...]) -> None:
+    """The `onboarding` break: unnamed runs that never finish or log a metric. A run that crashed
+    is one the client never closed: `finish(exit_code=1)` is the closest the client allows."""
+    import wandb
+
+    for index in range(3):
+        run = wandb.init(project=f"{cv.REFERENCE_EXPERIMENT}-scratch", entity=ENTITY, dir=str(out),
+                         settings=_settings(users[index % len(users)], None))
+        run.finish(exit_code=1)
+
+
+def _delete_run(out: Path, run_id: str) -> str:
+    """W&B has no soft delete: deleting a run removes its directory (its log and files)."""
+    for folder in (out / "wandb").glob(f"offline-run-*-{run_id}"):
+        shutil.rmtree(folder)
+    return run_id
