@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "rollback_cmd",
     "cleanup_cmd",
     "docs_cmd",
+    "snapshot_cmd",
 )
 
 

@@ -157,7 +157,7 @@ def describe_client_error(exc: BaseException, redacted: str) -> StoreError:
                                 hint="mltrack reads stores written by MLflow 2.x/3.x")
     if "no module named" in lowered:
         return StoreUnreachable(f"cannot open {redacted}: {text}",
-                                hint="install the database driver (e.g. psycopg2-binary)")
+                                hint="install the database driver this URI needs (e.g. psycopg2-binary for postgresql)")
     if "403" in lowered and "host" in lowered:
         return StoreError(f"tracking server {redacted} rejected our Host header: {text}",
                           hint="start the server with --allowed-hosts naming this host")
