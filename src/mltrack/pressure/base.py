@@ -1,0 +1,185 @@
+"""What a pressure check is, and the small run/record helpers every check shares.
+
+A check is two functions. `gather(ctx)` talks to the store through the adapter (downloads,
+artifact listings, timings) and returns JSON-ready evidence; `judge(snapshot, evidence, policy)`
+is pure and returns a `Verdict`. Judges are unit-tested offline from recorded snapshots and
+evidence; the runner turns a store that dies during `gather` into an `error` result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mltrack import conventions
+from mltrack.model import CheckResult, ModelVersionRecord, RegisteredModelRecord, RunRecord, Status, StoreSnapshot
+from mltrack.pressure.policy import Policy
+
+Evidence = dict[str, Any]
+MISSING_USERS = frozenset({"", "unknown", "root", "none", "null"})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: Status
+    message: str  # one line, names the concrete thing
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    fix: str | None = None
+
+
+@dataclass
+class GatherContext:
+    """What `gather` may use: the adapter (None offline), the snapshot, the policy, a scratch
+    directory, and a cache shared by all checks of one run (artifact listings are read once)."""
+
+    adapter: Any
+    snapshot: StoreSnapshot
+    policy: Policy
+    workdir: Path
+    rollback_drill: bool = False
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Check:
+    code: str
+    name: str
+    summary: str
+    doc: str  # markdown: What it checks / Why it matters / How it fails / How to fix
+    judge: Callable[[StoreSnapshot, Mapping[str, Any], Policy], Verdict]
+    gather: Callable[[GatherContext], Evidence] | None = None  # None: the snapshot is enough
+    fixable: bool = False
+
+    def evaluate(self, snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy,
+                 duration_s: float = 0.0) -> CheckResult:
+        verdict = self.judge(snapshot, evidence, policy)
+        return CheckResult(self.code, self.name, verdict.status, verdict.message,
+                           dict(verdict.evidence), verdict.fix, duration_s)
+
+    def error(self, message: str, duration_s: float = 0.0, **evidence: Any) -> CheckResult:
+        return CheckResult(self.code, self.name, Status.ERROR, message, evidence, None, duration_s)
+
+
+# --------------------------------------------------------------------------- run helpers
+
+
+def field_value(run: RunRecord, names: Iterable[str]) -> str | None:
+    """The first non-empty param or tag among `names` (synonyms count: `lr` is a learning rate)."""
+    for name in names:
+        for source in (run.params, run.tags):
+            value = source.get(name)
+            if value not in (None, "", "None"):
+                return str(value)
+    return None
+
+
+def missing_fields(run: RunRecord, fields: Mapping[str, Iterable[str]]) -> list[str]:
+    return [name for name, synonyms in fields.items() if field_value(run, synonyms) is None]
+
+
+def run_ref(run: RunRecord, policy: Policy | None = None) -> dict[str, Any]:
+    ref: dict[str, Any] = {"run_id": run.run_id, "name": run.name}
+    if policy is not None and policy.metric in run.metrics:
+        ref[policy.metric] = run.metrics[policy.metric]
+    return ref
+
+
+def is_inference(run: RunRecord) -> bool:
+    return run.tags.get(conventions.TAG_RUN_TYPE) == conventions.RUN_TYPE_INFERENCE
+
+
+def experiment_ids(snapshot: StoreSnapshot, names: Iterable[str]) -> set[str]:
+    return {e.experiment_id for n in names if (e := snapshot.experiment(n)) is not None}
+
+
+def training_runs(snapshot: StoreSnapshot, policy: Policy, *, include_deleted: bool = False) -> list[RunRecord]:
+    """Runs of the configured training experiments, minus inference runs (and deleted runs)."""
+    ids = experiment_ids(snapshot, policy.experiments)
+    return [
+        r for r in snapshot.runs
+        if r.experiment_id in ids and not is_inference(r)
+        and (include_deleted or r.lifecycle_stage == "active")
+    ]
+
+
+def inference_runs(snapshot: StoreSnapshot, policy: Policy) -> list[RunRecord]:
+    ids = experiment_ids(snapshot, policy.inference_experiments)
+    return [
+        r for r in snapshot.runs
+        if r.lifecycle_stage == "active" and (r.experiment_id in ids or is_inference(r))
+    ]
+
+
+def ranked(runs: Iterable[RunRecord], policy: Policy) -> list[RunRecord]:
+    """Runs holding the metric, best first (ties: newest first, then run id, for stability)."""
+    scored = [r for r in runs if isinstance(r.metrics.get(policy.metric), (int, float))]
+    sign = -1 if policy.higher_is_better else 1
+    return sorted(scored, key=lambda r: (sign * r.metrics[policy.metric], -(r.start_time or 0), r.run_id))
+
+
+def iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def age_days(snapshot: StoreSnapshot, ms: int | None) -> float | None:
+    return None if ms is None else (snapshot.taken_at - ms) / 86_400_000
+
+
+def shorten(items: list[Any], limit: int = 20) -> list[Any]:
+    """Evidence lists stay readable: the first `limit` items (counts are reported beside)."""
+    return items[:limit]
+
+
+# --------------------------------------------------------------------------- registry helpers
+
+
+def production_versions(model: RegisteredModelRecord, alias: str) -> tuple[list[ModelVersionRecord], str]:
+    """The production version(s) and how they were found: the alias first, the legacy stage next."""
+    version = model.aliases.get(alias)
+    if version is None:
+        version = next((v.version for v in model.versions if alias in v.aliases), None)
+    if version is not None:
+        record = model.version(version)
+        return ([record] if record else []), f"alias @{alias}"
+    staged = [v for v in model.versions if v.current_stage.lower() == "production"]
+    return staged, "stage Production"
+
+
+def promotion_records(model: RegisteredModelRecord) -> list[dict[str, Any]]:
+    raw = model.tags.get(conventions.TAG_PROMOTIONS)
+    if not raw:
+        return []
+    try:
+        records = json.loads(raw)
+    except ValueError:
+        return []
+    return [r for r in records if isinstance(r, dict)] if isinstance(records, list) else []
+
+
+def previous_production(model: RegisteredModelRecord, current: str | None) -> tuple[str | None, str]:
+    """The version production would roll back to, and the record that says so.
+
+    Promotion records first (the `previous` of the last promotion), then the version whose
+    `production_until` is the latest, then the most recently updated Archived version."""
+    records = promotion_records(model)
+    if records:
+        last = records[-1]
+        previous = last.get("previous")
+        if previous not in (None, "") and model.version(str(previous)) is not None:
+            return str(previous), f"{conventions.TAG_PROMOTIONS} (last promotion: v{last.get('version')})"
+    ended = [v for v in model.versions
+             if v.tags.get(conventions.TAG_PRODUCTION_UNTIL) and v.version != current]
+    if ended:
+        latest = max(ended, key=lambda v: v.tags[conventions.TAG_PRODUCTION_UNTIL])
+        return latest.version, f"version tag {conventions.TAG_PRODUCTION_UNTIL}"
+    archived = [v for v in model.versions if v.current_stage.lower() == "archived" and v.version != current]
+    if archived:
+        latest = max(archived, key=lambda v: (v.last_updated_time or 0, int(v.version) if v.version.isdigit() else 0))
+        return latest.version, "stage Archived"
+    return None, "no promotion records, no production_until tags, no Archived stage"

@@ -1,0 +1,1 @@
+"""One module per pressure check: its documentation, `gather` and `judge` side by side."""

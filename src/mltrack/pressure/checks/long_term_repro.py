@@ -1,0 +1,83 @@
+"""MLP08 long-term-repro: can we still rebuild what we trained months ago?"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mltrack.model import Status, StoreSnapshot
+from mltrack.pressure.base import Check, GatherContext, Verdict, age_days, missing_fields, shorten, training_runs
+from mltrack.pressure.evidence import artifacts_of
+from mltrack.pressure.policy import Policy
+
+DOC = """\
+## What it checks
+Finished training runs older than `old_run_days` (default 30) still have every required
+reproduction field, the environment fields (`environment_fields`: Python and torch versions)
+and their artifacts (run artifacts or logged models). Skips, with the reason, when there are no
+old runs. On remote stores at most `cleanup_list_limit` old runs are listed, newest first.
+
+## Why it matters
+Reproducing a model a year later fails on what nobody thought to record: the library versions,
+the checkpoint that a cleanup deleted.
+
+## How it fails
+`fail` lists the old runs and exactly what each lacks (fields, artifacts).
+
+## How to fix
+Log `python_version` and `torch_version` (and the required fields) from the training script;
+keep artifacts of runs you may need (tag `mltrack.keep=true`, or register the model).
+"""
+
+
+def _old_runs(snapshot: StoreSnapshot, policy: Policy):
+    runs = [r for r in training_runs(snapshot, policy) if r.status == "FINISHED"
+            and (age := age_days(snapshot, r.start_time)) is not None and age > policy.old_run_days]
+    return sorted(runs, key=lambda r: -(r.start_time or 0))
+
+
+def gather(ctx: GatherContext) -> dict[str, Any]:
+    listed: dict[str, Any] = {}
+    old = _old_runs(ctx.snapshot, ctx.policy)
+    for run in old[: ctx.policy.cleanup_list_limit]:
+        files, how = artifacts_of(ctx, run)
+        listed[run.run_id] = {"files": None if files is None else len(files), "how": how}
+    return {"artifacts": listed, "old_runs": len(old)}
+
+
+def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
+    old = _old_runs(snapshot, policy)
+    if not old:
+        # W&B cannot backdate runs (the client clock sets start times): say so, not "no old runs".
+        if snapshot.extras.get("cannot_backdate"):
+            return Verdict(Status.SKIP, str(snapshot.extras.get("cannot_backdate_reason") or
+                                            f"{snapshot.tracker} cannot backdate runs"), {"tracker": snapshot.tracker})
+        return Verdict(Status.SKIP, f"no finished training runs older than {policy.old_run_days} days", {})
+    fields = dict(policy.required_fields) | {f: (f,) for f in policy.environment_fields}
+    listed = evidence.get("artifacts", {})
+    lacking: list[dict[str, Any]] = []
+    for run in old:
+        lacks = missing_fields(run, fields)
+        art = listed.get(run.run_id)
+        if art is not None and art.get("files") is None:
+            lacks.append(f"artifacts (could not list: {art.get('how')})")
+        elif art is not None and art["files"] == 0:
+            lacks.append("artifacts")
+        if lacks:
+            lacking.append({"run_id": run.run_id, "name": run.name,
+                            "age_days": round(age_days(snapshot, run.start_time) or 0), "lacks": lacks})
+    facts = {"old_runs": len(old), "threshold_days": policy.old_run_days,
+             "artifacts_checked": len(listed), "lacking": shorten(lacking), "lacking_count": len(lacking)}
+    if lacking:
+        common = sorted({x for item in lacking for x in item["lacks"]})
+        return Verdict(Status.FAIL, f"{len(lacking)} of {len(old)} runs older than {policy.old_run_days} days "
+                       f"cannot be rebuilt; they lack {', '.join(common)} (e.g. {lacking[0]['name'] or lacking[0]['run_id']})",
+                       facts, "Log the environment and required fields (lint rules unlogged-hyperparameters, "
+                       "missing-code-version, missing-data-version); keep old runs' artifacts")
+    return Verdict(Status.PASS, f"all {len(old)} runs older than {policy.old_run_days} days keep their fields"
+                   f" and artifacts ({len(listed)} listed)", facts)
+
+
+CHECK = Check("MLP08", "long-term-repro",
+              "Runs older than the threshold still have every required field and their artifacts.",
+              DOC, judge, gather)

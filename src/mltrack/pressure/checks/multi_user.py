@@ -1,0 +1,55 @@
+"""MLP03 multi-user: who ran what, and is every run attributable?"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from mltrack.model import Status, StoreSnapshot
+from mltrack.pressure.base import MISSING_USERS, Check, Verdict, ranked, run_ref, shorten, training_runs
+from mltrack.pressure.policy import Policy
+
+DOC = """\
+## What it checks
+The training runs of the configured experiments were logged by at least `min_users` distinct
+users (default 3); every run is attributable (a user that is empty, `unknown` or `root` is a
+warning); reports the run count and best run per user.
+
+## Why it matters
+A store shared by a team must say who ran what: "whose run is this, and who can explain it?"
+Runs logged as `root` from a shared box answer nothing.
+
+## How it fails
+`fail` when fewer users than `min_users` logged runs (naming them); `warn` listing runs with
+no real user.
+
+## How to fix
+Log from personal accounts, or set the `mlflow.user` tag explicitly
+(`mlflow.start_run(tags={"mlflow.user": ...})`); lower `min_users` for a solo project.
+"""
+
+
+def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
+    runs = training_runs(snapshot, policy)
+    anonymous = [r for r in runs if (r.user or "").strip().lower() in MISSING_USERS]
+    users = Counter(r.user for r in runs if r not in anonymous)
+    per_user: dict[str, Any] = {}
+    for user, count in sorted(users.items()):
+        best = ranked((r for r in runs if r.user == user), policy)
+        per_user[user] = {"runs": count, "best_run": run_ref(best[0], policy) if best else None}
+    facts = {"users": per_user, "user_count": len(users), "min_users": policy.min_users,
+             "unattributed_runs": shorten([run_ref(r) | {"user": r.user} for r in anonymous]),
+             "unattributed_count": len(anonymous)}
+    if len(users) < policy.min_users:
+        who = ", ".join(repr(u) for u in sorted(users)) or "nobody"
+        return Verdict(Status.FAIL, f"only {len(users)} user(s) logged runs ({who}); at least "
+                       f"{policy.min_users} expected", facts,
+                       "Log runs under each person's own user (tag mlflow.user), or lower min_users")
+    if anonymous:
+        return Verdict(Status.WARN, f"{len(anonymous)} run(s) have no real user (empty, unknown or root)",
+                       facts, "Set the mlflow.user tag when starting runs")
+    return Verdict(Status.PASS, f"{len(users)} users, every run attributable", facts)
+
+
+CHECK = Check("MLP03", "multi-user", "At least N users logged runs and every run is attributable.", DOC, judge)

@@ -1,0 +1,99 @@
+"""MLP02 production-model: which model is in production, and can we load it now?"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mltrack.model import Status, StoreSnapshot
+from mltrack.pressure.base import Check, GatherContext, Verdict, iso, production_versions
+from mltrack.pressure.evidence import fetch_and_load
+from mltrack.pressure.policy import Policy
+
+DOC = """\
+## What it checks
+Each registered model in `registered_models` has exactly one production version (the
+`production_alias` alias first, the legacy `Production` stage as fallback). Reports the version,
+its source run, creation time and metric; downloads the weights, loads them, and measures the
+time to answer (target: `answer_target_s`, 30 s).
+
+## Why it matters
+"Which model is in production?" must have one answer, in seconds, that ends with weights you
+can actually load - not a guess from a spreadsheet.
+
+## How it fails
+`fail` names the model with no production version (or with several), or whose weights do not
+download or load. `warn` when answering took longer than the target.
+
+## How to fix
+Promote exactly one version: `client.set_registered_model_alias(name, "production", version)`
+(or `mltrack rollback`), and log models with `mlflow.pytorch.log_model`.
+"""
+
+
+def _models(snapshot: StoreSnapshot, policy: Policy):
+    return [(name, snapshot.registered_model(name)) for name in policy.registered_models]
+
+
+def gather(ctx: GatherContext) -> dict[str, Any]:
+    loads: dict[str, Any] = {}
+    for name, model in _models(ctx.snapshot, ctx.policy):
+        if model is None:
+            continue
+        versions, _ = production_versions(model, ctx.policy.production_alias)
+        if len(versions) == 1:
+            loads[name] = fetch_and_load(ctx, f"models:/{name}/{versions[0].version}", f"prod-{name}")
+    return {"loads": loads}
+
+
+def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
+    loads = evidence.get("loads", {})
+    models: list[dict[str, Any]] = []
+    problems: list[str] = []
+    slow: list[str] = []
+    for name, model in _models(snapshot, policy):
+        if model is None:
+            problems.append(f"registered model {name!r} does not exist")
+            continue
+        versions, how = production_versions(model, policy.production_alias)
+        if not versions:
+            problems.append(f"{name!r} has no production version (no @{policy.production_alias} alias, "
+                            "no version in stage Production)")
+            models.append({"model": name, "versions": [v.version for v in model.versions]})
+            continue
+        if len(versions) > 1:
+            problems.append(f"{name!r} has {len(versions)} production versions "
+                            f"({', '.join('v' + v.version for v in versions)}) via {how}")
+            continue
+        version = versions[0]
+        run = snapshot.run(version.run_id) if version.run_id else None
+        facts: dict[str, Any] = {
+            "model": name, "version": version.version, "found_by": how, "source_run": version.run_id,
+            "source_run_name": run.name if run else None, "created": iso(version.creation_time),
+            policy.metric: (run.metrics.get(policy.metric) if run else None)
+            or version.tags.get(policy.metric),
+        }
+        load = loads.get(name)
+        if load is not None:
+            facts["load"] = dict(load)
+            if not load.get("downloaded") or (load.get("error") and not load.get("loaded")):
+                problems.append(f"{name!r} v{version.version}: {load.get('error')}")
+            elif load.get("answer_s", 0) > policy.answer_target_s:
+                slow.append(f"{name!r} v{version.version} took {load['answer_s']:.1f} s to download and load")
+        models.append(facts)
+    evidence_out = {"models": models, "target_s": policy.answer_target_s}
+    if problems:
+        return Verdict(Status.FAIL, "; ".join(problems), evidence_out,
+                       f"Promote exactly one version with alias @{policy.production_alias} "
+                       "(or `mltrack rollback --model NAME --to VERSION`)")
+    if slow:
+        return Verdict(Status.WARN, "; ".join(slow) + f" (target {policy.answer_target_s:g} s)", evidence_out)
+    summary = ", ".join(f"{m['model']} v{m['version']} (run {m['source_run']}"
+                        + (f", {m['load']['answer_s']:.1f} s to load" if "load" in m and "answer_s" in m["load"] else "")
+                        + ")" for m in models)
+    return Verdict(Status.PASS, f"in production: {summary}", evidence_out)
+
+
+CHECK = Check("MLP02", "production-model",
+              "Each registered model has exactly one production version whose weights download and load.",
+              DOC, judge, gather)

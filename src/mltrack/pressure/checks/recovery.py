@@ -1,0 +1,162 @@
+"""MLP01 recovery: can we find our best run and rebuild it?"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from mltrack.model import Status, StoreSnapshot
+from mltrack.pressure.base import Check, GatherContext, Verdict, missing_fields, ranked, run_ref, training_runs
+from mltrack.pressure.evidence import MODEL_SUFFIXES, artifacts_of, describe_error, fetch_and_load, reraise_if_store_down
+from mltrack.pressure.policy import Policy
+
+DOC = """\
+## What it checks
+Finds the best run of the configured experiments by the configured metric (`metric`,
+`metric_goal`) and verifies that every required reproduction field is logged on it (learning
+rate, batch size, optimizer, random seed, git commit - a param or MLflow's
+`mlflow.source.git.commit` tag - and data hash; synonyms such as `lr` count), and that its model
+or checkpoint downloads. With `rerun_command` configured it re-trains the run from its logged
+params in a scratch experiment and compares the metric within `rerun_tolerance`.
+
+## Why it matters
+"Which run was our best, and can we rebuild it?" is the first question asked when a model
+misbehaves. A best run without its seed, commit or data version cannot be rebuilt.
+
+## How it fails
+`fail` names the best run (id and name) and the exact fields missing, or the artifact that
+does not download, or the re-run metric that does not match.
+
+## How to fix
+Log every hyperparameter, the seed, the git commit and a data hash in the training script.
+Lint rules `missing-seed`, `unlogged-hyperparameters`, `missing-code-version` and
+`missing-data-version` catch these before the run.
+"""
+
+FIX = ("Log the missing fields from the training script (lint rules missing-seed, "
+       "unlogged-hyperparameters, missing-code-version, missing-data-version prevent this)")
+
+
+def _best(snapshot: StoreSnapshot, policy: Policy):
+    finished = [r for r in training_runs(snapshot, policy) if r.status == "FINISHED"]
+    best = ranked(finished, policy)
+    return best[0] if best else None
+
+
+def gather(ctx: GatherContext) -> dict[str, Any]:
+    best = _best(ctx.snapshot, ctx.policy)
+    if best is None:
+        return {}
+    evidence: dict[str, Any] = {"artifact": _fetch_artifact(ctx, best)}
+    if ctx.policy.rerun_command:
+        evidence["rerun"] = rerun(ctx, best)
+    return evidence
+
+
+def _fetch_artifact(ctx: GatherContext, run) -> dict[str, Any]:
+    if run.logged_model_ids:
+        return fetch_and_load(ctx, f"models:/{run.logged_model_ids[0]}", "recovery-model")
+    files, how = artifacts_of(ctx, run)
+    if files is None:
+        return {"downloaded": False, "error": f"artifacts could not be listed ({how})"}
+    weights = [f for f in files if f.path.endswith(MODEL_SUFFIXES) or "checkpoint" in f.path]
+    if not weights:
+        return {"downloaded": False, "error": f"no model or checkpoint among {len(files)} artifact files"}
+    target = weights[-1].path
+    try:
+        dst = ctx.workdir / "recovery-artifact"
+        dst.mkdir(parents=True, exist_ok=True)
+        ctx.adapter.download_artifact(run.run_id, target, dst)
+    except Exception as exc:  # noqa: BLE001
+        reraise_if_store_down(exc)
+        return {"downloaded": False, "path": target, "error": f"download failed: {describe_error(exc)}"}
+    return {"downloaded": True, "path": target, "bytes": weights[-1].size}
+
+
+def rerun(ctx: GatherContext, run) -> dict[str, Any]:
+    """Re-train from the logged params: `COMMAND --key value ...`, tracking into a scratch
+    experiment; the command prints `<metric>=<value>` (or a JSON object) on its last line."""
+    policy = ctx.policy
+    args = shlex.split(policy.rerun_command or "")
+    for key, value in sorted(run.params.items()):
+        args += [f"--{key}", str(value)]
+    scratch = f"mltrack-rerun-{run.run_id[:8]}"
+    env = {**os.environ, "MLFLOW_EXPERIMENT_NAME": scratch, "MLTRACK_RERUN_OF": run.run_id}
+    if ctx.adapter is not None and getattr(ctx.adapter, "uri", None) is not None:
+        env["MLFLOW_TRACKING_URI"] = ctx.adapter.uri.raw
+    started = time.perf_counter()
+    try:
+        proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ctx.workdir,
+                              timeout=policy.timeout_s, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return {"ok": False, "error": describe_error(exc), "scratch_experiment": scratch}
+    facts: dict[str, Any] = {"scratch_experiment": scratch, "exit_code": proc.returncode,
+                             "seconds": round(time.perf_counter() - started, 2)}
+    if proc.returncode != 0:
+        facts.update(ok=False, error=(proc.stderr or proc.stdout).strip()[-400:])
+        return facts
+    value = parse_metric(proc.stdout, policy.metric)
+    facts.update(ok=value is not None, metric=value)
+    if value is None:
+        facts["error"] = f"the command printed no {policy.metric}=<value> line"
+    return facts
+
+
+def parse_metric(stdout: str, metric: str) -> float | None:
+    for line in reversed(stdout.strip().splitlines()):
+        line = line.strip()
+        try:
+            if line.startswith("{"):
+                return float(json.loads(line)[metric])
+            if line.startswith(f"{metric}="):
+                return float(line.split("=", 1)[1])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
+def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
+    best = _best(snapshot, policy)
+    if best is None:
+        return Verdict(Status.FAIL, f"no finished run in {', '.join(policy.experiments)} has the metric "
+                       f"{policy.metric!r}", {"experiments": list(policy.experiments)},
+                       "Log the metric with mlflow.log_metric (lint rule metrics-not-logged)")
+    facts: dict[str, Any] = {"best_run": run_ref(best, policy), "metric_goal": policy.metric_goal}
+    missing = missing_fields(best, policy.required_fields)
+    facts["missing_fields"] = missing
+    artifact = evidence.get("artifact")
+    if artifact is not None:
+        facts["artifact"] = dict(artifact)
+    name = f"best run {best.name!r} ({best.run_id}, {policy.metric}={best.metrics[policy.metric]:g})"
+    if missing:
+        return Verdict(Status.FAIL, f"{name} cannot be rebuilt: missing {', '.join(missing)}", facts, FIX)
+    if artifact is not None and not artifact.get("downloaded"):
+        return Verdict(Status.FAIL, f"{name}: its model does not download ({artifact.get('error')})", facts,
+                       "Log the model or checkpoint as an artifact (lint rule model-overwrite)")
+    if artifact is not None and artifact.get("error") and not artifact.get("loaded"):
+        return Verdict(Status.FAIL, f"{name}: its model does not load ({artifact.get('error')})", facts,
+                       "Log the model with mlflow.pytorch.log_model so it loads")
+    rerun_facts = evidence.get("rerun")
+    if rerun_facts is not None:
+        facts["rerun"] = dict(rerun_facts)
+        if not rerun_facts.get("ok"):
+            return Verdict(Status.FAIL, f"{name}: re-run failed ({rerun_facts.get('error')})", facts,
+                           "Make the training command reproducible from logged params")
+        delta = abs(float(rerun_facts["metric"]) - float(best.metrics[policy.metric]))
+        facts["rerun"]["delta"] = delta
+        if delta > policy.rerun_tolerance:
+            return Verdict(Status.FAIL, f"{name}: re-run gives {policy.metric}={rerun_facts['metric']:g} "
+                           f"(off by {delta:g} > tolerance {policy.rerun_tolerance:g})", facts,
+                           "Seed every RNG and pin nondeterministic ops (lint rules missing-seed, "
+                           "nondeterministic-ops)")
+    how = "re-run matches" if rerun_facts else "model downloads" if artifact else "fields present"
+    return Verdict(Status.PASS, f"{name} is reproducible: all required fields logged, {how}", facts)
+
+
+CHECK = Check("MLP01", "recovery", "The best run has every field needed to rebuild it, and its model downloads.",
+              DOC, judge, gather)

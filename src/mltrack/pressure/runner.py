@@ -1,0 +1,181 @@
+"""Run pressure checks against a store: one snapshot, then gather + judge per check.
+
+The audit command and the pytest plugin both call `run_checks`, so they give the same verdicts.
+A store that dies mid-run turns the check that noticed and every remaining check into `error`
+with a clear message, each within `policy.timeout_s`: evidence gathering runs in a daemon thread
+that is abandoned, not waited for, when it overruns.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mltrack.errors import ConfigError, StoreError
+from mltrack.model import CheckResult, StoreSnapshot
+from mltrack.pressure.base import Check, GatherContext
+from mltrack.pressure.evidence import describe_error, is_connection_error
+from mltrack.pressure.policy import Policy
+from mltrack.pressure.registry import select
+from mltrack.stores.base import Progress
+from mltrack.uri import redact
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    snapshot: StoreSnapshot
+    results: tuple[CheckResult, ...]
+    server_version: str | None
+    duration_s: float
+
+    def result(self, name: str) -> CheckResult | None:
+        return next((r for r in self.results if r.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"snapshot": self.snapshot.to_dict(), "results": [r.to_dict() for r in self.results],
+                "server_version": self.server_version, "duration_s": self.duration_s}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunOutcome:
+        return cls(StoreSnapshot.from_dict(data["snapshot"]),
+                   tuple(CheckResult.from_dict(r) for r in data["results"]),
+                   data.get("server_version"), data.get("duration_s", 0.0))
+
+
+def validate_policy(snapshot: StoreSnapshot, policy: Policy) -> None:
+    """Names in the policy must exist in the store: a typo must not make checks vacuous."""
+    missing = [f"experiment {n!r}" for n in (*policy.experiments, *policy.inference_experiments)
+               if snapshot.experiment(n) is None]
+    if snapshot.tracker == "mlflow":
+        missing += [f"registered model {n!r}" for n in policy.registered_models
+                    if snapshot.registered_model(n) is None]
+    if missing:
+        raise ConfigError(f"[tool.mltrack] names {', '.join(missing)}, not found in {snapshot.uri}",
+                          hint="fix the name in [tool.mltrack] or point --tracking-uri at the right store")
+
+
+def read_snapshot(adapter: Any, policy: Policy, progress: Progress | None = None) -> tuple[StoreSnapshot, str | None]:
+    """The one read of the store a run makes: server version, then the snapshot, validated."""
+    try:
+        server_version = adapter.server_version()
+        snapshot = adapter.snapshot(progress=progress)
+    except StoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one clear line, no traceback
+        raise StoreError(f"cannot read {adapter.uri.redacted}: {describe_error(exc)}") from None
+    validate_policy(snapshot, policy)
+    return snapshot, server_version
+
+
+def run_checks(uri_or_adapter: Any, policy: Policy, names: Sequence[str] | str | None = None, *,
+               rollback_drill: bool = False, progress: Progress | None = None) -> RunOutcome:
+    """Read the store once and run the selected checks (registry order). Raises ConfigError
+    (unknown names) or StoreError (snapshot unreadable); check failures are results, never raised."""
+    checks = select(names)
+    started = time.perf_counter()
+    owned = isinstance(uri_or_adapter, str)
+    if owned:
+        from mltrack.stores import open_store
+
+        adapter = open_store(uri_or_adapter, timeout=policy.timeout_s)
+    else:
+        adapter = uri_or_adapter
+    try:
+        snapshot, server_version = read_snapshot(adapter, policy, progress)
+        with CheckSession(adapter, snapshot, policy, rollback_drill=rollback_drill) as session:
+            results = []
+            for done, check in enumerate(checks):
+                results.append(session.run(check))
+                if progress is not None:
+                    progress(done + 1, len(checks), f"check {check.name}: {results[-1].status.value}")
+    finally:
+        if owned:
+            adapter.close()
+    return RunOutcome(snapshot, tuple(results), server_version, round(time.perf_counter() - started, 3))
+
+
+def run_offline(snapshot: StoreSnapshot, policy: Policy, evidence: dict[str, dict[str, Any]] | None = None,
+                names: Sequence[str] | str | None = None) -> tuple[CheckResult, ...]:
+    """Judge recorded snapshots and evidence without a store (the offline unit tests)."""
+    evidence = evidence or {}
+    return tuple(c.evaluate(snapshot, evidence.get(c.name, {}), policy) for c in select(names))
+
+
+class CheckSession:
+    """Runs checks one at a time against one snapshot; remembers when the store went away so
+    every later check errors at once instead of waiting out its own timeout."""
+
+    def __init__(self, adapter: Any, snapshot: StoreSnapshot, policy: Policy, *, rollback_drill: bool = False) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="mltrack-checks-"))
+        self.ctx = GatherContext(adapter, snapshot, policy, self.workdir, rollback_drill)
+        self.store_down: str | None = None
+
+    def __enter__(self) -> CheckSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def run(self, check: Check) -> CheckResult:
+        began = time.perf_counter()
+        if self.store_down is None and check.gather is not None:
+            self.store_down = _probe(self.ctx)
+        if self.store_down is not None:
+            return check.error(f"not evaluated: {self.store_down}")
+        result, self.store_down = _run_one(check, self.ctx, began)
+        return result
+
+
+def _run_one(check: Check, ctx: GatherContext, began: float) -> tuple[CheckResult, str | None]:
+    evidence: dict[str, Any] = {}
+    if check.gather is not None:
+        outcome: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                outcome["evidence"] = check.gather(ctx)
+            except BaseException as exc:  # noqa: BLE001 - reported as an error result
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=target, name=f"mltrack-gather-{check.name}", daemon=True)
+        worker.start()
+        worker.join(ctx.policy.timeout_s)
+        took = round(time.perf_counter() - began, 3)
+        if worker.is_alive():
+            down = f"the store did not answer within {ctx.policy.timeout_s:g} s (during {check.name})"
+            return check.error(f"timed out after {ctx.policy.timeout_s:g} s gathering evidence", took), down
+        if "error" in outcome:
+            exc = outcome["error"]
+            if is_connection_error(exc):
+                down = f"the store stopped answering (during {check.name}): {describe_error(exc)}"
+                return check.error(down, took), down
+            return check.error(f"could not evaluate: {describe_error(exc)}", took), None
+        evidence = outcome.get("evidence") or {}
+    try:
+        return check.evaluate(ctx.snapshot, evidence, ctx.policy, round(time.perf_counter() - began, 3)), None
+    except Exception as exc:  # noqa: BLE001 - a judge bug must not kill the other nine
+        return check.error(f"could not evaluate: {describe_error(exc)}", round(time.perf_counter() - began, 3)), None
+
+
+def _probe(ctx: GatherContext) -> str | None:
+    """A cheap liveness check before each store-reading check (HTTP stores only)."""
+    uri = getattr(ctx.adapter, "uri", None)
+    if uri is None or uri.scheme not in ("http", "https"):
+        return None
+    try:
+        with urllib.request.urlopen(uri.raw.rstrip("/") + "/health", timeout=min(5.0, ctx.policy.timeout_s)):
+            return None
+    except Exception as exc:  # noqa: BLE001
+        if getattr(exc, "code", None) is not None:  # answered (401/404): alive
+            return None
+        return f"the store at {redact(uri.raw)} stopped answering ({describe_error(exc)})"
