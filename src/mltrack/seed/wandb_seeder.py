@@ -189,6 +189,7 @@ def _seed(out: Path, runs: int, break_check: str | None, progress: Progress | No
         aliases = [] if break_check == "production-model" else [cv.PRODUCTION_ALIAS]
         run = wandb.init(project=REGISTRY_PROJECT, entity=ENTITY, dir=str(out), job_type=REGISTRATION_JOB,
                          name=f"register-{cv.REGISTERED_MODEL}-v{version}", settings=_settings(registrar, None))
+        run.log({cv.METRIC: results[source].history[-1]["val_acc"]})  # the metric it was promoted on
         _log_weights(run, cv.REGISTERED_MODEL, results[source], [], aliases=aliases, metadata=metadata)
         run.finish()
         summary.versions.append(version)
