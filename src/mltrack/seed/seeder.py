@@ -118,7 +118,7 @@ class _Job:
         from mltrack.seed.recipe import train
 
         configs = planning.search_configs(runs, single_config=self.brk == "hparam-search")
-        self.total = runs + 3 + 3 * planning.INFERENCE_PER_VERSION
+        self.total = runs + 3 * planning.INFERENCE_PER_VERSION
         results, epoch_states = [], []
         for config in configs:
             states: list[dict] = []

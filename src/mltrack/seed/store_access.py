@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from typing import Any
 
 from mltrack import conventions as cv
@@ -44,7 +45,13 @@ def artifact_root(uri: TrackingUri) -> Path | None:
 
 
 def _check_health(uri: TrackingUri) -> None:
-    url = uri.raw.rstrip("/") + "/health"
+    parts = urlsplit(uri.raw)
+    # urllib cannot take user:password@ in a URL; /health needs no credentials anyway.
+    netloc = parts.hostname or ""
+    netloc = f"[{netloc}]" if ":" in netloc else netloc
+    if parts.port:
+        netloc += f":{parts.port}"
+    url = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/health", "", ""))
     try:
         with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT / 2) as response:  # noqa: S310
             if response.status == 200:

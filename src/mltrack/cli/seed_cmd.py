@@ -1,0 +1,77 @@
+"""`mltrack seed`: write the reference training history into a tracking store."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from mltrack.cli import main
+from mltrack.cli.common import handle_errors, tracking_uri_option
+from mltrack.seed.breaks import BREAKS, validate_break
+
+_BREAK_HELP = "Seed the same history without the one property CHECK guards: " + ", ".join(BREAKS) + "."
+
+
+class _Progress:
+    """A click progress bar on a terminal; a plain line every 10% otherwise (logs, CI)."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.tty = sys.stderr.isatty()
+        self.last_decile = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.tty:
+            if self.bar is None:
+                self.bar = click.progressbar(length=total, label="Seeding", file=sys.stderr)
+                self.bar.__enter__()
+            self.bar.update(done - self.bar.pos)
+            return
+        decile = done * 10 // total
+        if decile != self.last_decile:
+            self.last_decile = decile
+            click.echo(f"seeding: {done}/{total} runs written", err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+@click.command("seed")
+@tracking_uri_option
+@click.option("--runs", type=click.IntRange(min=1), default=120, show_default=True,
+              help="Training runs in the hyperparameter search (at least 12).")
+@click.option("--break", "break_check", metavar="CHECK", default=None, help=_BREAK_HELP)
+@click.option("--force", is_flag=True,
+              help="Replace the reference experiments and model if the store holds them already.")
+@handle_errors
+def seed(tracking_uri: str, runs: int, break_check: str | None, force: bool) -> None:
+    """Train the reference runs and write them, with a model registry history, into a store.
+
+    Works on sqlite:///PATH (no server needed) and on http(s):// tracking servers. Refuses a
+    store that already holds the reference experiment unless --force.
+    """
+    validate_break(break_check)  # before importing torch: a typo answers at once
+    from mltrack.seed.seeder import seed_store
+
+    progress = _Progress()
+    try:
+        summary = seed_store(tracking_uri, runs=runs, break_check=break_check, force=force,
+                             progress=progress)
+    finally:
+        progress.close()
+    click.echo(f"Seeded {summary.uri} in {summary.elapsed_seconds:.1f} s"
+               + (f" (--break {summary.break_check}: {BREAKS[summary.break_check]})"
+                  if summary.break_check else ""))
+    experiments = ", ".join(f"{name} (id {eid})" for name, eid in summary.experiment_ids.items())
+    click.echo(f"  experiments:      {experiments}")
+    click.echo(f"  training runs:    {summary.training_runs} by {', '.join(summary.users)}")
+    click.echo(f"  inference runs:   {summary.inference_runs}")
+    click.echo(f"  best run:         {summary.best_run_name} (val_acc {summary.best_val_acc:.4f})")
+    click.echo(f"  registered model: {summary.model_name} versions {', '.join(summary.versions)}; "
+               f"production: {summary.production_version or 'none'}, "
+               f"previous: {summary.previous_production_version or 'unknown'}")
+
+
+main.add_command(seed)
