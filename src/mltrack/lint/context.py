@@ -1,16 +1,38 @@
-"""FileContext: everything a rule may ask about one parsed file (stub, being filled in)."""
+"""FileContext: everything a rule may ask about one parsed file.
+
+Built once per file from one walk (`facts.collect`); effects of calls and functions are
+computed once and shared by all rules. Positions are computed lazily, only when a rule reports
+(most files report nothing, and libcst's position pass costs about as much as parsing).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
 
-from mltrack.model import Location
+from mltrack.lint import effects as fx
+from mltrack.lint.facts import CallSite, Facts, collect
+from mltrack.model import Edit, Location
 
 if TYPE_CHECKING:
     from mltrack.lint.project import ProjectIndex
+
+ML_ROOTS = frozenset(
+    "torch torchvision tensorflow keras sklearn jax flax mlflow wandb lightning pytorch_lightning "
+    "lightning_fabric transformers accelerate datasets tensorboard tensorboardX numpy pandas "
+    "joblib xgboost lightgbm catboost random optuna dvc trl".split()
+)
+_IMPORT_LINE = re.compile(r"^[ \t]*(?:import|from)[ \t]+\.*([A-Za-z_][\w]*)", re.M)
+
+
+def imported_roots(source: str) -> set[str]:
+    return set(_IMPORT_LINE.findall(source))
 
 
 @dataclass
@@ -18,12 +40,124 @@ class FileContext:
     source: str
     path: str
     module: cst.Module
+    facts: Facts
     project: ProjectIndex | None = None
     config: Any = None
+    module_name: str = ""
+    _site_effects: dict[int, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, source: str, path: str, module: cst.Module, *, project=None, config=None):
-        return None
+    def build(
+        cls,
+        source: str,
+        path: str,
+        module: cst.Module,
+        *,
+        project: ProjectIndex | None = None,
+        config: Any = None,
+    ) -> FileContext | None:
+        """None when the file imports no ML or tracking library (nor a project module that
+        does): a cheap text check that spares most non-ML files the analysis."""
+        roots = imported_roots(source)
+        relevant = bool(roots & ML_ROOTS)
+        module_name = ""
+        if project is not None:
+            module_name = project.module_name_for(path) or ""
+            if not relevant:  # a project helper module may do the ML work
+                relevant = any(project.has_effects_named(root) for root in roots)
+        if not relevant:
+            return None
+        return cls(source, path, module, collect(module, module_name), project, config, module_name)
+
+    # -- effects ---------------------------------------------------------------------------
+    def _external(self, site: CallSite) -> frozenset[str] | None:
+        if self.project is None or not site.imported:
+            return None
+        module, _, function = site.qual.rpartition(".")
+        return self.project.effects_of(module, function)
+
+    def effects(self, site: CallSite) -> frozenset[str]:
+        cached = self._site_effects.get(site.order)
+        if cached is None:
+            found = set(fx.site_effects(site, self.facts, self._external))
+            target = fx.local_target(site, self.facts)
+            if target is not None:
+                found |= self.function_effects.get(target, frozenset())
+            cached = frozenset(found)
+            self._site_effects[site.order] = cached
+        return cached
+
+    def direct(self, site: CallSite) -> frozenset[str]:
+        """Effects of the call itself, not of the helper it reaches (where to point a finding)."""
+        return frozenset(fx.call_effects(site))
+
+    @cached_property
+    def function_effects(self) -> dict[str, frozenset[str]]:
+        return fx.function_effects(self.facts, self._external)
+
+    @cached_property
+    def file_effects(self) -> frozenset[str]:
+        found: set[str] = set()
+        for site in self.facts.calls:
+            found |= self.effects(site)
+        return frozenset(found)
+
+    def has(self, effect: str) -> bool:
+        return effect in self.file_effects
+
+    @cached_property
+    def trains(self) -> bool:
+        """Judge file-level rules only on files that actually train."""
+        return "train" in self.file_effects
+
+    @property
+    def calls(self) -> list[CallSite]:
+        return self.facts.calls
+
+    def sites_with(self, effect: str) -> Iterable[CallSite]:
+        return (site for site in self.facts.calls if effect in self.effects(site))
+
+    def local_name(self, module: str) -> str | None:
+        return self.facts.imports.local_name_for(module)
+
+    # -- positions -------------------------------------------------------------------------
+    @cached_property
+    def _positions(self) -> Any:
+        return MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+
+    def span(self, node: cst.CSTNode) -> tuple[int, int, int, int]:
+        """(line, column, end_line, end_column): 1-based lines, 0-based columns."""
+        code_range = self._positions[node]
+        return (code_range.start.line, code_range.start.column, code_range.end.line,
+                code_range.end.column)
 
     def location(self, node: cst.CSTNode) -> Location:
-        return Location(self.path, 1, 1, 1, 1)
+        line, column, end_line, end_column = self.span(node)
+        return Location(self.path, line, column + 1, end_line, end_column + 1)
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    @cached_property
+    def lines(self) -> list[str]:
+        # split on "\n" only: libcst counts lines the same way (str.splitlines would not)
+        rows = [f"{row}\n" for row in self.source.split("\n")]
+        rows[-1] = rows[-1][:-1]
+        return rows
+
+    def indent_of(self, line: int) -> str:
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        return text[: len(text) - len(text.lstrip(" \t"))]
+
+    def insert_after(self, statement: cst.CSTNode, text: str) -> Edit:
+        """An edit inserting `text` (one or more lines, no indent) after `statement`, at its
+        indentation."""
+        line, _, end_line, _ = self.span(statement)
+        indent = self.indent_of(line)
+        body = "".join(f"{indent}{row}\n" for row in text.splitlines())
+        if end_line >= len(self.lines) and not self.source.endswith(("\n", "\r")):
+            return Edit(end_line, len(self.lines[-1]), end_line, len(self.lines[-1]), "\n" + body)
+        return Edit(end_line + 1, 0, end_line + 1, 0, body)
+
+    def newline(self) -> str:
+        return self.module.default_newline

@@ -51,6 +51,13 @@ class ProjectIndex:
             return None
         return summary.functions.get(function)
 
+    def has_effects_named(self, name: str) -> bool:
+        """Some project module named `name` (a component of its dotted name) has effects."""
+        return any(
+            name in dotted.split(".") and any(summary.functions.values())
+            for dotted, summary in self.modules.items()
+        )
+
     def fingerprint_for(self, path: str | Path) -> str:
         """Hash of the summaries of the project modules that `path` imports (directly)."""
         name = self.module_name_for(path)
@@ -75,8 +82,6 @@ def module_name(path: Path, root: Path) -> str:
 
 def build_project(paths: Sequence[Path], root: Path) -> ProjectIndex:
     """Summaries of every Python module among `paths` (notebooks are never imported)."""
-    from mltrack.lint.facts import summarize_module  # local: keeps this module light
-
     modules: dict[str, ModuleSummary] = {}
     by_path: dict[str, str] = {}
     for path in paths:
@@ -93,4 +98,38 @@ def build_project(paths: Sequence[Path], root: Path) -> ProjectIndex:
             continue
         modules[name] = summary
         by_path[str(path.resolve())] = name
+    known = set(modules)
+    modules = {
+        name: ModuleSummary(s.module, s.functions, tuple(i for i in s.imports if i in known))
+        for name, s in modules.items()
+    }
     return ProjectIndex(str(root), modules, by_path)
+
+
+# Effects worth exporting to other modules (randomness *use* in a helper is the helper's business).
+_EXPORTED = ("seed:", "train", "track", "log:", "read:data", "git", "nogit")
+
+
+def summarize_module(source: str, name: str) -> ModuleSummary | None:
+    """Effects of each top-level function of one module; None when it cannot be parsed."""
+    import libcst as cst
+
+    from mltrack.lint.effects import function_effects
+    from mltrack.lint.facts import collect
+
+    try:
+        module = cst.parse_module(source)
+    except Exception:  # a broken helper module: its callers simply learn nothing from it
+        return None
+    facts = collect(module, name)
+    effects = function_effects(facts, None)
+    functions = {
+        fn: frozenset(e for e in found if e.startswith(_EXPORTED))
+        for fn, found in effects.items()
+        if "." not in fn
+    }
+    imports = set()
+    for imported in facts.imports.modules:
+        parts = imported.split(".")
+        imports.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+    return ModuleSummary(name, functions, tuple(sorted(imports)))

@@ -1,0 +1,354 @@
+"""What a call does, in the vocabulary the rules speak: seeds, randomness, training, tracking.
+
+Effects are short strings: `seed:torch`, `rand:numpy`, `train`, `track`, `track:tensorboard`,
+`log:metric`, `log:params:all`, `log:artifact`, `log:data`, `log:code`, `read:data`, `git`.
+Functions get the union of their calls' effects (closed over calls to other functions of the same
+file and, through the project index, of other modules), which is how a `set_seed()` helper in
+`utils.py` seeds `train.py`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from mltrack.lint.facts import CallSite, Facts, dotted, is_literal, literal_string, receiver_text
+
+GENERATORS = ("torch", "numpy", "random", "tensorflow")
+SEED_ALL = frozenset(f"seed:{g}" for g in GENERATORS)
+
+_TORCH_RANDOM = frozenset(
+    "rand randn randint randperm rand_like randn_like randint_like normal bernoulli "
+    "multinomial poisson".split()
+)
+_TORCH_LAYERS = frozenset(
+    "Linear Bilinear LazyLinear Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d "
+    "ConvTranspose3d LSTM GRU RNN LSTMCell GRUCell RNNCell Embedding EmbeddingBag "
+    "MultiheadAttention Transformer TransformerEncoderLayer TransformerDecoderLayer Dropout "
+    "Dropout1d Dropout2d Dropout3d AlphaDropout".split()
+)
+_NUMPY_NOT_GLOBAL = frozenset(
+    "seed default_rng RandomState Generator SeedSequence PCG64 PCG64DXSM MT19937 Philox SFC64 "
+    "BitGenerator get_state set_state".split()
+)
+_PY_RANDOM = frozenset(
+    "random randint randrange choice choices shuffle sample uniform gauss normalvariate "
+    "triangular betavariate expovariate getrandbits randbytes lognormvariate vonmisesvariate "
+    "gammavariate paretovariate weibullvariate".split()
+)
+_KERAS_LAYERS = frozenset(
+    "Dense Conv1D Conv2D Conv3D LSTM GRU SimpleRNN Embedding Dropout MultiHeadAttention".split()
+)
+# scikit-learn estimators and splitters that draw from NumPy's global generator unless given
+# `random_state=`.
+_SKLEARN_RANDOM = frozenset(
+    "train_test_split RandomForestClassifier RandomForestRegressor ExtraTreesClassifier "
+    "ExtraTreesRegressor GradientBoostingClassifier GradientBoostingRegressor MLPClassifier "
+    "MLPRegressor SGDClassifier SGDRegressor KMeans MiniBatchKMeans ShuffleSplit "
+    "StratifiedShuffleSplit DecisionTreeClassifier DecisionTreeRegressor "
+    "HistGradientBoostingClassifier HistGradientBoostingRegressor IsolationForest "
+    "RandomizedSearchCV BaggingClassifier AdaBoostClassifier".split()
+)
+_SEED_ALL_CALLS = frozenset(
+    {
+        "keras.utils.set_random_seed",
+        "transformers.set_seed",
+        "transformers.enable_full_determinism",
+        "transformers.trainer_utils.set_seed",
+        "accelerate.utils.set_seed",
+        "lightning.seed_everything",
+        "lightning.pytorch.seed_everything",
+        "lightning.fabric.seed_everything",
+        "lightning_fabric.seed_everything",
+        "pytorch_lightning.seed_everything",
+        "pytorch_lightning.utilities.seed.seed_everything",
+        "lightning.pytorch.utilities.seed.seed_everything",
+    }
+)
+_HF_TRAINERS = frozenset({"Trainer", "Seq2SeqTrainer", "SFTTrainer", "DPOTrainer"})
+_SEEDISH = re.compile(r"(^|_)(set_?seeds?|seed_?(everything|all|torch|random)?|fix_seeds?|"
+                      r"set_random_seeds?|setup_seeds?|init_seeds?|seed)($|_)")
+_NOT_A_FIT = re.compile(r"scaler|encoder|vectori[sz]er|imputer|pca|tokeni[sz]er|normali[sz]er|"
+                        r"binarizer|selector|transformer$|svd|tfidf")
+_MLFLOW_LOG_ARTIFACT = frozenset(
+    {"log_artifact", "log_artifacts", "log_model", "register_model", "log_table", "log_figure",
+     "log_image", "log_text", "log_dict"}
+)
+TRACKER_ROOTS = frozenset({"mlflow", "wandb"})
+
+
+def keras_qual(qual: str) -> str:
+    return qual[len("tensorflow.") :] if qual.startswith("tensorflow.keras.") else qual
+
+
+def call_effects(site: CallSite) -> set[str]:
+    """Effects of one call, from its resolved name and arguments."""
+    qual, name = keras_qual(site.qual), site.name
+    root = qual.split(".", 1)[0] if site.imported else ""
+    effects: set[str] = set()
+    # -- seeds
+    if qual in _SEED_ALL_CALLS or (site.imported and name == "seed_everything"):
+        return set(SEED_ALL)
+    if root in ("transformers", "trl") and name in _HF_TRAINERS:
+        effects |= SEED_ALL  # the HF Trainer seeds from TrainingArguments.seed (default 42)
+        effects.add("train-capable")
+    if name == "manual_seed" or qual in ("torch.cuda.manual_seed_all", "torch.random.manual_seed"):
+        return {"seed:torch"}
+    if qual == "numpy.random.seed":
+        return {"seed:numpy"}
+    if qual == "random.seed":
+        return {"seed:random"}
+    if qual in ("tensorflow.random.set_seed", "tensorflow.set_random_seed",
+                "tensorflow.compat.v1.set_random_seed"):
+        return {"seed:tensorflow"}
+    # -- randomness
+    if root == "torch":
+        if qual.startswith("torch.nn.init.") or (qual.startswith("torch.") and name in _TORCH_RANDOM):
+            effects.add("rand:torch")
+        elif qual.startswith("torch.nn.") and name in _TORCH_LAYERS:
+            effects.add("rand:torch")
+        elif qual == "torch.nn.functional.dropout" or name in ("random_split", "RandomSampler"):
+            effects.add("rand:torch")
+        elif name == "DataLoader" and _truthy_kwarg(site, "shuffle"):
+            effects.add("rand:torch")
+    elif root == "torchvision" and name.startswith("Random"):
+        effects.add("rand:torch")
+    elif root == "numpy" and qual.startswith("numpy.random."):
+        if name not in _NUMPY_NOT_GLOBAL:
+            effects.add("rand:numpy")
+    elif root == "random" and name in _PY_RANDOM and qual == f"random.{name}":
+        effects.add("rand:random")
+    elif root == "sklearn" and name in _SKLEARN_RANDOM and site.kwarg("random_state") is None:
+        if name not in ("ShuffleSplit", "KFold") or True:
+            effects.add("rand:numpy")
+    elif root in ("keras", "tensorflow"):
+        if qual.startswith("tensorflow.random.") and name != "set_seed":
+            effects.add("rand:tensorflow")
+        elif qual.startswith("keras.layers.") and name in _KERAS_LAYERS:
+            effects.add("rand:tensorflow")
+    # -- training
+    receiver = receiver_text(site.node.func)
+    if name == "backward" or name in ("fit_generator", "partial_fit", "train_on_batch"):
+        effects.add("train")
+    elif name == "step" and ("opt" in receiver or "scaler" in receiver) and receiver:
+        effects.add("train")
+    elif name == "fit" and receiver and not _NOT_A_FIT.search(receiver.rsplit(".", 1)[-1]):
+        effects.add("train")
+    elif name == "train" and ("trainer" in receiver or root in ("xgboost", "lightgbm")):
+        effects.add("train")
+    # -- tracking
+    if root == "mlflow":
+        effects |= _mlflow_effects(site, qual, name)
+    elif root == "wandb" or (name in ("log", "finish") and receiver in ("run", "wandb_run")):
+        effects |= _wandb_effects(site, qual, name, receiver)
+    elif name in ("SummaryWriter", "create_file_writer") and root in (
+        "torch", "tensorboardX", "tensorflow", "tensorboard"):
+        effects |= {"track", "track:tensorboard"}
+    elif name in ("TensorBoardLogger", "CSVLogger") and root in ("lightning", "pytorch_lightning"):
+        effects |= {"track", "track:tensorboard"}
+    elif name in ("MLFlowLogger", "WandbLogger") and root in ("lightning", "pytorch_lightning"):
+        effects |= {"track", "log:metric"}
+    elif name == "TrainingArguments":
+        report_to = site.kwarg("report_to")
+        if report_to is not None and literal_string(report_to.value) not in ("none", None) or (
+            report_to is not None and isinstance(report_to.value, cst.List)
+        ):
+            text = literal_string(report_to.value) or ""
+            effects |= {"track", "log:params:all", "log:metric"}
+            if text == "tensorboard":
+                effects.add("track:tensorboard")
+    if name in ("add_scalar", "add_scalars", "log_metrics", "log_metric") or (
+        name in ("log", "log_dict") and receiver == "self"
+    ):
+        effects.add("log:metric")
+    if name == "add_hparams" or name == "log_hyperparams" or name == "save_hyperparameters":
+        effects.add("log:params")
+    if name == "save_hyperparameters":
+        effects.add("log:params:all")
+    if name in ("add_text",) and "git" in _string_args(site):
+        effects.add("log:code")
+    # -- data, models, git
+    if root == "pandas" and name.startswith("read_") or qual in (
+        "numpy.load", "numpy.loadtxt", "numpy.genfromtxt", "numpy.fromfile", "datasets.load_dataset"
+    ):
+        if not (name == "load_dataset" and site.kwarg("revision") is not None):
+            effects.add("read:data")
+    elif root in ("torchvision", "tensorflow_datasets") and ".datasets." in f".{qual}." and name[:1].isupper():
+        effects.add("read:data")
+    elif root == "keras" and ".datasets." in qual and name == "load_data":
+        effects.add("read:data")
+    if root in ("subprocess", "git") or qual.startswith("git."):
+        if root == "git" or "git" in _string_args(site):
+            effects.add("git")
+    if root == "dvc":
+        effects.add("log:data")
+    return effects
+
+
+def _string_args(site: CallSite) -> str:
+    texts = []
+    for arg in site.node.args:
+        value = arg.value
+        if isinstance(value, (cst.List, cst.Tuple)):
+            texts.extend(literal_string(e.value) or "" for e in value.elements)
+        else:
+            texts.append(literal_string(value) or "")
+    return " ".join(texts).lower()
+
+
+def _truthy_kwarg(site: CallSite, name: str) -> bool:
+    arg = site.kwarg(name)
+    if arg is None:
+        return False
+    value = arg.value
+    return not (isinstance(value, cst.Name) and value.value in ("False", "None"))
+
+
+_DATA_KEY = re.compile(r"(data|dataset|input|train|csv|file).*(hash|sha|md5|digest|checksum|version|rev)"
+                       r"|(hash|sha|md5|digest|checksum)")
+_CODE_KEY = re.compile(r"git|commit|code_version|source_version|revision")
+
+
+def logged_key(site: CallSite) -> str | None:
+    first = site.positional(0) or site.kwarg("key")
+    return literal_string(first.value).lower() if first is not None and literal_string(first.value) else None
+
+
+def _mlflow_effects(site: CallSite, qual: str, name: str) -> set[str]:
+    effects = {"track"}
+    if name == "autolog":
+        effects |= {"log:params:all", "log:metric"}
+    elif name == "create_run":
+        effects.add("track:client")
+    elif name in ("log_metric", "log_metrics"):
+        effects.add("log:metric")
+    elif name in ("log_param", "log_params", "set_tag", "set_tags"):
+        effects.add("log:params")
+        for key in _dict_keys_and_key(site):
+            if _CODE_KEY.search(key) and "data" not in key:
+                effects.add("log:code")
+            elif _DATA_KEY.search(key):
+                effects.add("log:data")
+    elif name == "log_input" or qual.startswith("mlflow.data."):
+        effects.add("log:data")
+    if name in _MLFLOW_LOG_ARTIFACT or site.kwarg("registered_model_name") is not None:
+        effects.add("log:artifact")
+    if name in ("log_param", "log_params", "log_dict") and _logs_whole_object(site):
+        effects.add("log:params:all")
+    return effects
+
+
+def _wandb_effects(site: CallSite, qual: str, name: str, receiver: str) -> set[str]:
+    effects = {"track"}
+    if name == "init":
+        config = site.kwarg("config")
+        if config is not None:
+            effects.add("log:params")
+            if not isinstance(config.value, cst.Dict):
+                effects.add("log:params:all")
+        settings = site.kwarg("settings")
+        if settings is not None and "disable_git" in _arg_text(settings.value):
+            effects.add("nogit")
+    elif name == "log":
+        effects.add("log:metric")
+    elif name in ("save", "log_artifact", "log_model", "link_model", "Artifact"):
+        effects.add("log:artifact")
+    elif name == "use_artifact":
+        effects.add("log:data")
+    elif name == "update" and "config" in (dotted(site.node.func) or ""):
+        effects.add("log:params")
+        if _logs_whole_object(site):
+            effects.add("log:params:all")
+    return effects
+
+
+def _arg_text(expr: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(expr)
+
+
+def _dict_keys_and_key(site: CallSite) -> list[str]:
+    keys: list[str] = []
+    key = logged_key(site)
+    if key:
+        keys.append(key)
+    for arg in site.node.args:
+        if isinstance(arg.value, cst.Dict):
+            for element in arg.value.elements:
+                if isinstance(element, cst.DictElement):
+                    text = literal_string(element.key)
+                    if text:
+                        keys.append(text.lower())
+    return keys
+
+
+def _logs_whole_object(site: CallSite) -> bool:
+    """`log_params(vars(args))`, `log_params(config)`, `config.update(cfg)`: an object, not a
+    dict literal of chosen keys."""
+    first = site.positional(0) or site.kwarg("params") or site.kwarg("config")
+    if first is None:
+        return False
+    value = first.value
+    if isinstance(value, cst.Dict):
+        return any(isinstance(e, cst.StarredDictElement) for e in value.elements)
+    return not is_literal(value)
+
+
+def seed_like_name(name: str) -> bool:
+    """An unresolvable helper whose name says it seeds (`set_seed`, `seed_everything`)."""
+    return bool(_SEEDISH.search(name.lower()))
+
+
+def function_effects(facts: Facts, external) -> dict[str, frozenset[str]]:
+    """Effects of each function of the file, closed over local and project helper calls.
+
+    `external(site)` returns the effects of a call to a function outside the file (project
+    index) or None when unknown.
+    """
+    own: dict[str, set[str]] = {name: set() for name in facts.functions}
+    callees: dict[str, set[str]] = {name: set() for name in facts.functions}
+    for site in facts.calls:
+        if site.function is None or site.function not in own:
+            continue
+        own[site.function] |= site_effects(site, facts, external)
+        target = local_target(site, facts)
+        if target is not None:
+            callees[site.function].add(target)
+    changed = True
+    while changed:  # fixpoint over the local call graph (small: functions of one file)
+        changed = False
+        for name, targets in callees.items():
+            for target in targets:
+                extra = own.get(target, set()) - own[name]
+                if extra:
+                    own[name] |= extra
+                    changed = True
+    return {name: frozenset(value) for name, value in own.items()}
+
+
+def local_target(site: CallSite, facts: Facts) -> str | None:
+    """The function of this file that the call reaches (`helper()`, `self.helper()`)."""
+    if site.imported:
+        return None
+    if site.raw in facts.functions:
+        return site.raw
+    if site.raw and site.raw.startswith("self.") and site.function and "." in site.function:
+        candidate = f"{site.function.split('.', 1)[0]}.{site.raw[5:]}"
+        if candidate in facts.functions:
+            return candidate
+    return None
+
+
+def site_effects(site: CallSite, facts: Facts, external) -> set[str]:
+    """Effects of a call, including what a project helper it reaches does."""
+    effects = call_effects(site)
+    if site.imported:
+        extra = external(site) if external is not None else None
+        if extra is not None:
+            effects |= extra
+        elif not effects and seed_like_name(site.name):
+            effects |= SEED_ALL  # an unknown helper named set_seed(): trust the name
+    elif site.raw is not None and site.raw not in facts.functions and "." not in site.raw:
+        if seed_like_name(site.name) and not effects:
+            effects |= SEED_ALL
+    return effects

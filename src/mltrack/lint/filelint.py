@@ -1,0 +1,148 @@
+"""Lint one file's bytes: decode, read notebooks, run the rules, fix, apply suppressions.
+
+Runs inside worker processes, so it takes plain data and returns a picklable `FileResult`.
+Every problem with the file itself (binary, undecodable, not a notebook, too large) becomes one
+finding for that file - never an exception that could stop the run.
+"""
+
+from __future__ import annotations
+
+import io
+import tokenize
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from mltrack.lint.config import LintConfig
+from mltrack.lint.notebook import NotebookError, NotebookProgram, read_notebook
+from mltrack.lint.suppress import apply_suppressions
+from mltrack.model import Finding, Location
+
+SYNTAX_ERROR = ("MLT014", "syntax-error")
+INTERNAL_ERROR = ("MLT000", "internal-error")
+FILE_SKIPPED = ("MLT101", "file-skipped")
+MAX_BYTES = 8 * 1024 * 1024  # generated files beyond this are skipped with a warning
+MAX_FIX_PASSES = 8
+
+
+@dataclass
+class FileResult:
+    path: str  # as displayed
+    findings: tuple[Finding, ...]
+    lines: int = 0
+    cached: bool = False
+    original: str | None = None  # the text before fixes (kept only when fixes changed it)
+    fixed: str | None = None  # the text after fixes
+    encoding: str = "utf-8"
+    fixes_applied: int = 0
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def _problem(path: str, kind: tuple[str, str], message: str, line: int = 1, column: int = 1,
+             severity: str = "error") -> Finding:
+    return Finding(*kind, message, Location(path, line, column, line, column), severity=severity)
+
+
+def decode(data: bytes, path: str) -> tuple[str | None, str, Finding | None]:
+    """(text, encoding, problem). Honours PEP 263 coding cookies and a UTF-8 BOM."""
+    if b"\0" in data[:8192]:
+        return None, "", _problem(path, SYNTAX_ERROR, "cannot lint this file: it is binary (contains NUL bytes)")
+    encoding = "utf-8"
+    if not path.endswith(".ipynb"):
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        except SyntaxError as exc:
+            return None, "", _problem(path, SYNTAX_ERROR, f"cannot decode this file: {exc}")
+    try:
+        return data.decode(encoding), encoding, None
+    except (UnicodeDecodeError, LookupError) as exc:
+        start = getattr(exc, "start", 0)
+        line = data.count(b"\n", 0, start) + 1
+        column = start - (data.rfind(b"\n", 0, start) + 1) + 1
+        detail = f"byte 0x{data[start]:02x} is not valid {encoding}" if isinstance(
+            exc, UnicodeDecodeError) else str(exc)
+        return None, encoding, _problem(
+            path, SYNTAX_ERROR, f"cannot decode this file: {detail} (declare its encoding with a "
+            "`# -*- coding: ... -*-` line or save it as UTF-8)", line, column)
+
+
+def lint_bytes(
+    data: bytes,
+    path: str,
+    *,
+    config: LintConfig,
+    enabled: Collection[str],
+    project=None,
+    fix: bool = False,
+) -> FileResult:
+    if len(data) > MAX_BYTES:
+        return FileResult(path, (_problem(
+            path, FILE_SKIPPED, f"skipped: {len(data) / 1e6:.1f} MB is over the "
+            f"{MAX_BYTES // 2**20} MiB limit for one file", severity="warning"),))
+    text, encoding, problem = decode(data, path)
+    if problem is not None:
+        return FileResult(path, (problem,), data.count(b"\n") + 1)
+    assert text is not None
+    notebook: NotebookProgram | None = None
+    program = text
+    if path.endswith(".ipynb"):
+        try:
+            notebook = read_notebook(text)
+        except NotebookError as exc:
+            return FileResult(path, (_problem(path, SYNTAX_ERROR, f"cannot lint this notebook: {exc}"),))
+        program = notebook.source
+
+    findings = _analyze(program, path, config, enabled, project)
+    result = FileResult(path, (), program.count("\n") + 1, encoding=encoding)
+    if fix:
+        text, program, notebook, findings, result.fixes_applied = _fix_loop(
+            text, program, notebook, findings, path, config, enabled, project)
+        if result.fixes_applied:
+            result.original = data.decode(encoding)
+            result.fixed = text
+    findings = apply_suppressions(findings, program, path, enabled=enabled)
+    if notebook is not None:
+        findings = notebook.map_findings(findings)
+    result.findings = tuple(findings)
+    return result
+
+
+def _analyze(program: str, path: str, config: LintConfig, enabled: Collection[str],
+             project) -> list[Finding]:
+    from mltrack.lint.analyze import analyze_source
+
+    found = analyze_source(program, path, project=project, config=config, select=enabled)
+    return [f for f in found if f.code in enabled or f.code == INTERNAL_ERROR[0]]
+
+
+def _fix_loop(text, program, notebook, findings, path, config, enabled, project):
+    """Apply safe fixes until none is left (a fix may enable another); stop, keeping the last
+    good text, if a fix would make the file unparseable."""
+    import libcst as cst
+
+    from mltrack.lint.analyze import apply_fixes
+
+    applied = 0
+    for _ in range(MAX_FIX_PASSES):
+        fixable = [f for f in findings if f.fix is not None and f.fix.safe and f.fix.edits]
+        if not fixable:
+            break
+        if notebook is not None:
+            new_text = notebook.apply_fixes(fixable)
+            if new_text is None:
+                break
+            new_notebook = read_notebook(new_text)
+            new_program = new_notebook.source
+        else:
+            new_text = new_program = apply_fixes(program, fixable)
+            new_notebook = None
+        if new_program == program:
+            break
+        try:
+            cst.parse_module(new_program)
+        except Exception:  # noqa: BLE001 - a fix that breaks the file is never written
+            break
+        applied += len(fixable)
+        text, program, notebook = new_text, new_program, new_notebook
+        findings = _analyze(program, path, config, enabled, project)
+    return text, program, notebook, findings, applied

@@ -1,0 +1,174 @@
+"""The project index the rules consult, built incrementally with cached module summaries.
+
+`analyze.build_project` summarises every module it is given. The engine needs something cheaper
+for pre-commit (one changed file in a large repository) and for warm re-runs: it summarises only
+the project modules the linted files import (found by a cheap text scan, followed transitively)
+and caches each summary by content hash. It also gives each linted file a dependency fingerprint
+for the result cache: the digests of every project module it reaches through its imports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mltrack.lint.cache import ResultCache, linter_stamp
+from mltrack.lint.project import ProjectIndex, module_name
+
+_IMPORT = re.compile(
+    r"^[ \t]*(?:from[ \t]+(?P<base>\.*[\w.]*)[ \t]+import[ \t]+(?P<names>\([^)]*\)|[^\n#;]*)"
+    r"|import[ \t]+(?P<modules>[^\n#;]+))",
+    re.MULTILINE,
+)
+
+
+def imported_modules(source: str, own: str) -> set[str]:
+    """Dotted names a module may import (over-approximate: `from a import b` yields a and a.b)."""
+    found: set[str] = set()
+    package = own.split(".")[:-1]
+    for match in _IMPORT.finditer(source):
+        if match.group("modules"):
+            for part in match.group("modules").split(","):
+                name = part.split(" as ")[0].strip()
+                if name:
+                    found.add(name)
+            continue
+        base = match.group("base") or ""
+        dots = len(base) - len(base.lstrip("."))
+        if dots:
+            anchor = package[: len(package) - (dots - 1)] if dots - 1 <= len(package) else []
+            base = ".".join([*anchor, base.lstrip(".")]).strip(".")
+        names = match.group("names").strip("()")
+        if base:
+            found.add(base)
+        for part in names.replace("\n", " ").split(","):
+            name = part.split(" as ")[0].strip()
+            if name and name != "*" and name.isidentifier():
+                found.add(f"{base}.{name}" if base else name)
+    return found
+
+
+@dataclass
+class ProjectModules:
+    """Every module of the project by dotted name, and by each dotted suffix for scripts run
+    from their own folder (`import utils` finds `scripts/utils.py`)."""
+
+    by_name: dict[str, Path]
+    by_suffix: dict[str, list[str]]
+
+    @classmethod
+    def build(cls, files: Sequence[Path], root: Path) -> ProjectModules:
+        by_name: dict[str, Path] = {}
+        by_suffix: dict[str, list[str]] = {}
+        for file in files:
+            if file.suffix != ".py":
+                continue
+            name = module_name(file, root)
+            if not name or name in by_name:
+                continue
+            by_name[name] = file
+            parts = name.split(".")
+            for start in range(1, len(parts)):
+                by_suffix.setdefault(".".join(parts[start:]), []).append(name)
+        return cls(by_name, by_suffix)
+
+    def resolve(self, dotted: str) -> list[str]:
+        if dotted in self.by_name:
+            return [dotted]
+        return self.by_suffix.get(dotted, [])
+
+
+def build_index(
+    linted: Sequence[Path],
+    project_files: Sequence[Path],
+    sources: Mapping[Path, bytes],
+    root: Path,
+    cache: ResultCache,
+) -> tuple[ProjectIndex, dict[Path, str]]:
+    """The index (summaries of the modules the linted files reach) and each linted file's
+    dependency fingerprint. `sources` holds the bytes of the linted files already read."""
+    modules = ProjectModules.build([*project_files, *linted], root)
+    texts: dict[Path, str] = {}
+
+    def text_of(path: Path) -> str:
+        if path not in texts:
+            data = sources.get(path)
+            if data is None:
+                try:
+                    data = path.read_bytes()
+                except OSError:
+                    data = b""
+            texts[path] = data.decode("utf-8", errors="replace")
+        return texts[path]
+
+    # Edges: module -> project modules it imports.
+    edges: dict[str, set[str]] = {}
+    pending = [module_name(p, root) for p in linted if p.suffix in (".py", ".ipynb")]
+    own_path = {module_name(p, root): p for p in linted}
+    while pending:
+        name = pending.pop()
+        if name in edges:
+            continue
+        path = modules.by_name.get(name) or own_path.get(name)
+        if path is None:
+            edges[name] = set()
+            continue
+        targets: set[str] = set()
+        for dotted in imported_modules(text_of(path), name):
+            parts = dotted.split(".")
+            for end in range(len(parts), 0, -1):  # a.b.c imports a and a.b too
+                targets.update(modules.resolve(".".join(parts[:end])))
+        targets.discard(name)
+        edges[name] = targets
+        pending.extend(targets - edges.keys())
+
+    reached = {dep for deps in edges.values() for dep in deps}
+    summaries = {}
+    digests: dict[str, str] = {}
+    for name in sorted(reached):
+        path = modules.by_name[name]
+        source = text_of(path)
+        key = hashlib.sha256(f"{linter_stamp()}\0{name}\0{source}".encode()).hexdigest()
+        summary = cache.get_object(key)
+        if summary is None:
+            summary = _summarize(source, name)
+            if summary is not None:
+                cache.put_object(key, summary)
+        if summary is not None:
+            summaries[name] = summary
+        digests[name] = key[:16]
+
+    paths = {str(p.resolve()): n for n, p in modules.by_name.items() if n in reached}
+    for name, path in own_path.items():
+        paths.setdefault(str(path.resolve()), name)
+    index = ProjectIndex(str(root), summaries, paths)
+
+    fingerprints: dict[Path, str] = {}
+    for path in linted:
+        closure = _closure(module_name(path, root), edges)
+        payload = "\n".join(f"{dep}={digests.get(dep, '')}" for dep in sorted(closure))
+        fingerprints[path] = hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return index, fingerprints
+
+
+def _closure(start: str, edges: Mapping[str, set[str]]) -> set[str]:
+    seen: set[str] = set()
+    stack = list(edges.get(start, ()))
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(edges.get(name, ()))
+    return seen
+
+
+def _summarize(source: str, name: str):
+    from mltrack.lint.facts import summarize_module
+
+    try:
+        return summarize_module(source, name)
+    except Exception:  # noqa: BLE001 - a module we cannot summarise just contributes no facts
+        return None

@@ -1,0 +1,76 @@
+"""Which random generators a training file uses and which it seeds (shared by the seed rules)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from mltrack.lint.context import FileContext
+from mltrack.lint.effects import GENERATORS
+from mltrack.lint.facts import CallSite
+
+LABELS = {
+    "torch": "torch",
+    "numpy": "NumPy's global generator",
+    "random": "Python's `random`",
+    "tensorflow": "TensorFlow",
+}
+
+
+@dataclass
+class SeedState:
+    seeded: set[str]
+    first_use: dict[str, CallSite]  # generator -> first call that draws from it
+
+    @property
+    def unseeded(self) -> list[str]:
+        return [g for g in GENERATORS if g in self.first_use and g not in self.seeded]
+
+
+def seed_state(ctx: FileContext) -> SeedState:
+    cached = getattr(ctx, "_seed_state", None)
+    if cached is not None:
+        return cached
+    seeded = {g for g in GENERATORS if f"seed:{g}" in ctx.file_effects}
+    first_use: dict[str, CallSite] = {}
+    for site in ctx.calls:
+        for effect in ctx.direct(site):
+            if effect.startswith("rand:"):
+                first_use.setdefault(effect[5:], site)
+    state = SeedState(seeded, first_use)
+    ctx._seed_state = state  # type: ignore[attr-defined]
+    return state
+
+
+def seed_call(ctx: FileContext, generator: str, argument: str) -> str | None:
+    """Source of a call seeding `generator` with the names this file already imports."""
+    if generator == "torch":
+        alias = ctx.local_name("torch")
+        return alias and f"{alias}.manual_seed({argument})"
+    if generator == "numpy":
+        alias = ctx.local_name("numpy")
+        return alias and f"{alias}.random.seed({argument})"
+    if generator == "random":
+        alias = ctx.local_name("random")
+        return alias and f"{alias}.seed({argument})"
+    alias = ctx.local_name("tensorflow")
+    return alias and f"{alias}.random.set_seed({argument})"
+
+
+def last_leading_import(ctx: FileContext) -> cst.CSTNode | None:
+    """The last import of the file's leading import block (where seed calls go)."""
+    found = None
+    for statement in ctx.facts.top_statements:
+        if isinstance(statement, cst.SimpleStatementLine) and all(
+            isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body
+        ):
+            found = statement
+        elif isinstance(statement, cst.SimpleStatementLine) and all(
+            isinstance(s, cst.Expr) and isinstance(s.value, (cst.SimpleString, cst.ConcatenatedString))
+            for s in statement.body
+        ):
+            continue  # the module docstring
+        elif found is not None or not isinstance(statement, (cst.If, cst.Try)):
+            break
+    return found
