@@ -1,0 +1,41 @@
+"""`mltrack report`: the onboarding health report, one self-contained HTML file.
+
+Exit codes: 0 written (whatever the checks say: the page reports them), 2 could not run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mltrack.cli import main
+from mltrack.cli.common import handle_errors, tracking_uri_option
+
+
+@click.command("report")
+@tracking_uri_option
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="HTML file to write, e.g. onboarding.html.")
+@click.option("--checks", default="all", show_default=True,
+              help="Pressure checks whose verdicts the page shows: all, monthly, names, or none.")
+@click.option("--config", "config_path", default=None, help="TOML file with the [tool.mltrack] policy.")
+@handle_errors
+def report_command(tracking_uri: str, out_file: Path, checks: str, config_path: str | None) -> None:
+    """Write the onboarding report: experiments, leaderboards, plots, production lineage, checks."""
+    from mltrack.pressure.policy import load_policy
+    from mltrack.report.build import write_onboarding
+    from mltrack.report.progress import ProgressPrinter
+
+    policy = load_policy(config_path)
+    printer = ProgressPrinter()
+    try:
+        stats = write_onboarding(tracking_uri, out_file, policy=policy,
+                                 checks=None if checks == "none" else checks, progress=printer)
+    finally:
+        printer.finish()
+    click.echo(f"Wrote {out_file} ({stats['bytes'] / 1024:.0f} KiB in {stats['seconds']:.1f} s). "
+               f"Open it in a browser: file://{out_file.resolve()}")
+
+
+main.add_command(report_command)

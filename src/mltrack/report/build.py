@@ -1,0 +1,39 @@
+"""Build the onboarding report from a live store: one snapshot (shared with the checks), metric
+histories for the few top runs, then data -> HTML."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from mltrack.report.onboarding import build_onboarding
+from mltrack.report.onboarding_html import render_onboarding
+from mltrack.report.schema import ReportError
+from mltrack.stores.base import Progress
+
+
+def write_onboarding(uri: str, out_file: Path, *, policy: Any, checks: str | None = "all",
+                     progress: Progress | None = None) -> dict[str, Any]:
+    """Write the page; returns {"bytes", "seconds"}. `checks=None` skips the pressure checks."""
+    from mltrack.pressure.runner import run_checks
+    from mltrack.stores import open_store
+
+    started = time.perf_counter()
+    adapter = open_store(uri, timeout=policy.timeout_s)
+    try:
+        if checks is None:
+            snapshot, results = adapter.snapshot(progress=progress), ()
+        else:
+            outcome = run_checks(adapter, policy, None if checks == "all" else checks, progress=progress)
+            snapshot, results = outcome.snapshot, outcome.results
+        data = build_onboarding(snapshot, policy, results, history=adapter.metric_history)
+    finally:
+        adapter.close()
+    text = render_onboarding(data)
+    try:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ReportError(f"cannot write {out_file}: {exc.strerror or exc}") from None
+    return {"bytes": len(text.encode()), "seconds": time.perf_counter() - started}
