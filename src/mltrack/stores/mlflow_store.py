@@ -280,9 +280,11 @@ def _select_experiments(exps: list[Any], wanted: Sequence[str] | None, redacted:
     return list(dict.fromkeys(by_key[name] for name in wanted))
 
 
-def open_mlflow_store(parsed: TrackingUri, timeout: float = 30.0) -> MlflowStore:
+def open_mlflow_store(parsed: TrackingUri, timeout: float = 30.0, *, attempts: int = 4,
+                      backoff_s: float = 0.5) -> MlflowStore:
     """Open an MLflow store for reading; StoreUnreachable (exit 2) within ~10 s when nothing
-    answers or the URI is malformed."""
+    answers or the URI is malformed. `attempts`/`backoff_s`: the retry policy for transient
+    HTTP errors (one call plus attempts-1 retries, backoff doubling from backoff_s)."""
     conn = connect.resolve(parsed)
     if conn.kind == "http":
         connect.probe_http(conn, parsed.redacted, timeout)
@@ -291,7 +293,7 @@ def open_mlflow_store(parsed: TrackingUri, timeout: float = 30.0) -> MlflowStore
     elif conn.kind == "database":
         connect.probe_database(conn, parsed.redacted, timeout)
     try:
-        store = MlflowStore(parsed, conn, timeout)
+        store = MlflowStore(parsed, conn, timeout, attempts=attempts, backoff_s=backoff_s)
     except Exception as exc:
         raise connect.describe_client_error(exc, parsed.redacted) from None
     store.check_readable()
