@@ -116,6 +116,7 @@ class CheckSession:
         self.workdir = Path(tempfile.mkdtemp(prefix="mltrack-checks-"))
         self.ctx = GatherContext(adapter, snapshot, policy, self.workdir, rollback_drill)
         self.store_down: str | None = None
+        self.evidence: dict[str, dict[str, Any]] = {}  # check name -> what gather returned (recordable)
 
     def __enter__(self) -> CheckSession:
         return self
@@ -132,11 +133,11 @@ class CheckSession:
             self.store_down = _probe(self.ctx)
         if self.store_down is not None:
             return check.error(f"not evaluated: {self.store_down}")
-        result, self.store_down = _run_one(check, self.ctx, began)
+        result, self.store_down, self.evidence[check.name] = _run_one(check, self.ctx, began)
         return result
 
 
-def _run_one(check: Check, ctx: GatherContext, began: float) -> tuple[CheckResult, str | None]:
+def _run_one(check: Check, ctx: GatherContext, began: float) -> tuple[CheckResult, str | None, dict[str, Any]]:
     evidence: dict[str, Any] = {}
     if check.gather is not None:
         outcome: dict[str, Any] = {}
@@ -153,18 +154,20 @@ def _run_one(check: Check, ctx: GatherContext, began: float) -> tuple[CheckResul
         took = round(time.perf_counter() - began, 3)
         if worker.is_alive():
             down = f"the store did not answer within {ctx.policy.timeout_s:g} s (during {check.name})"
-            return check.error(f"timed out after {ctx.policy.timeout_s:g} s gathering evidence", took), down
+            return check.error(f"timed out after {ctx.policy.timeout_s:g} s gathering evidence", took), down, {}
         if "error" in outcome:
             exc = outcome["error"]
             if is_connection_error(exc):
                 down = f"the store stopped answering (during {check.name}): {describe_error(exc)}"
-                return check.error(down, took), down
-            return check.error(f"could not evaluate: {describe_error(exc)}", took), None
+                return check.error(down, took), down, {}
+            return check.error(f"could not evaluate: {describe_error(exc)}", took), None, {}
         evidence = outcome.get("evidence") or {}
     try:
-        return check.evaluate(ctx.snapshot, evidence, ctx.policy, round(time.perf_counter() - began, 3)), None
+        took = round(time.perf_counter() - began, 3)
+        return check.evaluate(ctx.snapshot, evidence, ctx.policy, took), None, evidence
     except Exception as exc:  # noqa: BLE001 - a judge bug must not kill the other nine
-        return check.error(f"could not evaluate: {describe_error(exc)}", round(time.perf_counter() - began, 3)), None
+        took = round(time.perf_counter() - began, 3)
+        return check.error(f"could not evaluate: {describe_error(exc)}", took), None, evidence
 
 
 def _probe(ctx: GatherContext) -> str | None:
