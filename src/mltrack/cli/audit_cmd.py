@@ -34,7 +34,7 @@ def audit_command(tracking_uri: str, out_dir: Path, checks: str, config_path: st
     from mltrack.pressure.registry import select
     from mltrack.report.audit import exit_code, run_audit
     from mltrack.report.progress import ProgressPrinter
-    from mltrack.report.trend import describe_number
+    from mltrack.report.trend import describe_number, ordered_numbers
 
     policy = load_policy(config_path)
     select(checks)  # an unknown check name is a usage error before any store is touched
@@ -53,7 +53,7 @@ def audit_command(tracking_uri: str, out_dir: Path, checks: str, config_path: st
     if trend:
         click.echo(f"Since {trend['previous_created_at']}: newly failing "
                    f"{', '.join(trend['newly_failing']) or 'none'}; fixed {', '.join(trend['fixed']) or 'none'}")
-        for key, change in trend["numbers"].items():
+        for key, change in ordered_numbers(trend["numbers"]):
             if change.get("delta"):
                 click.echo(f"  {describe_number(key, change)}")
     click.echo(f"Report: {out_dir / 'report.html'} (also report.md, junit.xml, report.json)")

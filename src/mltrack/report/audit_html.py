@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mltrack.report.html_base import cards, esc, evidence_block, page, status_badge, table
-from mltrack.report.trend import describe_number, human_bytes
+from mltrack.report.trend import describe_number, ordered_numbers as _ordered, human_bytes
 
 
 def render_audit_html(report: Mapping[str, Any]) -> str:
@@ -64,7 +64,7 @@ def _trend(trend: Mapping[str, Any] | None) -> str:
         f"<li>Newly failing: {_names(trend.get('newly_failing'))}</li>",
         f"<li>Fixed: {_names(trend.get('fixed'))}</li>",
         f"<li>Still failing: {_names(trend.get('still_failing'))}</li>",
-    ] + [f"<li>{esc(describe_number(k, c))}</li>" for k, c in trend.get("numbers", {}).items()]
+    ] + [f"<li>{esc(describe_number(k, c))}</li>" for k, c in _ordered(trend.get("numbers", {}))]
     return (f'<section id="trend"><h2>Since the last audit</h2><p>Compared with '
             f'{esc(trend.get("previous_created_at"))} (<code>{esc(trend.get("previous"))}</code>).</p>'
             f"<ul>{''.join(items)}</ul></section>")

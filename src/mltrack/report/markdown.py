@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from mltrack.report.trend import describe_number, human_bytes
+from mltrack.report.trend import describe_number, ordered_numbers as _ordered, human_bytes
 
 _ICON = {"pass": "✅ pass", "fail": "❌ fail", "warn": "⚠️ warn", "error": "💥 error", "skip": "⏭️ skip"}
 _EVIDENCE_LIMIT = 4000  # characters of evidence JSON per check; the full text is in report.json
@@ -61,7 +61,7 @@ def _trend(trend: Mapping[str, Any] | None) -> list[str]:
     lines.append(f"- Newly failing: {_names(trend.get('newly_failing'))}")
     lines.append(f"- Fixed: {_names(trend.get('fixed'))}")
     lines.append(f"- Still failing: {_names(trend.get('still_failing'))}")
-    for key, change in trend.get("numbers", {}).items():
+    for key, change in _ordered(trend.get("numbers", {})):
         lines.append(f"- {describe_number(key, change)}")
     return lines + [""]
 

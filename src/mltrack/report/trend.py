@@ -64,6 +64,12 @@ def compute_trend(previous: Mapping[str, Any], current: Mapping[str, Any], previ
     }
 
 
+def ordered_numbers(numbers: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """The trend's numbers in the summary's order (JSON round trips sort them by name)."""
+    return sorted(numbers.items(), key=lambda kv: (SUMMARY_NUMBERS.index(kv[0]) if kv[0] in SUMMARY_NUMBERS
+                                                   else len(SUMMARY_NUMBERS), kv[0]))
+
+
 def describe_number(key: str, change: Mapping[str, Any]) -> str:
     """`runs: 120 -> 130 (+10)`; bytes in human units."""
     fmt = human_bytes if key.endswith("bytes") else _plain_number
