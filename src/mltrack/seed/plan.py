@@ -94,7 +94,8 @@ def search_configs(runs: int, single_config: bool = False) -> list[TrainConfig]:
 def _spread(count: int, window: tuple[float, float], now: datetime) -> list[datetime]:
     first, last = window
     step = (first - last) / max(count - 1, 1)
-    return [now - timedelta(days=first - step * i) for i in range(count)]
+    # Whole seconds: times then differ from `now` by exact offsets, whenever the seeding runs.
+    return [now - timedelta(seconds=round((first - step * i) * 86400)) for i in range(count)]
 
 
 def build_timeline(configs: list[TrainConfig], val_accs: list[float], now: datetime,
@@ -134,10 +135,10 @@ def build_timeline(configs: list[TrainConfig], val_accs: list[float], now: datet
     inferences = []
     for promotion in promotions:
         until = promotion.retired_at or now
-        gap = (until - promotion.promoted_at) / (INFERENCE_PER_VERSION + 1)
+        gap = (until - promotion.promoted_at).total_seconds() / (INFERENCE_PER_VERSION + 1)
         for k in range(1, INFERENCE_PER_VERSION + 1):
             batch = len(inferences)
             user = USERS[0] if single_user else USERS[batch % len(USERS)]
-            inferences.append(InferenceSlot(promotion.version, promotion.promoted_at + gap * k,
-                                            user, batch))
+            at = promotion.promoted_at + timedelta(seconds=round(gap * k))
+            inferences.append(InferenceSlot(promotion.version, at, user, batch))
     return Timeline(slots, promotions, tuple(inferences), best)

@@ -70,7 +70,7 @@ def seed_store(uri: str, runs: int = 120, break_check: str | None = None, force:
         clear_reference(client, (cv.REFERENCE_EXPERIMENT, cv.INFERENCE_EXPERIMENT, SCRATCH_EXPERIMENT))
     else:
         refuse_if_seeded(client, parsed)
-    moment = now or datetime.now(timezone.utc).replace(microsecond=0)
+    moment = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     job = _Job(parsed.raw, client, break_check, progress, moment, parsed.scheme in {"http", "https"})
     from mltrack.seed.registry import fluent_uri
 
