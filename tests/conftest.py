@@ -9,6 +9,9 @@ import pytest
 
 from tests.support.mlflow_server import MlflowServer, start_mlflow_server
 
+# Seeded reference stores (reference_store, small_reference_store, break_store), shared across xdist workers.
+pytest_plugins = ["tests.support.stores"]
+
 
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
