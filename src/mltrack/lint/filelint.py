@@ -38,6 +38,10 @@ class FileResult:
     extra: dict = field(default_factory=dict)
 
 
+def count_lines(text: str) -> int:
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+
+
 def _problem(path: str, kind: tuple[str, str], message: str, line: int = 1, column: int = 1,
              severity: str = "error") -> Finding:
     return Finding(*kind, message, Location(path, line, column, line, column), severity=severity)
@@ -51,8 +55,8 @@ def decode(data: bytes, path: str) -> tuple[str | None, str, Finding | None]:
     if not path.endswith(".ipynb"):
         try:
             encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        except SyntaxError as exc:
-            return None, "", _problem(path, SYNTAX_ERROR, f"cannot decode this file: {exc}")
+        except SyntaxError:
+            encoding = "utf-8"  # no usable cookie: decoding says where the bad byte is
     try:
         return data.decode(encoding), encoding, None
     except (UnicodeDecodeError, LookupError) as exc:
@@ -81,7 +85,7 @@ def lint_bytes(
             f"{MAX_BYTES // 2**20} MiB limit for one file", severity="warning"),))
     text, encoding, problem = decode(data, path)
     if problem is not None:
-        return FileResult(path, (problem,), data.count(b"\n") + 1)
+        return FileResult(path, (problem,), count_lines(data.decode("latin-1")))
     assert text is not None
     notebook: NotebookProgram | None = None
     program = text
@@ -93,7 +97,7 @@ def lint_bytes(
         program = notebook.source
 
     findings = _analyze(program, path, config, enabled, project)
-    result = FileResult(path, (), program.count("\n") + 1, encoding=encoding)
+    result = FileResult(path, (), count_lines(program), encoding=encoding)
     if fix:
         text, program, notebook, findings, result.fixes_applied = _fix_loop(
             text, program, notebook, findings, path, config, enabled, project)
