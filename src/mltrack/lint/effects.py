@@ -140,8 +140,12 @@ def call_effects(site: CallSite) -> set[str]:
     # -- tracking
     if root == "mlflow":
         effects |= _mlflow_effects(site, qual, name)
-    elif root == "wandb" or (name in ("log", "finish") and receiver in ("run", "wandb_run")):
+    elif root == "wandb" or (receiver in ("run", "wandb_run", "wb_run") and name in (
+            "log", "finish", "use_artifact", "log_artifact", "log_model", "save", "link_model")):
         effects |= _wandb_effects(site, qual, name, receiver)
+    elif "client" in receiver and name in ("create_run", "log_metric", "log_batch", "log_param",
+                                           "set_tag", "log_artifact", "log_artifacts", "log_inputs"):
+        effects |= _client_effects(site, name)
     elif name in ("SummaryWriter", "create_file_writer") and root in (
         "torch", "tensorboardX", "tensorflow", "tensorboard"):
         effects |= {"track", "track:tensorboard"}
@@ -181,8 +185,8 @@ def call_effects(site: CallSite) -> set[str]:
     if root in ("subprocess", "git") or qual.startswith("git."):
         if root == "git" or "git" in _string_args(site):
             effects.add("git")
-    if root == "dvc":
-        effects.add("log:data")
+    if root in ("dvc", "hashlib"):
+        effects.add("log:data")  # a content hash or DVC-pinned data: the version is computed
     return effects
 
 
@@ -216,7 +220,9 @@ def logged_key(site: CallSite) -> str | None:
 
 
 def _mlflow_effects(site: CallSite, qual: str, name: str) -> set[str]:
-    effects = {"track"}
+    effects = {"track", "track:mlflow"} if name not in ("create_run", "MlflowClient") else {"track"}
+    if name == "MlflowClient":
+        return set()
     if name == "autolog":
         effects |= {"log:params:all", "log:metric"}
     elif name == "create_run":
@@ -239,14 +245,42 @@ def _mlflow_effects(site: CallSite, qual: str, name: str) -> set[str]:
     return effects
 
 
-def _wandb_effects(site: CallSite, qual: str, name: str, receiver: str) -> set[str]:
+def _client_effects(site: CallSite, name: str) -> set[str]:
+    """`MlflowClient` calls: the run id comes first, so the key is the second argument."""
     effects = {"track"}
+    if name == "create_run":
+        effects.add("track:client")
+    elif name in ("log_metric", "log_batch"):
+        effects.add("log:metric")
+    elif name in ("log_artifact", "log_artifacts"):
+        effects.add("log:artifact")
+    elif name == "log_inputs":
+        effects.add("log:data")
+    elif name in ("set_tag", "log_param"):
+        second = site.positional(1) or site.kwarg("key")
+        key = (literal_string(second.value) or "").lower() if second is not None else ""
+        if _CODE_KEY.search(key) and "data" not in key:
+            effects.add("log:code")
+        elif _DATA_KEY.search(key):
+            effects.add("log:data")
+    return effects
+
+
+def _wandb_effects(site: CallSite, qual: str, name: str, receiver: str) -> set[str]:
+    effects = {"track", "track:wandb"}
     if name == "init":
         config = site.kwarg("config")
         if config is not None:
             effects.add("log:params")
             if not isinstance(config.value, cst.Dict):
                 effects.add("log:params:all")
+        if config is not None and isinstance(config.value, cst.Dict):
+            for element in config.value.elements:
+                key = literal_string(element.key) if isinstance(element, cst.DictElement) else None
+                if key and _DATA_KEY.search(key.lower()):
+                    effects.add("log:data")
+                elif key and _CODE_KEY.search(key.lower()):
+                    effects.add("log:code")
         settings = site.kwarg("settings")
         if settings is not None and "disable_git" in _arg_text(settings.value):
             effects.add("nogit")

@@ -111,6 +111,7 @@ class Facts:
     tries: list[cst.Try] = field(default_factory=list)
     loops_for: list[cst.For] = field(default_factory=list)
     top_statements: tuple[cst.BaseStatement, ...] = ()
+    with_of: dict[int, cst.With] = field(default_factory=dict)  # with-item call -> its With
 
 
 def _string_value(node: cst.SimpleString) -> str | None:
@@ -177,6 +178,7 @@ def collect(module: cst.Module, module_name: str = "") -> Facts:
             for item in node.items:
                 if isinstance(item.item, cst.Call):
                     with_items.add(id(item.item))
+                    facts.with_of[id(item.item)] = node
         elif node_type is cst.Module or node_type is cst.IndentedBlock:
             body = tuple(node.body)
             for index, statement in enumerate(body):

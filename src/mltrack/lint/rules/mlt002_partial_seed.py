@@ -1,0 +1,118 @@
+"""## What it does
+Flags a generator the training code draws from but never seeds, when it does seed another one
+(e.g. `torch.manual_seed` is called but NumPy's global functions are used unseeded). A generator
+the code never uses is not reported. NumPy's `default_rng(seed)` generators are seeded by
+construction; only the legacy global functions (`np.random.rand`, `np.random.shuffle`, ...)
+need `np.random.seed`, as ruff's NPY002 recommends.
+
+## Why is this bad?
+The author asked for reproducibility and only got part of it: the unseeded generator still makes
+every run different (data order, augmentation, splits), which is harder to notice than no seed.
+
+## Example
+```python
+torch.manual_seed(args.seed)
+idx = np.random.permutation(len(ds))
+```
+
+## Use instead
+```python
+torch.manual_seed(args.seed)
+np.random.seed(args.seed)
+idx = np.random.permutation(len(ds))
+```
+
+## Options
+None. The fix seeds the missing generator next to the existing seed call, with the same value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from mltrack.lint.context import FileContext
+from mltrack.lint.facts import CallSite
+from mltrack.lint.rule import Invalid, Rule
+from mltrack.lint.seeding import LABELS, seed_call, seed_state
+from mltrack.model import Finding, Fix
+
+_TRAIN = "loss.backward()\nopt.step()\n"
+
+
+class PartialSeed(Rule):
+    code = "MLT002"
+    name = "partial-seed"
+    summary = "Some generators the code uses are seeded, others are not"
+    fixable = True
+    VALID = (
+        "import torch\nimport numpy as np\ntorch.manual_seed(0)\nnp.random.seed(0)\n"
+        "x = np.random.rand(3)\nm = torch.nn.Linear(3, 1)\n" + _TRAIN,
+        # NumPy is imported but only its seeded Generator API is used.
+        "import torch\nimport numpy as np\ntorch.manual_seed(0)\nrng = np.random.default_rng(0)\n"
+        "x = rng.random(3)\nm = torch.nn.Linear(3, 1)\n" + _TRAIN,
+        "import random\nimport numpy as np\nimport pytorch_lightning as pl\npl.seed_everything(1)\n"
+        "random.shuffle(rows)\nx = np.random.rand(2)\ntrainer.fit(model)\n",
+        "import torch\nimport random\ntorch.manual_seed(0)\nm = torch.nn.Linear(3, 1)\n" + _TRAIN,
+    )
+    INVALID = (
+        Invalid(
+            "import torch\nimport numpy as np\n\ndef main(seed):\n    torch.manual_seed(seed)\n"
+            "    x = np.random.rand(3)\n    m = torch.nn.Linear(3, 1)\n    loss.backward()\n",
+            fixed="import torch\nimport numpy as np\n\ndef main(seed):\n    torch.manual_seed(seed)\n"
+            "    np.random.seed(seed)\n    x = np.random.rand(3)\n    m = torch.nn.Linear(3, 1)\n"
+            "    loss.backward()\n",
+            line=6,
+            message="NumPy's global generator",
+        ),
+        Invalid(
+            "import random\nimport torch\ntorch.manual_seed(1)\nrandom.shuffle(rows)\n"
+            "m = torch.nn.Linear(3, 1)\n" + _TRAIN,
+            fixed="import random\nimport torch\ntorch.manual_seed(1)\nrandom.seed(1)\n"
+            "random.shuffle(rows)\nm = torch.nn.Linear(3, 1)\n" + _TRAIN,
+        ),
+        Invalid(
+            "import numpy as np\nfrom sklearn.model_selection import train_test_split\n"
+            "from sklearn.svm import SVC\nimport torch\ntorch.manual_seed(0)\n"
+            "a, b = train_test_split(X)\nSVC().fit(a, b)\n",
+            message="NumPy",
+        ),
+    )
+
+    def check(self, ctx: FileContext) -> Iterable[Finding]:
+        if not ctx.trains:
+            return
+        state = seed_state(ctx)
+        if not state.seeded:
+            return  # nothing seeded at all: that is missing-seed
+        seeded = ", ".join(LABELS[g] for g in LABELS if g in state.seeded)
+        anchor = self._seed_statement(ctx)
+        for generator in state.unseeded:
+            site = state.first_use[generator]
+            yield self.finding(
+                ctx, site.node,
+                f"{LABELS[generator]} is used here but never seeded (the file seeds {seeded})",
+                self._fix(ctx, generator, anchor),
+            )
+
+    @staticmethod
+    def _seed_statement(ctx: FileContext) -> CallSite | None:
+        """The first direct seed call that is a statement of its own with one argument."""
+        for site in ctx.calls:
+            direct = ctx.direct(site)
+            if (
+                site.statement is not None
+                and any(e.startswith("seed:") for e in direct)
+                and len(direct) == 1
+                and len(site.node.args) == 1
+                and site.node.args[0].keyword is None
+            ):
+                return site
+        return None
+
+    def _fix(self, ctx: FileContext, generator: str, anchor: CallSite | None) -> Fix | None:
+        if anchor is None or anchor.statement is None:
+            return None
+        call = seed_call(ctx, generator, ctx.code(anchor.node.args[0].value))
+        if call is None:
+            return None
+        return Fix(f"Seed {LABELS[generator]} too", (ctx.insert_after(anchor.statement, call),))

@@ -1,0 +1,132 @@
+"""## What it does
+Flags values that configure training (optimizer arguments, batch size, epochs, model sizes, from
+literals, module constants, argparse options, config dicts or dataclass configs) that never reach
+a tracker: `mlflow.log_param(s)`, `mlflow.autolog()`, `wandb.init(config=...)`,
+`wandb.config.update(...)`, Lightning `save_hyperparameters()` / `logger.log_hyperparams`,
+Hugging Face `TrainingArguments(report_to=...)`, TensorBoard `add_hparams`. Logging the whole
+namespace or config (`vars(args)`, `config`, `asdict(cfg)`), directly or through a helper, covers
+all of it. The message names the values that are missing.
+
+## Why is this bad?
+A run whose hyperparameters are not recorded cannot be compared with its neighbours or rebuilt:
+"which learning rate gave our best model?" has no answer.
+
+## Example
+```python
+args = parser.parse_args()
+with mlflow.start_run():
+    mlflow.log_param("lr", args.lr)   # batch_size and epochs are lost
+```
+
+## Use instead
+```python
+with mlflow.start_run():
+    mlflow.log_params(vars(args))
+```
+
+## Options
+`required-hyperparameters` in `[tool.mltrack.lint]`: names every training file must log.
+The fix logs the argparse namespace or config dict that is already there, first thing inside
+`with mlflow.start_run():`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import libcst as cst
+
+from mltrack.lint.context import FileContext
+from mltrack.lint.hparams import HParam, analyze_hparams, norm
+from mltrack.lint.rule import Invalid, Rule
+from mltrack.model import Edit, Finding, Fix
+
+_ARGS = "import argparse\nimport mlflow\np = argparse.ArgumentParser()\n" \
+        "p.add_argument('--lr', type=float, default=0.1)\np.add_argument('--epochs', type=int)\n" \
+        "args = p.parse_args()\n"
+_FIT = "    model.fit(X, y)\n"
+
+
+class UnloggedHyperparameters(Rule):
+    code = "MLT004"
+    name = "unlogged-hyperparameters"
+    summary = "Values that configure training never reach a tracker"
+    fixable = True
+    VALID = (
+        _ARGS + "with mlflow.start_run():\n    mlflow.log_params(vars(args))\n" + _FIT,
+        _ARGS + "with mlflow.start_run():\n    mlflow.log_param('learning_rate', args.lr)\n"
+        "    mlflow.log_param('epochs', args.epochs)\n" + _FIT,
+        "import wandb\nimport torch\nconfig = {'lr': 0.1, 'batch_size': 8}\n"
+        "run = wandb.init(config=config)\nopt = torch.optim.SGD(m.parameters(), lr=config['lr'])\n"
+        "loss.backward()\n",
+        "import mlflow\nimport torch\nmlflow.autolog()\nopt = torch.optim.Adam(m.parameters(), lr=0.01)\n"
+        "loss.backward()\n",
+        "import torch\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\n",  # never trains
+    )
+    INVALID = (
+        Invalid(
+            _ARGS + "with mlflow.start_run():\n" + _FIT,
+            fixed=_ARGS + "with mlflow.start_run():\n    mlflow.log_params(vars(args))\n" + _FIT,
+            line=4,
+            message="`lr`, `epochs`",
+        ),
+        Invalid(
+            "import mlflow\nimport torch\nLR = 0.01\nBATCH_SIZE = 32\nwith mlflow.start_run():\n"
+            "    mlflow.log_param('lr', LR)\n    opt = torch.optim.SGD(m.parameters(), lr=LR, momentum=0.9)\n"
+            "    loss.backward()\n",
+            line=4,
+            message="`batch_size`, `momentum`",
+        ),
+        Invalid(
+            "import mlflow\nconfig = {'lr': 0.1, 'depth': 3}\nwith mlflow.start_run():\n"
+            "    mlflow.log_metric('acc', 1.0)\n    clf.fit(X, y)\n",
+            fixed="import mlflow\nconfig = {'lr': 0.1, 'depth': 3}\nwith mlflow.start_run():\n"
+            "    mlflow.log_params(config)\n    mlflow.log_metric('acc', 1.0)\n    clf.fit(X, y)\n",
+        ),
+    )
+
+    def check(self, ctx: FileContext) -> Iterable[Finding]:
+        if not ctx.trains:
+            return
+        report = analyze_hparams(ctx)
+        if report.all_covered:
+            return
+        missing = report.missing()
+        required = getattr(ctx.config, "required_hyperparameters", ()) or ()
+        have = {norm(hp.name) for hp in report.sources}
+        for name in required:
+            if norm(name) not in report.logged and norm(name) not in have:
+                missing.append(HParam(name, missing[0].node if missing else ctx.module))
+        if not missing:
+            return
+        names = ", ".join(f"`{hp.name}`" for hp in missing[:8])
+        more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+        node = missing[0].node
+        yield self.finding(
+            ctx, None if node is ctx.module else node,
+            f"hyperparameters {names}{more} configure training but are never logged to a tracker",
+            self._fix(ctx, missing, report.args_vars),
+        )
+
+    def _fix(self, ctx: FileContext, missing: list[HParam], args_vars: set[str]) -> Fix | None:
+        groups = {g for hp in missing for g in hp.groups}
+        if not all(hp.groups for hp in missing) or len(groups) == 0:
+            return None
+        candidates = [g for g in groups if g in ctx.facts.assigns]
+        if len(candidates) != 1:
+            return None
+        var = candidates[0]
+        value = ctx.facts.assigns[var][0]
+        logged = f"vars({var})" if var in args_vars and not isinstance(value, cst.Dict) else var
+        mlflow = ctx.local_name("mlflow")
+        if mlflow is None:
+            return None
+        for site in ctx.calls:
+            if site.qual == "mlflow.start_run" and site.with_item:
+                block = ctx.facts.with_of[id(site.node)].body
+                if not isinstance(block, cst.IndentedBlock) or not block.body:
+                    return None
+                line, column, _, _ = ctx.span(block.body[0])
+                text = f"{ctx.indent_of(line)}{mlflow}.log_params({logged})\n"
+                return Fix(f"Log `{logged}` when the run starts", (Edit(line, 0, line, 0, text),))
+        return None
