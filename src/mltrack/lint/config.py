@@ -35,6 +35,13 @@ DEFAULT_EXCLUDES = (
     "__pypackages__", "_build", "build", "dist", "node_modules", "site-packages", "venv",
 )
 
+# Codes the engine reports itself. They are on unless ignored (a `select` of rules keeps them).
+ENGINE_CODES = {
+    "MLT014": "syntax-error",
+    "MLT100": "unused-suppression",
+    "MLT101": "file-skipped",
+}
+
 _KEYS = {
     "select", "ignore", "exclude", "per-file-ignores", "tracker", "required-hyperparameters",
 }
@@ -53,9 +60,15 @@ class LintConfig:
     default_excludes: bool = True  # False when linting installed packages (robustness runs)
 
     # -- rule selection ------------------------------------------------------------------
-    def enabled_codes(self, all_codes: Iterable[str]) -> frozenset[str]:
+    def enabled_codes(self, all_codes: Iterable[str], path: str | Path | None = None) -> frozenset[str]:
+        """Rule codes on for `path` (or for every file): select minus ignore minus per-file
+        ignores, plus the engine's own codes unless ignored."""
         codes = set(all_codes) if self.select is None else set(self.select)
-        return frozenset(codes - set(self.ignore))
+        codes |= set(ENGINE_CODES)
+        codes -= set(self.ignore)
+        if path is not None:
+            codes -= self.ignored_for(path)
+        return frozenset(codes)
 
     def ignored_for(self, path: str | Path) -> frozenset[str]:
         """Codes switched off for `path` by per-file-ignores."""
@@ -123,6 +136,10 @@ def resolve_rules(keys: Iterable[str], where: str) -> list[str]:
             rule = rule_by_code_or_name(key)
             if rule is not None:
                 codes.append(rule.code)
+                continue
+            engine_code = next((c for c, n in ENGINE_CODES.items() if key.upper() == c or key == n), None)
+            if engine_code is not None:
+                codes.append(engine_code)
                 continue
             by_prefix = [r.code for r in RULES if r.code.startswith(key.upper())]
             if key.upper().startswith("MLT") and by_prefix:
@@ -201,6 +218,7 @@ def load_lint_config(path: Path | str | None = None, start: Path | None = None) 
 
 __all__ = [
     "DEFAULT_EXCLUDES",
+    "ENGINE_CODES",
     "LintConfig",
     "TRACKERS",
     "lint_config_from_table",

@@ -96,14 +96,12 @@ def lint_paths(
     project, fingerprints = _index(paths, files, sources, root, config, store)
     timings["index"] = time.perf_counter() - mark
 
-    all_codes = {rule.code for rule in RULES} | {"MLT014"}  # unparseable files always count
+    all_codes = [rule.code for rule in RULES]
     config_digest = hashlib.sha256(repr(config).encode()).hexdigest()
     todo: list[tuple[Path, str, frozenset[str], str]] = []
     for file, data in sources.items():
         shown = display_path(file)
-        enabled = config.enabled_codes(all_codes) - config.ignored_for(file)
-        if "MLT014" not in config.ignore and "MLT014" not in config.ignored_for(file):
-            enabled = enabled | {"MLT014"}  # a file we cannot parse is reported unless asked not to
+        enabled = config.enabled_codes(all_codes, file)
         key = _key(data, shown, config_digest, fingerprints.get(file, ""))
         hit = store.get(key)
         if hit is not None:

@@ -8,6 +8,7 @@ finding for that file - never an exception that could stop the run.
 from __future__ import annotations
 
 import io
+import re
 import tokenize
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -80,12 +81,13 @@ def lint_bytes(
     fix: bool = False,
 ) -> FileResult:
     if len(data) > MAX_BYTES:
-        return FileResult(path, (_problem(
-            path, FILE_SKIPPED, f"skipped: {len(data) / 1e6:.1f} MB is over the "
-            f"{MAX_BYTES // 2**20} MiB limit for one file", severity="warning"),))
+        skipped = _problem(path, FILE_SKIPPED, f"skipped: {len(data) / 1e6:.1f} MB is over the "
+                           f"{MAX_BYTES // 2**20} MiB limit for one file", severity="warning")
+        return FileResult(path, (skipped,) if FILE_SKIPPED[0] in enabled else ())
     text, encoding, problem = decode(data, path)
     if problem is not None:
-        return FileResult(path, (problem,), count_lines(data.decode("latin-1")))
+        kept = (problem,) if problem.code in enabled else ()
+        return FileResult(path, kept, count_lines(data.decode("latin-1")))
     assert text is not None
     notebook: NotebookProgram | None = None
     program = text
@@ -93,7 +95,8 @@ def lint_bytes(
         try:
             notebook = read_notebook(text)
         except NotebookError as exc:
-            return FileResult(path, (_problem(path, SYNTAX_ERROR, f"cannot lint this notebook: {exc}"),))
+            problem = _problem(path, SYNTAX_ERROR, f"cannot lint this notebook: {exc}")
+            return FileResult(path, (problem,) if problem.code in enabled else ())
         program = notebook.source
 
     findings = _analyze(program, path, config, enabled, project)
@@ -104,7 +107,8 @@ def lint_bytes(
         if result.fixes_applied:
             result.original = data.decode(encoding)
             result.fixed = text
-    findings = apply_suppressions(findings, program, path, enabled=enabled)
+    findings = apply_suppressions(findings, program, path, enabled=enabled,
+                                  report_unused="MLT100" in enabled)
     if notebook is not None:
         findings = notebook.map_findings(findings)
     result.findings = tuple(findings)
@@ -117,6 +121,14 @@ def _analyze(program: str, path: str, config: LintConfig, enabled: Collection[st
 
     found = analyze_source(program, path, project=project, config=config, select=enabled)
     return [f for f in found if f.code in enabled or f.code == INTERNAL_ERROR[0]]
+
+
+def _keep_newlines(old: str, new: str) -> str:
+    """Rules write fixes with `\n`; a CRLF file must stay CRLF."""
+    crlf = old.count("\r\n")
+    if crlf and crlf == old.count("\n"):
+        return re.sub(r"(?<!\r)\n", "\r\n", new)
+    return new
 
 
 def _fix_loop(text, program, notebook, findings, path, config, enabled, project):
@@ -138,7 +150,7 @@ def _fix_loop(text, program, notebook, findings, path, config, enabled, project)
             new_notebook = read_notebook(new_text)
             new_program = new_notebook.source
         else:
-            new_text = new_program = apply_fixes(program, fixable)
+            new_text = new_program = _keep_newlines(program, apply_fixes(program, fixable))
             new_notebook = None
         if new_program == program:
             break

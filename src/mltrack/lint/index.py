@@ -166,7 +166,11 @@ def _closure(start: str, edges: Mapping[str, set[str]]) -> set[str]:
 
 
 def _summarize(source: str, name: str):
-    from mltrack.lint.facts import summarize_module
+    from mltrack.lint import project
+
+    summarize_module = getattr(project, "summarize_module", None)
+    if summarize_module is None:  # older layout kept it beside the facts
+        from mltrack.lint.facts import summarize_module
 
     try:
         return summarize_module(source, name)
