@@ -42,6 +42,9 @@ REGISTRY_PROJECT = "model-registry"
 REGISTRATION_JOB = "registration"
 DEFAULT_RUNS = 120
 Progress = Callable[[int, "int | None", str], None]
+# Trained results by (config, data dir): recipe.train is deterministic, so seeding several
+# variants in one process (the break stores in a test session) trains each config once.
+_TRAINED: dict[tuple[Any, str], tuple[Any, list[dict]]] = {}
 
 
 @dataclass
@@ -113,11 +116,15 @@ def seed_wandb(out_dir: Path | str, runs: int = DEFAULT_RUNS, break_check: str |
         raise StoreNotEmpty(f"{out}/wandb already holds offline runs", hint="pass an empty --out directory")
     out.mkdir(parents=True, exist_ok=True)
     try:
-        import wandb  # noqa: F401
+        import wandb
     except ImportError:
         raise SeedError("the wandb package is not installed", hint="pip install 'mltrack[wandb]'") from None
     with _offline_env(out):
-        return _seed(out, runs, break_check, progress, data_dir, now or datetime.now(timezone.utc))
+        try:
+            return _seed(out, runs, break_check, progress, data_dir, now or datetime.now(timezone.utc))
+        finally:
+            # The service process writes run logs asynchronously; shutting it down flushes them.
+            wandb.teardown()
 
 
 def _seed(out: Path, runs: int, break_check: str | None, progress: Progress | None,
@@ -135,10 +142,13 @@ def _seed(out: Path, runs: int, break_check: str | None, progress: Progress | No
     results: dict[int, Any] = {}
     states: dict[int, list[dict]] = {}
     for index, config in enumerate(configs):
-        epoch_states: list[dict] = []
-        results[index] = recipe.train(config, data_root, on_epoch=lambda _s, m, keep=epoch_states: keep.append(
-            {k: v.detach().clone() for k, v in m.state_dict().items()}))
-        states[index] = epoch_states
+        key = (config, str(data_root))
+        if key not in _TRAINED:  # deterministic: the same config trains to the same weights
+            epoch_states: list[dict] = []
+            result = recipe.train(config, data_root, on_epoch=lambda _s, m, keep=epoch_states: keep.append(
+                {k: v.detach().clone() for k, v in m.state_dict().items()}))
+            _TRAINED[key] = (result, epoch_states)
+        results[index], states[index] = _TRAINED[key]
         if progress:
             progress(index + 1, total, "trained")
     timeline = plan.build_timeline(configs, [results[i].history[-1]["val_acc"] for i in range(total)], now,

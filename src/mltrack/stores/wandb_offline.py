@@ -99,7 +99,9 @@ def read_run(path: Path) -> WandbRun:
     run = WandbRun(run_id=path.stem.removeprefix("run-"), entity="", project="", location=str(path.parent))
     exit_code: int | None = None
     runtime_s = 0.0
+    num_records = 0
     for num, record in enumerate(iter_records(path)):
+        num_records = num + 1
         kind = record.WhichOneof("record_type")
         if kind == "run":
             r = record.run
@@ -130,6 +132,9 @@ def read_run(path: Path) -> WandbRun:
         elif kind == "exit":
             exit_code = record.exit.exit_code
             runtime_s = max(runtime_s, float(record.exit.runtime))
+    if not run.project:
+        # Only a header: the run is still starting, or its log was cut before the run record.
+        raise CorruptLogError(path, num_records, "no run record (the run never started or its log was cut)")
     run.user = run.user or run.entity
     runtime_s = max(runtime_s, float(run.summary.get("_runtime", 0) or 0))
     if exit_code is not None:
