@@ -26,7 +26,7 @@ demo: $(STAMP)
 	@echo "  $(BIN)/mlflow ui --backend-store-uri $(DEMO_URI)   # browse the runs"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q -m "not slow"
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
