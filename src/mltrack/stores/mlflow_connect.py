@@ -33,6 +33,9 @@ class Connection:
     client_uri: str
     http_base: str | None = None
     local_path: Path | None = None
+    # A legacy file store without a models/ folder has no registry, and MLflow's registry
+    # FileStore would create that folder just by being opened: never open it then.
+    has_registry: bool = True
 
 
 def resolve(parsed: TrackingUri) -> Connection:
@@ -56,7 +59,8 @@ def resolve(parsed: TrackingUri) -> Connection:
                 f"no MLflow file store at {parsed.redacted!r}",
                 hint="a legacy ./mlruns store has a .trash folder; for a database use sqlite:///PATH",
             )
-        return Connection("file", path.as_uri(), local_path=path)
+        return Connection("file", path.as_uri(), local_path=path,
+                          has_registry=(path / "models").is_dir())
     return Connection("database", raw)
 
 

@@ -49,7 +49,8 @@ class MlflowStore:
         self._timeout = timeout
         self._attempts = attempts
         self._backoff_s = backoff_s
-        self._client = MlflowClient(tracking_uri=conn.client_uri, registry_uri=conn.client_uri)
+        with connect.client_settings(conn, timeout):  # a file store is built here, eagerly
+            self._client = MlflowClient(tracking_uri=conn.client_uri, registry_uri=conn.client_uri)
         self._server_version: str | None = None
 
     # -- plumbing ------------------------------------------------------------------------
@@ -160,6 +161,8 @@ class MlflowStore:
         return by_run
 
     def _read_registered_models(self, progress: Progress | None) -> list[Any]:
+        if not self._conn.has_registry:
+            return []
         client = self._client
         versions_by_name: dict[str, list[Any]] = {}
         for version in iter_items(lambda token: self._call("listing model versions",
@@ -238,6 +241,8 @@ class MlflowStore:
         """Where a model URI's files are: a `runs:/` URI or an artifact location."""
         if not model_uri.startswith("models:/"):
             return model_uri
+        if not self._conn.has_registry:
+            raise StoreError(f"{self.uri.redacted} has no model registry to resolve {model_uri}")
         name_part = model_uri[len("models:/"):].strip("/")
         if name_part.startswith("m-") and "/" not in name_part:
             return self._client.get_logged_model(name_part).artifact_location
