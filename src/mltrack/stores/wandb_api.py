@@ -99,7 +99,7 @@ def read_projects(entity: str, projects: Sequence[str], *, timeout: float = 30.0
                 if progress:
                     progress(len(runs), None, "W&B runs")
         except Exception as exc:  # noqa: BLE001
-            if project == REGISTRY_PROJECT or "not found" in str(exc).lower():
+            if project == REGISTRY_PROJECT or any(w in str(exc).lower() for w in ("not found", "could not find")):
                 continue  # a project that does not exist holds no runs
             raise StoreError(f"cannot read W&B project {entity}/{project}: {type(exc).__name__}") from None
     return runs
