@@ -28,11 +28,17 @@ ML_ROOTS = frozenset(
     "lightning_fabric transformers accelerate datasets tensorboard tensorboardX numpy pandas "
     "joblib xgboost lightgbm catboost random optuna dvc trl".split()
 )
-_IMPORT_LINE = re.compile(r"^[ \t]*(?:import|from)[ \t]+\.*([A-Za-z_][\w]*)", re.M)
+_FROM_LINE = re.compile(r"^[ \t]*from[ \t]+\.*([A-Za-z_]\w*)", re.M)
+_IMPORT_LINE = re.compile(r"^[ \t]*import[ \t]+([^\n#;]+)", re.M)
+_NAME = re.compile(r"(?:^|,)\s*\(?\s*([A-Za-z_]\w*)")
 
 
 def imported_roots(source: str) -> set[str]:
-    return set(_IMPORT_LINE.findall(source))
+    """Top-level names of every imported module, from the text alone (no parse needed)."""
+    roots = set(_FROM_LINE.findall(source))
+    for names in _IMPORT_LINE.findall(source):
+        roots.update(_NAME.findall(names))
+    return roots
 
 
 @dataclass

@@ -112,6 +112,7 @@ class Facts:
     loops_for: list[cst.For] = field(default_factory=list)
     top_statements: tuple[cst.BaseStatement, ...] = ()
     with_of: dict[int, cst.With] = field(default_factory=dict)  # with-item call -> its With
+    with_names: set[str] = field(default_factory=set)  # `with run:` - names used as with items
 
 
 def _string_value(node: cst.SimpleString) -> str | None:
@@ -179,6 +180,8 @@ def collect(module: cst.Module, module_name: str = "") -> Facts:
                 if isinstance(item.item, cst.Call):
                     with_items.add(id(item.item))
                     facts.with_of[id(item.item)] = node
+                elif isinstance(item.item, cst.Name):
+                    facts.with_names.add(item.item.value)
         elif node_type is cst.Module or node_type is cst.IndentedBlock:
             body = tuple(node.body)
             for index, statement in enumerate(body):

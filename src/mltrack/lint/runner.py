@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
@@ -16,9 +17,19 @@ if TYPE_CHECKING:
 SYNTAX_ERROR = ("MLT014", "syntax-error")
 
 
-def syntax_error_finding(path: str, exc: cst.ParserSyntaxError) -> Finding:
+def syntax_error_finding(path: str, exc: cst.ParserSyntaxError, source: str = "") -> Finding:
+    """libcst's error positions are rough; Python's own parser (run only on failure) names the
+    exact line and column when it rejects the file too."""
     first_line = str(exc.message).splitlines()[0] if exc.message else "invalid syntax"
     line, column = exc.raw_line, exc.raw_column + 1
+    try:
+        compile(source, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as error:
+        if error.lineno:
+            line, column = error.lineno, max(error.offset or 1, 1)
+            first_line = error.msg
+    except (ValueError, RecursionError, MemoryError):  # null bytes, absurd nesting
+        pass
     return Finding(
         *SYNTAX_ERROR,
         f"cannot parse this file: {first_line}",
@@ -41,7 +52,7 @@ def run_rules(
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
         if wanted is None or SYNTAX_ERROR[0] in wanted:
-            return [syntax_error_finding(path, exc)]
+            return [syntax_error_finding(path, exc, source)]
         return []
     from mltrack.lint.context import FileContext
 
