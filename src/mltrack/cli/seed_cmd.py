@@ -7,7 +7,8 @@ import sys
 import click
 
 from mltrack.cli import main
-from mltrack.cli.common import handle_errors, tracking_uri_option
+from mltrack.cli.common import handle_errors
+from mltrack.errors import UsageError
 from mltrack.seed.breaks import BREAKS, validate_break
 
 _BREAK_HELP = "Seed the same history without the one property CHECK guards: " + ", ".join(BREAKS) + "."
@@ -39,20 +40,33 @@ class _Progress:
 
 
 @click.command("seed")
-@tracking_uri_option
+# Not `tracking_uri_option` (required): `--tracker wandb --out DIR` needs no tracking URI.
+@click.option("--tracking-uri", envvar="MLTRACK_TRACKING_URI", default=None,
+              help="MLflow tracking store: sqlite:///PATH or http(s)://HOST. Env: MLTRACK_TRACKING_URI.")
+@click.option("--tracker", type=click.Choice(["mlflow", "wandb"]), default="mlflow", show_default=True,
+              help="wandb: log the runs with the real wandb client in offline mode under --out.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="With --tracker wandb: the directory to write (DIR/wandb/offline-run-*); "
+              "read it back with --tracking-uri wandb-offline:DIR.")
 @click.option("--runs", type=click.IntRange(min=1), default=120, show_default=True,
               help="Training runs in the hyperparameter search (at least 12).")
 @click.option("--break", "break_check", metavar="CHECK", default=None, help=_BREAK_HELP)
 @click.option("--force", is_flag=True,
               help="Replace the reference experiments and model if the store holds them already.")
 @handle_errors
-def seed(tracking_uri: str, runs: int, break_check: str | None, force: bool) -> None:
+def seed(tracking_uri: str | None, tracker: str, out_dir: str | None, runs: int, break_check: str | None,
+         force: bool) -> None:
     """Train the reference runs and write them, with a model registry history, into a store.
 
     Works on sqlite:///PATH (no server needed) and on http(s):// tracking servers. Refuses a
     store that already holds the reference experiment unless --force.
     """
     validate_break(break_check)  # before importing torch: a typo answers at once
+    if tracker == "wandb":
+        _seed_wandb(out_dir, runs, break_check, force)
+        return
+    if not tracking_uri:
+        raise UsageError("missing --tracking-uri", hint="or --tracker wandb --out DIR")
     from mltrack.seed.seeder import seed_store
 
     progress = _Progress()
@@ -72,6 +86,25 @@ def seed(tracking_uri: str, runs: int, break_check: str | None, force: bool) -> 
     click.echo(f"  registered model: {summary.model_name} versions {', '.join(summary.versions)}; "
                f"production: {summary.production_version or 'none'}, "
                f"previous: {summary.previous_production_version or 'unknown'}")
+
+
+def _seed_wandb(out_dir: str | None, runs: int, break_check: str | None, force: bool) -> None:
+    """`--tracker wandb`: offline W&B runs under `--out` (mltrack.seed.wandb_seeder)."""
+    if not out_dir:
+        raise UsageError("--tracker wandb needs --out DIR")
+    from mltrack.seed.wandb_seeder import seed_wandb
+
+    progress = _Progress()
+    try:
+        summary = seed_wandb(out_dir, runs=runs, break_check=break_check, force=force,
+                             progress=lambda done, total, what: what == "logged to W&B" and progress(done, total))
+    finally:
+        progress.close()
+    click.echo(f"Seeded {summary.training_runs} training and {summary.inference_runs} inference W&B offline runs "
+               f"under {summary.out_dir}/wandb"
+               + (f" (--break {summary.break_check}: {BREAKS[summary.break_check]})" if summary.break_check else ""))
+    click.echo(f"  model versions: v{', v'.join(summary.versions)}")
+    click.echo(f"  read it with:   --tracking-uri {summary.uri}")
 
 
 main.add_command(seed)

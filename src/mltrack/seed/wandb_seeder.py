@@ -104,16 +104,21 @@ def _iso(moment: datetime) -> str:
 
 def seed_wandb(out_dir: Path | str, runs: int = DEFAULT_RUNS, break_check: str | None = None,
                progress: Progress | None = None, data_dir: Path | None = None,
-               now: datetime | None = None) -> WandbSeedSummary:
-    """Train the reference runs and write them as W&B offline runs under `out_dir/wandb`."""
+               now: datetime | None = None, force: bool = False) -> WandbSeedSummary:
+    """Train the reference runs and write them as W&B offline runs under `out_dir/wandb`
+    (`force`: first delete the offline runs already there)."""
     from mltrack.seed import plan
 
     break_check = validate_break(break_check)
     if runs < plan.MIN_RUNS:
         raise SeedError(f"--runs must be at least {plan.MIN_RUNS} (got {runs})")
     out = Path(out_dir).expanduser().resolve()
-    if any((out / "wandb").glob("offline-run-*")):
-        raise StoreNotEmpty(f"{out}/wandb already holds offline runs", hint="pass an empty --out directory")
+    existing = sorted((out / "wandb").glob("offline-run-*"))
+    if existing and not force:
+        raise StoreNotEmpty(f"{out}/wandb already holds {len(existing)} offline runs",
+                            hint="pass an empty --out directory, or --force to replace them")
+    for folder in existing:
+        shutil.rmtree(folder)
     out.mkdir(parents=True, exist_ok=True)
     try:
         import wandb
