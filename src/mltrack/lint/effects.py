@@ -137,6 +137,14 @@ def call_effects(site: CallSite) -> set[str]:
         effects.add("train")
     elif name == "train" and ("trainer" in receiver or root in ("xgboost", "lightgbm")):
         effects.add("train")
+    elif name == "apply_gradients" or (root == "jax" and name in ("grad", "value_and_grad")):
+        effects.add("train")
+    if "accelerator" in receiver and name == "init_trackers":
+        effects |= {"track", "log:params"}
+        if site.kwarg("config") is not None:
+            effects.add("log:params:all")
+    elif "accelerator" in receiver and name == "log":
+        effects.add("log:metric")
     # -- tracking
     if root == "mlflow":
         effects |= _mlflow_effects(site, qual, name)
@@ -224,7 +232,11 @@ def _mlflow_effects(site: CallSite, qual: str, name: str) -> set[str]:
     if name == "MlflowClient":
         return set()
     if name == "autolog":
-        effects |= {"log:params:all", "log:metric"}
+        effects |= {"log:params:all", "log:metric", "log:artifact"}
+        datasets = site.kwarg("log_datasets")
+        if not (datasets is not None and isinstance(datasets.value, cst.Name)
+                and datasets.value.value == "False"):
+            effects.add("log:data")  # autolog records the training set's digest
     elif name == "create_run":
         effects.add("track:client")
     elif name in ("log_metric", "log_metrics"):

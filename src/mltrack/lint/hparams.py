@@ -46,7 +46,8 @@ _CALL_KW = {
                           "gradient_accumulation_steps"},
 }
 _SKLEARN_SKIP = {"random_state", "n_jobs", "verbose", "warm_start"}
-_LOG_CALLS = {"log_param", "log_params", "log_dict", "add_hparams", "log_hyperparams"}
+_LOG_CALLS = {"log_param", "log_params", "log_dict", "add_hparams", "log_hyperparams",
+              "init_trackers"}
 
 
 def norm(name: str) -> str:

@@ -65,9 +65,9 @@ class UntrackedResultsFile(Rule):
             text = literal_string(mode.value) if mode is not None else None
             if not text or "a" not in text or target is None:
                 continue
-            if not _RESULTS.search(ctx.code(target)):
+            if not _RESULTS.search(ctx.code(target.value)):
                 continue
             yield self.finding(
                 ctx, site.node,
-                f"results are appended by hand to `{ctx.code(target)}` instead of logged to a tracker",
+                f"results are appended by hand to `{ctx.code(target.value)}` instead of logged to a tracker",
             )
