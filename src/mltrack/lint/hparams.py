@@ -133,9 +133,13 @@ def _sources(ctx: FileContext, report: HParamReport) -> None:
     for name, values in facts.assigns.items():
         value = values[0]
         if isinstance(value, cst.Dict) and _CONFIGISH.search(name):
-            for element in value.elements:
-                key = literal_string(element.key) if isinstance(element, cst.DictElement) else None
-                if key and not _NOT_HPARAM.search(key.lower()):
+            # a config holds literal settings; a dict of arrays (JAX params) is not one
+            literal = [
+                (literal_string(e.key), e) for e in value.elements
+                if isinstance(e, cst.DictElement) and is_literal(e.value) and literal_string(e.key)
+            ]
+            for key, element in literal if len(literal) >= 2 else ():
+                if not _NOT_HPARAM.search(key.lower()):
                     report.sources.append(HParam(key, element, frozenset({name})))
     for class_name, klass in facts.classes.items():
         if not _CONFIGISH.search(class_name) or not _is_dataclass_like(klass):
