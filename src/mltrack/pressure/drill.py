@@ -30,17 +30,19 @@ def rollback_drill(ctx: GatherContext, model: str, current: str, previous: str) 
     started = time.perf_counter()
     try:
         client.create_registered_model(sandbox, tags={SANDBOX_TAG: "true"})
-        now = client.copy_model_version(f"models:/{model}/{current}", sandbox).version
-        before = client.copy_model_version(f"models:/{model}/{previous}", sandbox).version
+        now = str(client.copy_model_version(f"models:/{model}/{current}", sandbox).version)
+        before = str(client.copy_model_version(f"models:/{model}/{previous}", sandbox).version)
+        real = {now: current, before: previous}  # sandbox version -> the real version it copies
         client.set_registered_model_alias(sandbox, alias, now)
         rolled = time.perf_counter()
         client.set_registered_model_alias(sandbox, alias, before)
-        served = client.get_model_version_by_alias(sandbox, alias).version
+        served = str(client.get_model_version_by_alias(sandbox, alias).version)
         load = fetch_and_load(ctx, f"models:/{sandbox}/{served}", "drill")
         facts["rollback_s"] = round(time.perf_counter() - rolled, 3)
         client.set_registered_model_alias(sandbox, alias, now)  # and forward again
-        forward = client.get_model_version_by_alias(sandbox, alias).version
-        facts.update(served_after_rollback=served, served_after_forward=forward, load=load)
+        forward = str(client.get_model_version_by_alias(sandbox, alias).version)
+        facts.update(served_after_rollback=real.get(served, f"sandbox v{served}"),
+                     served_after_forward=real.get(forward, f"sandbox v{forward}"), load=load)
         if served != before or forward != now:
             facts["error"] = f"alias moved to v{served}/v{forward}, expected v{before}/v{now}"
         elif not load.get("loaded") and load.get("error"):

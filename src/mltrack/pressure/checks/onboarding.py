@@ -63,7 +63,14 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
         if lacks:
             problems.append(f"experiment {exp.name!r}: {', '.join(lacks)}")
     ui = policy.ui_url or (snapshot.uri if snapshot.uri.startswith("http") else f"mlflow ui --backend-store-uri {snapshot.uri}")
+    if snapshot.tracker == "wandb" and not policy.ui_url:  # W&B: the local viewer, and runs never synced
+        unsynced = len(snapshot.extras.get("never_synced_runs", ()))
+        where = snapshot.uri.partition(":")[2]
+        ui = (f"wandb leet {where} ({unsynced} offline runs never synced: `wandb sync` uploads them)"
+              if snapshot.uri.startswith("wandb-offline:") else f"https://wandb.ai/{where.lstrip('/')}")
     facts = {"experiments": per_experiment, "ui": ui, "empty_experiments": empty}
+    if snapshot.tracker == "wandb":
+        facts["never_synced_runs"] = list(snapshot.extras.get("never_synced_runs", ()))[:20]
     if problems:
         return Verdict(Status.FAIL, "; ".join(problems), facts,
                        "Name runs, log metrics, end runs (lint rule unclosed-run); delete scratch experiments")
