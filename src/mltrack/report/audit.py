@@ -29,13 +29,17 @@ def key_numbers(snapshot: StoreSnapshot, policy: Any, results: Sequence[Any]) ->
         value = result.evidence.get("reclaimable_bytes") if result.name == "artifact-cleanup" else None
         if isinstance(value, (int, float)):
             reclaimable = int(value)
-    return {
+    numbers = {
         "runs": len(active),
         "users": len({r.user for r in active if r.user}),
         "experiments": sum(1 for e in snapshot.experiments if e.lifecycle_stage == "active"),
         "untracked_fields": untracked,
         "reclaimable_bytes": reclaimable,
     }
+    if snapshot.tracker == "wandb":  # offline runs never uploaded by `wandb sync` are easily lost
+        numbers["never_synced_runs"] = len(snapshot.extras.get("never_synced_runs", ()))
+        numbers["unreadable_run_logs"] = len(snapshot.extras.get("read_errors", ()))
+    return numbers
 
 
 def run_audit(

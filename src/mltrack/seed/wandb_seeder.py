@@ -36,9 +36,9 @@ from typing import Any
 from mltrack import conventions as cv
 from mltrack.errors import SeedError, StoreNotEmpty
 from mltrack.seed.breaks import validate_break
+from mltrack.stores.wandb_mapping import REGISTRY_PROJECT
 
 ENTITY = "mltrack"
-REGISTRY_PROJECT = "model-registry"
 REGISTRATION_JOB = "registration"
 DEFAULT_RUNS = 120
 Progress = Callable[[int, "int | None", str], None]

@@ -22,9 +22,8 @@ from typing import Any
 from mltrack.errors import StoreError, StoreUnreachable
 from mltrack.model import ArtifactFile
 from mltrack.stores.base import Progress
-from mltrack.stores.wandb_mapping import WandbArtifact, WandbRun
+from mltrack.stores.wandb_mapping import REGISTRY_PROJECT, WandbArtifact, WandbRun
 
-REGISTRY_PROJECT = "model-registry"
 _STATES = {"finished": "FINISHED", "failed": "FAILED", "crashed": "FAILED", "killed": "KILLED",
            "running": "RUNNING", "pending": "SCHEDULED", "preempted": "KILLED"}
 

@@ -35,6 +35,7 @@ from mltrack.model import (
     StoreSnapshot,
 )
 
+REGISTRY_PROJECT = "model-registry"  # where W&B's model registry (and our registration runs) live
 PROMOTION_KEY = "mltrack.promotion"  # artifact metadata key holding one promotion record
 MODEL_TYPE = "model"
 DATASET_TYPE = "dataset"
@@ -177,6 +178,17 @@ def _ordered_models(runs: Sequence[WandbRun]) -> dict[tuple[str, str, str], list
     return found
 
 
+def is_run_collection(art: WandbArtifact) -> bool:
+    """`run-<id>-…` / `run_<id>_…`: a run's own weights and checkpoints (what `run.log_model` and
+    W&B's checkpoint callbacks write): run artifacts, not a registered model."""
+    return art.name.startswith((f"run-{art.run_id}", f"run_{art.run_id}"))
+
+
+def model_collections(runs: Sequence[WandbRun]) -> dict[str, list[WandbArtifact]]:
+    """Every model collection by name, versions in commit order (index = W&B's vN)."""
+    return {name: arts for (_, _, name), arts in _ordered_models(runs).items()}
+
+
 def _promotions(versions: Sequence[tuple[str, WandbArtifact]]) -> list[dict[str, Any]]:
     records = []
     for number, art in versions:
@@ -244,7 +256,8 @@ def build_snapshot(uri: str, runs: Iterable[WandbRun], *, server_version: str | 
     version_ids: dict[tuple[str, str], str] = {}
     for (_, _, name), arts in sorted(_ordered_models(runs).items()):
         model, ids = registered_model(name, arts, by_id)
-        models.append(model)
+        if not all(is_run_collection(a) for a in arts):
+            models.append(model)
         version_ids.update(ids)
     projects = sorted({run.project for run in runs})
     experiments = tuple(

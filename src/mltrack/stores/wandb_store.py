@@ -15,7 +15,14 @@ from pathlib import Path
 from mltrack.errors import StoreError, StoreUnreachable
 from mltrack.model import ArtifactFile, StoreSnapshot
 from mltrack.stores.base import Progress
-from mltrack.stores.wandb_mapping import MODEL_TYPE, WandbArtifact, WandbRun, build_snapshot
+from mltrack.stores.wandb_mapping import (
+    MODEL_TYPE,
+    REGISTRY_PROJECT,
+    WandbArtifact,
+    WandbRun,
+    build_snapshot,
+    model_collections,
+)
 from mltrack.uri import TrackingUri
 
 _MODEL_URI = re.compile(r"^(?:models:/|wandb-artifact://(?:[^/]+/){2})(?P<name>[^/@:]+)"
@@ -59,7 +66,8 @@ class WandbStore:
         if self.root is not None:
             from mltrack.stores.wandb_offline import read_directory
 
-            read = read_directory(self.root, progress=progress, projects=experiments)
+            wanted = [*experiments, REGISTRY_PROJECT] if experiments else None
+            read = read_directory(self.root, progress=progress, projects=wanted)
             runs = read.runs
             extras["read_errors"] = [
                 {"path": str(e.path), "records_read": e.records_read, "message": str(e)}
@@ -68,7 +76,8 @@ class WandbStore:
         else:
             from mltrack.stores.wandb_api import read_projects
 
-            projects = [self.project, *[e for e in experiments or () if e != self.project]]
+            # wandb://ENTITY/P1,P2 names several projects (training and inference, say).
+            projects = list(dict.fromkeys([*self.project.split(","), *(experiments or ())]))
             runs = read_projects(self.entity, projects, timeout=self.timeout, progress=progress)
         self._runs = {run.run_id: run for run in runs}
         self._snapshot = build_snapshot(self.uri.redacted, runs, server_version=self.server_version(),
@@ -100,20 +109,21 @@ class WandbStore:
 
     def _find_artifact(self, name: str, *, version: str | None = None,
                        alias: str | None = None) -> WandbArtifact:
+        """A model collection's version by number (W&B's vN) or alias; the last version logged
+        with an alias holds it, as on the W&B server."""
         if self._snapshot is None:
             self.snapshot()
-        assert self._snapshot is not None
-        model = self._snapshot.registered_model(name)
-        if model is not None:
-            wanted = version if version is not None else model.aliases.get(alias or "latest")
-            found = model.version(wanted) if wanted is not None else None
-            if found is not None:
-                digest = found.tags.get("wandb.digest")
-                for run in self._runs.values():
-                    for art in run.logged:
-                        if art.name == name and art.digest == digest:
-                            return art
-        raise StoreError(f"no W&B model artifact {name!r} ({version or alias}) in {self.uri.redacted}")
+        arts = model_collections(list(self._runs.values())).get(name, [])
+        found: WandbArtifact | None = None
+        if version is not None and version.isdigit() and int(version) < len(arts):
+            found = arts[int(version)]
+        elif version is None and arts:
+            wanted = alias or "latest"
+            holders = arts if wanted == "latest" else [a for a in arts if wanted in a.aliases]
+            found = holders[-1] if holders else None
+        if found is None:
+            raise StoreError(f"no W&B model artifact {name!r} ({version or alias}) in {self.uri.redacted}")
+        return found
 
     def _copy(self, art: WandbArtifact, prefix: str, dst: Path) -> Path:
         if self.root is None:
