@@ -112,9 +112,27 @@ class FileContext:
         return effect in self.file_effects
 
     @cached_property
+    def module_effects(self) -> frozenset[str]:
+        """What running the file does: its module-level calls (the `__main__` block included),
+        the local functions they reach, and local functions handed to a module-level call
+        (`fire.Fire(main)`, `study.optimize(objective)`)."""
+        found: set[str] = set()
+        functions = self.function_effects
+        for site in self.facts.calls:
+            if site.function is not None:
+                continue
+            found |= self.effects(site)
+            for arg in site.node.args:
+                if isinstance(arg.value, cst.Name) and arg.value.value in functions:
+                    found |= functions[arg.value.value]
+        return frozenset(found)
+
+    @cached_property
     def trains(self) -> bool:
-        """Judge file-level rules only on files that actually train."""
-        return "train" in self.file_effects
+        """Judge file-level rules only on training entry points: files whose module-level code
+        trains. A library module whose functions train when someone else calls them is judged
+        where it is called (its seeds and logging are usually there too)."""
+        return "train" in self.module_effects
 
     @property
     def calls(self) -> list[CallSite]:

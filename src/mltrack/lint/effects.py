@@ -382,6 +382,18 @@ def local_target(site: CallSite, facts: Facts) -> str | None:
         candidate = f"{site.function.split('.', 1)[0]}.{site.raw[5:]}"
         if candidate in facts.functions:
             return candidate
+    func = site.node.func
+    if isinstance(func, cst.Attribute):  # Trainer(cfg).fit() / t = Trainer(cfg); t.fit()
+        owner = func.value
+        if isinstance(owner, cst.Name):
+            owners = facts.assigns.get(owner.value, ())
+            owner = owners[0] if len(owners) == 1 else owner
+        if isinstance(owner, cst.Call) and isinstance(owner.func, cst.Name):
+            candidate = f"{owner.func.value}.{func.attr.value}"
+            if candidate in facts.functions:
+                return candidate
+    if site.raw in facts.classes and f"{site.raw}.__init__" in facts.functions:
+        return f"{site.raw}.__init__"
     return None
 
 

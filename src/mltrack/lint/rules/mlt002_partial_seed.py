@@ -57,10 +57,10 @@ class PartialSeed(Rule):
     INVALID = (
         Invalid(
             "import torch\nimport numpy as np\n\ndef main(seed):\n    torch.manual_seed(seed)\n"
-            "    x = np.random.rand(3)\n    m = torch.nn.Linear(3, 1)\n    loss.backward()\n",
+            "    x = np.random.rand(3)\n    m = torch.nn.Linear(3, 1)\n    loss.backward()\n\nmain(0)\n",
             fixed="import torch\nimport numpy as np\n\ndef main(seed):\n    torch.manual_seed(seed)\n"
             "    np.random.seed(seed)\n    x = np.random.rand(3)\n    m = torch.nn.Linear(3, 1)\n"
-            "    loss.backward()\n",
+            "    loss.backward()\n\nmain(0)\n",
             line=6,
             message="NumPy's global generator",
         ),
