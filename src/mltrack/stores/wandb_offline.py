@@ -159,7 +159,7 @@ def read_directory(root: Path, progress: Progress | None = None,
         else:
             if not projects or run.project in projects:
                 result.runs.append(run)
-        if progress:
+        if progress and (done == len(logs) or done % max(1, len(logs) // 20) == 0):  # ~20 updates
             progress(done, len(logs), "W&B offline runs")
     return result
 
