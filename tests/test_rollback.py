@@ -46,7 +46,7 @@ def test_rollback_moves_records_and_verifies(reference_store, tmp_path: Path) ->
     assert elapsed < 300, f"rollback took {elapsed:.1f} s"  # the promise: < 5 minutes
     assert "current" in result.output and "target" in result.output and "Verified" in result.output
     client = _client(store.uri)
-    assert client.get_model_version_by_alias(MODEL, "production").version == "2"
+    assert str(client.get_model_version_by_alias(MODEL, "production").version) == "2"
     assert (_stage(client, "2"), _stage(client, "3")) == ("Production", "Archived")
     records = json.loads(client.get_registered_model(MODEL).tags[conventions.TAG_PROMOTIONS])
     assert {k: records[-1][k] for k in ("version", "previous", "alias", "reason")} == {
@@ -56,7 +56,7 @@ def test_rollback_moves_records_and_verifies(reference_store, tmp_path: Path) ->
     # The record lets the next rollback go further back (to v1), not forth to the broken v3.
     second = _rollback(store.uri, "--yes")
     assert second.exit_code == 0, second.output
-    assert client.get_model_version_by_alias(MODEL, "production").version == "1"
+    assert str(client.get_model_version_by_alias(MODEL, "production").version) == "1"
     print(f"rollback on the reference store: {elapsed:.1f} s from command to verified")
 
 

@@ -80,7 +80,7 @@ class RollbackOutcome:
 def plan_rollback(client: Any, model: str, *, alias: str = conventions.PRODUCTION_ALIAS,
                   to_version: str | None = None, metric: str = conventions.METRIC) -> RollbackPlan:
     registered = _registered_model(client, model)
-    versions = {v.version: v for v in _all_versions(client, model)}
+    versions = {str(v.version): v for v in _all_versions(client, model)}  # int on some stores
     current_version = registered.aliases.get(alias) if registered.aliases else None
     if current_version is None:
         in_production = [v for v in versions.values() if v.current_stage == "Production"]
@@ -98,7 +98,7 @@ def plan_rollback(client: Any, model: str, *, alias: str = conventions.PRODUCTIO
         if target_version == current_version:
             raise RollbackRefused(f"version {target_version} of {model!r} is already {alias!r}")
     else:
-        listing = [(v.version, v.current_stage, v.tags or {}) for v in versions.values()]
+        listing = [(key, v.current_stage, v.tags or {}) for key, v in versions.items()]
         found, how = promo.previous_version(current_version, records, listing, alias)
         if found is None or found not in versions:
             raise RollbackRefused(
