@@ -57,9 +57,25 @@ def seeded_store(tmp_root: Path, break_check: str | None = None, runs: int = TES
         shutil.rmtree(folder, ignore_errors=True)  # a seeding that died half-way
         folder.mkdir()
         store = _store_at(folder)
+        # Creating MLflow's schema costs 2-10 s of migrations; do it once and copy the result.
+        shutil.copy2(_empty_database(folder.parent), store.db_path)
         summary = asdict(seed_store(store.uri, runs=runs, break_check=break_check))
         marker.write_text(json.dumps(summary, default=str))
         return _store_at(folder, summary)
+
+
+def _empty_database(root: Path) -> Path:
+    """An empty sqlite store with MLflow's current schema, made once under `root`."""
+    template = root / "empty-mlflow.db"
+    with FileLock(str(template) + ".lock", timeout=600):
+        if not template.is_file():
+            from mlflow import MlflowClient
+
+            building = root / "empty-mlflow.building.db"
+            building.unlink(missing_ok=True)
+            MlflowClient(tracking_uri=f"sqlite:///{building}").search_experiments(max_results=1)
+            building.rename(template)
+    return template
 
 
 def _rewrite_paths(db_path: Path, old: str, new: str) -> int:
@@ -170,7 +186,8 @@ def normalised_dump(uri: str) -> dict:
                  if r.data.tags.get(cv.TAG_RUN_TYPE) == cv.RUN_TYPE_TRAINING)
     keys: dict[str, str] = {}
     for run in runs:
-        named = "mlflow.runName" in run.data.tags or not names[run.info.experiment_id].endswith("scratch")
+        # The scratch experiment's runs were created without a name: MLflow made one up at random.
+        named = not names[run.info.experiment_id].endswith("-scratch")
         base = f"{names[run.info.experiment_id]}/{_TIMES.sub('<T>', run.info.run_name) if named else 'unnamed'}"
         key, n = base, 1
         while key in keys.values():
