@@ -171,20 +171,19 @@ def _seed(out: Path, runs: int, break_check: str | None, progress: Progress | No
                                     str(data_root / slot.config.data_version), omit)
         tags = [f"{cv.TAG_KEEP}=true"] if slot.keep else []
         commit = None if omit.seed_and_commit or provenance.git_commit == "unknown" else provenance.git_commit
-        run = wandb.init(project=cv.REFERENCE_EXPERIMENT, entity=ENTITY, dir=str(out), name=slot.name,
-                         job_type=cv.RUN_TYPE_TRAINING, config=_native(params, slot), tags=tags,
-                         settings=_settings(slot.user, commit))
-        for epoch in results[slot.index].history:
-            run.log({k: epoch[k] for k in ("train_loss", "val_loss", "val_acc")}, step=int(epoch["step"]))
-        if not omit.environment_and_artifacts:
-            if not omit.data_hash:
-                data = wandb.Artifact(f"reference-data-{slot.config.data_version}", "dataset")
-                data.add_reference(f"file://{data_root / slot.config.data_version}", checksum=True)
-                run.log_artifact(data, aliases=[slot.config.data_version])
-            _log_weights(run, f"run-{run.id}-model", results[slot.index],
-                         states[slot.index] if slot.every_epoch_checkpoints else [], aliases=["final"])
-        summary.run_ids[slot.index] = run.id
-        run.finish()
+        with wandb.init(project=cv.REFERENCE_EXPERIMENT, entity=ENTITY, dir=str(out), name=slot.name,
+                        job_type=cv.RUN_TYPE_TRAINING, config=_native(params, slot), tags=tags,
+                        settings=_settings(slot.user, commit)) as run:
+            for epoch in results[slot.index].history:
+                run.log({k: epoch[k] for k in ("train_loss", "val_loss", "val_acc")}, step=int(epoch["step"]))
+            if not omit.environment_and_artifacts:
+                if not omit.data_hash:
+                    data = wandb.Artifact(f"reference-data-{slot.config.data_version}", "dataset")
+                    data.add_reference(f"file://{data_root / slot.config.data_version}", checksum=True)
+                    run.log_artifact(data, aliases=[slot.config.data_version])
+                _log_weights(run, f"run-{run.id}-model", results[slot.index],
+                             states[slot.index] if slot.every_epoch_checkpoints else [], aliases=["final"])
+            summary.run_ids[slot.index] = run.id
         summary.training_runs += 1
         if progress:
             progress(done, total, "logged to W&B")
@@ -202,11 +201,10 @@ def _seed(out: Path, runs: int, break_check: str | None, progress: Progress | No
             metadata["mltrack.promotion"] = {"alias": cv.PRODUCTION_ALIAS, "promoted_at": _iso(promotion.promoted_at),
                                              "previous": previous, "by": registrar}
         aliases = [] if break_check == "production-model" else [cv.PRODUCTION_ALIAS]
-        run = wandb.init(project=REGISTRY_PROJECT, entity=ENTITY, dir=str(out), job_type=REGISTRATION_JOB,
-                         name=f"register-{cv.REGISTERED_MODEL}-v{version}", settings=_settings(registrar, None))
-        run.log({cv.METRIC: results[source].history[-1]["val_acc"]})  # the metric it was promoted on
-        _log_weights(run, cv.REGISTERED_MODEL, results[source], [], aliases=aliases, metadata=metadata)
-        run.finish()
+        with wandb.init(project=REGISTRY_PROJECT, entity=ENTITY, dir=str(out), job_type=REGISTRATION_JOB,
+                        name=f"register-{cv.REGISTERED_MODEL}-v{version}", settings=_settings(registrar, None)) as run:
+            run.log({cv.METRIC: results[source].history[-1]["val_acc"]})  # the metric it was promoted on
+            _log_weights(run, cv.REGISTERED_MODEL, results[source], [], aliases=aliases, metadata=metadata)
         summary.versions.append(version)
         previous = version
         for slot in (s for s in timeline.inferences if s.version == promotion.version):
@@ -258,16 +256,15 @@ def _inference_run(out: Path, slot: Any, model: Any, requests: Any, version: str
               "inference_timestamp": _iso(slot.at), "training_run_id": training_run_id}
     if omit_hashes:
         del config["input_data_hash"], config["predictions_hash"]
-    run = wandb.init(project=cv.INFERENCE_EXPERIMENT, entity=ENTITY, dir=str(out), name=inference_name(slot.at),
-                     job_type=cv.RUN_TYPE_INFERENCE, config=config, settings=_settings(slot.user, None))
-    run.log({"n_predictions": len(predictions)})
-    with tempfile.TemporaryDirectory(prefix="mltrack-infer-") as tmp:
+    with wandb.init(project=cv.INFERENCE_EXPERIMENT, entity=ENTITY, dir=str(out), name=inference_name(slot.at),
+                    job_type=cv.RUN_TYPE_INFERENCE, config=config, settings=_settings(slot.user, None)) as run, \
+            tempfile.TemporaryDirectory(prefix="mltrack-infer-") as tmp:
+        run.log({"n_predictions": len(predictions)})
         (Path(tmp) / "input.csv").write_bytes(input_bytes)
         (Path(tmp) / "predictions.csv").write_bytes(output_bytes)
         artifact = wandb.Artifact(f"predictions-{run.id}", "predictions")
         artifact.add_dir(tmp)
         run.log_artifact(artifact)
-    run.finish()
 
 
 def _scratch_runs(out: Path, users: tuple[str, ...]) -> None:
@@ -276,8 +273,10 @@ def _scratch_runs(out: Path, users: tuple[str, ...]) -> None:
     import wandb
 
     for index in range(3):
-        run = wandb.init(project=f"{cv.REFERENCE_EXPERIMENT}-scratch", entity=ENTITY, dir=str(out),
-                         settings=_settings(users[index % len(users)], None))
+        # Deliberately failed runs (the break), so no context manager: it would finish them cleanly.
+        run = wandb.init(  # noqa: MLT011
+            project=f"{cv.REFERENCE_EXPERIMENT}-scratch", entity=ENTITY, dir=str(out),
+            settings=_settings(users[index % len(users)], None))
         run.finish(exit_code=1)
 
 
