@@ -93,6 +93,24 @@ def test_experiment_filter_limits_runs(store, small: SmallStore) -> None:
         store.snapshot(["nope"])
 
 
+def test_every_search_follows_page_tokens(store, small: SmallStore,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages of one or two items force every paged API (experiments, runs, logged models,
+    registered models, versions) to follow tokens; the result must not change."""
+    from mltrack.stores import mlflow_store
+
+    whole = store.snapshot([small.experiment])
+    for name in ("RUN_PAGE_SIZE", "EXPERIMENT_PAGE_SIZE", "LOGGED_MODEL_PAGE_SIZE",
+                 "REGISTERED_MODEL_PAGE_SIZE", "MODEL_VERSION_PAGE_SIZE"):
+        monkeypatch.setattr(mlflow_store, name, 2 if name == "RUN_PAGE_SIZE" else 1)
+    pages: list[int] = []
+    paged = store.snapshot([small.experiment], progress=lambda done, _, what: pages.append(done)
+                           if what == "runs" else None)
+    assert pages == [2, 4]
+    assert paged.runs == whole.runs and paged.registered_models == whole.registered_models
+    assert paged.experiments == whole.experiments
+
+
 def test_progress_reports_runs(store) -> None:
     calls = []
     store.snapshot(progress=lambda done, total, what: calls.append((done, total, what)))
