@@ -21,8 +21,24 @@ _SKIP_PREFIXES = (
     "whitespace", "lpar", "rpar", "comma", "semicolon", "colon", "leading_lines", "header",
     "footer", "lines_after", "dot", "equal", "operator", "star", "lbracket", "rbracket",
     "lbrace", "rbrace", "newline", "indent", "trailing", "asynchronous", "type_parameters",
+    "annotation", "returns",  # annotations hold no calls worth judging
 )
+# Leaves the walk never needs to visit (they hold no calls): not even pushed on the stack.
+_LEAVES = frozenset({cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString,
+                     cst.Pass, cst.Break, cst.Continue, cst.Ellipsis, cst.Comment, cst.Newline,
+                     cst.EmptyLine, cst.TrailingWhitespace, cst.SimpleWhitespace, cst.Dot})
 _FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+_NODE_TYPES: dict[type, bool] = {}
+
+
+def _is_node(value_type: type) -> bool:
+    """issubclass(value_type, CSTNode), cached: CSTNode is an ABC and its checks are slow."""
+    known = _NODE_TYPES.get(value_type)
+    if known is None:
+        known = _NODE_TYPES[value_type] = issubclass(value_type, cst.CSTNode)
+    return known
 
 
 def _code_fields(node_type: type) -> tuple[str, ...]:
@@ -103,7 +119,6 @@ class Facts:
     attr_assigns: list[tuple[str, str | None, cst.BaseExpression, cst.CSTNode]] = field(
         default_factory=list
     )
-    strings: set[str] = field(default_factory=set)
     # Statement -> (the block's statements, index in it): where fixes insert or wrap code.
     blocks: dict[int, tuple[tuple[cst.BaseStatement, ...], int, cst.CSTNode]] = field(
         default_factory=dict
@@ -116,6 +131,17 @@ class Facts:
 
 
 def _string_value(node: cst.SimpleString) -> str | None:
+    """The text of a string literal. Most literals need no escape processing, so strip the
+    quotes directly; libcst's `evaluated_value` (ast.literal_eval) is slow."""
+    raw = node.value
+    if "\\" not in raw:
+        prefix = len(raw) - len(raw.lstrip("rRuUbBfF"))
+        if "b" in raw[:prefix].lower():
+            return None
+        quote = 3 if raw[prefix : prefix + 3] in ('"""', "'''") else 1
+        return raw[prefix + quote : len(raw) - quote]
+    if len(raw) > 500:
+        return None
     try:
         value = node.evaluated_value
     except Exception:  # odd escapes: not worth a crash
@@ -133,7 +159,7 @@ def collect(module: cst.Module, module_name: str = "") -> Facts:
     stack: list[tuple[cst.CSTNode, str | None, int, bool, str | None]] = [
         (module, None, 0, False, None)
     ]
-    CSTNode = cst.CSTNode
+    leaves = _LEAVES
     while stack:
         node, function, loops, in_finally, klass = stack.pop()
         node_type = type(node)
@@ -148,11 +174,6 @@ def collect(module: cst.Module, module_name: str = "") -> Facts:
             )
         elif node_type is cst.Import or node_type is cst.ImportFrom:
             facts.imports.add(node)
-            continue
-        elif node_type is cst.SimpleString:
-            value = _string_value(node)
-            if value is not None and len(value) < 200:
-                facts.strings.add(value)
             continue
         elif node_type is cst.FunctionDef:
             name = node.name.value
@@ -197,12 +218,14 @@ def collect(module: cst.Module, module_name: str = "") -> Facts:
                     _record_target(facts, small.target, small.value, node, function)
         for name in reversed(_code_fields(node_type)):
             value = getattr(node, name)
-            if isinstance(value, CSTNode):
-                stack.append((value, function, loops, in_finally, klass))
-            elif type(value) is tuple or type(value) is list:
+            value_type = type(value)
+            if value_type is tuple or value_type is list:
                 for child in reversed(value):
-                    if isinstance(child, CSTNode):
+                    child_type = type(child)
+                    if child_type not in leaves and _is_node(child_type):
                         stack.append((child, function, loops, in_finally, klass))
+            elif value_type not in leaves and _is_node(value_type):
+                stack.append((value, function, loops, in_finally, klass))
     for site in calls:
         if site.raw is not None:
             resolved = facts.imports.resolve(site.raw)

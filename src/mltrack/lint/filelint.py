@@ -13,6 +13,7 @@ import tokenize
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from mltrack.lint import guard
 from mltrack.lint.config import LintConfig
 from mltrack.lint.notebook import NotebookError, NotebookProgram, read_notebook
 from mltrack.lint.suppress import apply_suppressions
@@ -99,6 +100,15 @@ def lint_bytes(
             return FileResult(path, (problem,) if problem.code in enabled else ())
         program = notebook.source
 
+    guarded = guard.check(program)
+    if guarded is not None:
+        kind, message, line, column = guarded
+        code = SYNTAX_ERROR if kind == "syntax-error" else FILE_SKIPPED
+        problem = _problem(path, code, message, line, column,
+                           severity="error" if kind == "syntax-error" else "warning")
+        if notebook is not None:
+            problem = notebook.map_findings([problem])[0]
+        return FileResult(path, (problem,) if problem.code in enabled else (), count_lines(program))
     findings = _analyze(program, path, config, enabled, project)
     result = FileResult(path, (), count_lines(program), encoding=encoding)
     if fix:

@@ -69,8 +69,9 @@ class UnversionedPredictions(Rule):
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
-        if "log:artifact" in ctx.file_effects or any(_LINEAGE.search(s) for s in ctx.facts.strings):
+        if "log:artifact" in ctx.file_effects:
             return
+        lineage: bool | None = None  # searched only once a prediction write is found
         for site in ctx.calls:
             written = self._written(ctx, site)
             if written is None:
@@ -80,6 +81,10 @@ class UnversionedPredictions(Rule):
                 continue
             if where is not None and RUN_SPECIFIC.search(ctx.code(where)):
                 continue
+            if lineage is None:
+                lineage = bool(_LINEAGE.search(ctx.source))
+            if lineage:
+                return
             yield self.finding(
                 ctx, site.node,
                 f"predictions are written with `{site.raw or site.name}` but no model version or "
