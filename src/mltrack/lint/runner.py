@@ -63,6 +63,13 @@ def run_rules(
     for rule in RULES:
         if wanted is not None and rule.code not in wanted:
             continue
-        findings.extend(rule().check(ctx))
+        try:
+            findings.extend(rule().check(ctx))
+        except Exception as exc:  # one broken rule must not hide the others' findings
+            findings.append(Finding(
+                "MLT000", "internal-error",
+                f"rule {rule.code} ({rule.name}) crashed on this file: {type(exc).__name__}: {exc}",
+                Location(path, 1, 1, 1, 1),
+            ))
     findings.sort(key=lambda f: (f.location.line, f.location.column, f.code))
     return findings
