@@ -24,6 +24,13 @@ demo: $(STAMP)
 	@echo "Next:"
 	@echo "  $(BIN)/mltrack-lint fixtures/reference        # lint the reference training code"
 	@echo "  $(BIN)/mlflow ui --backend-store-uri $(DEMO_URI)   # browse the runs"
+	@echo
+	@echo "Auditing the demo store and writing the onboarding report ..."
+	$(BIN)/mltrack audit --tracking-uri $(DEMO_URI) --out $(DEMO_DIR)/audit || test $$? -eq 1  # 1: a check failed (see the report)
+	$(BIN)/mltrack report --tracking-uri $(DEMO_URI) --out $(DEMO_DIR)/onboarding.html
+	@echo "Open in a browser:"
+	@echo "  file://$(CURDIR)/$(DEMO_DIR)/audit/report.html   # the audit (also report.md, junit.xml, report.json)"
+	@echo "  file://$(CURDIR)/$(DEMO_DIR)/onboarding.html   # the onboarding report"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"
