@@ -21,7 +21,12 @@ demo: $(STAMP)
 	@mkdir -p $(DEMO_DIR)
 	$(BIN)/mltrack seed --tracking-uri $(DEMO_URI) --force
 	@echo
+	@echo "Made: $(DEMO_DIR)/mlflow.db (runs, registry) and $(DEMO_DIR)/mlflow-artifacts/ (checkpoints, models, predictions)."
 	@echo "Next:"
+	@echo "  $(BIN)/mltrack audit --tracking-uri $(DEMO_URI) --out $(DEMO_DIR)/audit   # the ten pressure checks"
+	@echo "  $(BIN)/mltrack report --tracking-uri $(DEMO_URI) --out $(DEMO_DIR)/report.html   # onboarding report"
+	@echo "  $(BIN)/mltrack seed --tracking-uri sqlite:///$(DEMO_DIR)/broken.db --break rollback --runs 24   # a store that fails one check"
+	@echo "  $(BIN)/python fixtures/reference/infer.py --tracking-uri $(DEMO_URI)   # predict with the production model, with lineage"
 	@echo "  $(BIN)/mltrack-lint fixtures/reference        # lint the reference training code"
 	@echo "  $(BIN)/mlflow ui --backend-store-uri $(DEMO_URI)   # browse the runs"
 	@echo

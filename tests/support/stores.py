@@ -226,8 +226,9 @@ def normalised_dump(uri: str) -> dict:
         versions = client.search_model_versions(f"name = '{model.name}'")
         dump["models"][model.name] = {
             "tags": {k: clean(v) for k, v in full.tags.items()},
-            "aliases": dict(full.aliases),
-            "versions": {v.version: {"stage": v.current_stage, "run": clean(v.run_id),
+            # sqlite gives versions as ints, a server as strings
+            "aliases": {alias: str(number) for alias, number in full.aliases.items()},
+            "versions": {str(v.version): {"stage": v.current_stage, "run": clean(v.run_id),
                                      "tags": {k: clean(t) for k, t in v.tags.items()}}
                          for v in versions},
         }

@@ -53,8 +53,13 @@ class SeedSummary:
 
 
 def seed_store(uri: str, runs: int = 120, break_check: str | None = None, force: bool = False,
-               progress: Progress | None = None, *, now: datetime | None = None) -> SeedSummary:
-    """Seed `uri` with the reference history (docs/reference-store.md); see the module docstring."""
+               progress: Progress | None = None, *, now: datetime | None = None,
+               workers: int | None = None) -> SeedSummary:
+    """Seed `uri` with the reference history (docs/reference-store.md); see the module docstring.
+
+    `now` fixes the timeline's reference point (default: the current time); `workers` is the
+    number of writer threads (default 4 over HTTP, 1 into a database, where writes serialise).
+    """
     started = time.perf_counter()
     validate_break(break_check)
     if runs < planning.MIN_RUNS:
@@ -71,7 +76,8 @@ def seed_store(uri: str, runs: int = 120, break_check: str | None = None, force:
     else:
         refuse_if_seeded(client, parsed)
     moment = (now or datetime.now(timezone.utc)).replace(microsecond=0)
-    job = _Job(parsed.raw, client, break_check, progress, moment, parsed.scheme in {"http", "https"})
+    job = _Job(parsed.raw, client, break_check, progress, moment,
+               workers or (HTTP_WORKERS if parsed.scheme in {"http", "https"} else 1))
     from mltrack.seed.registry import fluent_uri
 
     try:
@@ -89,10 +95,10 @@ def seed_store(uri: str, runs: int = 120, break_check: str | None = None, force:
 
 class _Job:
     def __init__(self, uri: str, client: Any, break_check: str | None, progress: Progress | None,
-                 now: datetime, over_http: bool) -> None:
+                 now: datetime, workers: int) -> None:
         self.uri, self.client, self.brk, self.now = uri, client, break_check, now
         self.progress, self.done, self.total = progress, 0, 0
-        self.workers = HTTP_WORKERS if over_http else 1
+        self.workers = workers
         self.local = threading.local()
         self.lock = threading.Lock()
 
