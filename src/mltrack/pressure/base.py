@@ -77,8 +77,16 @@ def field_value(run: RunRecord, names: Iterable[str]) -> str | None:
     return None
 
 
-def missing_fields(run: RunRecord, fields: Mapping[str, Iterable[str]]) -> list[str]:
-    return [name for name, synonyms in fields.items() if field_value(run, synonyms) is None]
+# One property, one check: a run that names its data only by path or version still says which
+# data it used, so recovery and long-term-repro accept that; data-change alone insists on a hash.
+DATA_REFERENCES = ("data_version", "data_path", "dataset_path", "data_uri", "dataset")
+
+
+def missing_fields(run: RunRecord, fields: Mapping[str, Iterable[str]], *, data_reference_ok: bool = False) -> list[str]:
+    missing = [name for name, synonyms in fields.items() if field_value(run, synonyms) is None]
+    if data_reference_ok and conventions.PARAM_DATA_HASH in missing and field_value(run, DATA_REFERENCES):
+        missing.remove(conventions.PARAM_DATA_HASH)
+    return missing
 
 
 def run_ref(run: RunRecord, policy: Policy | None = None) -> dict[str, Any]:

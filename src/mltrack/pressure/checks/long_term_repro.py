@@ -57,7 +57,7 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
     listed = evidence.get("artifacts", {})
     lacking: list[dict[str, Any]] = []
     for run in old:
-        lacks = missing_fields(run, fields)
+        lacks = missing_fields(run, fields, data_reference_ok=True)
         art = listed.get(run.run_id)
         if art is not None and art.get("files") is None:
             lacks.append(f"artifacts (could not list: {art.get('how')})")

@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from mltrack.model import Status, StoreSnapshot
-from mltrack.pressure.base import Check, GatherContext, Verdict, missing_fields, ranked, run_ref, training_runs
+from mltrack.pressure.base import (
+    DATA_REFERENCES, Check, GatherContext, Verdict, field_value, missing_fields, ranked, run_ref, training_runs,
+)
 from mltrack.pressure.evidence import MODEL_SUFFIXES, artifacts_of, describe_error, fetch_and_load, reraise_if_store_down
 from mltrack.pressure.policy import Policy
 
@@ -20,7 +22,8 @@ DOC = """\
 Finds the best run of the configured experiments by the configured metric (`metric`,
 `metric_goal`) and verifies that every required reproduction field is logged on it (learning
 rate, batch size, optimizer, random seed, git commit - a param or MLflow's
-`mlflow.source.git.commit` tag - and data hash; synonyms such as `lr` count), and that its model
+`mlflow.source.git.commit` tag - and data hash; synonyms such as `lr` count; a data path or
+version is accepted for the data here, since `data-change` alone insists on a hash), and that its model
 or checkpoint downloads. With `rerun_command` configured it re-trains the run from its logged
 params in a scratch experiment and compares the metric within `rerun_tolerance`.
 
@@ -127,8 +130,10 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
                        f"{policy.metric!r}", {"experiments": list(policy.experiments)},
                        "Log the metric with mlflow.log_metric (lint rule metrics-not-logged)")
     facts: dict[str, Any] = {"best_run": run_ref(best, policy), "metric_goal": policy.metric_goal}
-    missing = missing_fields(best, policy.required_fields)
+    missing = missing_fields(best, policy.required_fields, data_reference_ok=True)
     facts["missing_fields"] = missing
+    if not field_value(best, policy.required_fields.get("data_hash", ())):
+        facts["data_identified_by"] = field_value(best, DATA_REFERENCES)  # data-change flags the missing hash
     artifact = evidence.get("artifact")
     if artifact is not None:
         facts["artifact"] = dict(artifact)

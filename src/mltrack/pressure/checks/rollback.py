@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mltrack.model import Status, StoreSnapshot
-from mltrack.pressure.base import Check, GatherContext, Verdict, previous_production, production_versions
+from mltrack.pressure.base import Check, GatherContext, Verdict, previous_production, production_versions, promotion_records
 from mltrack.pressure.evidence import fetch_and_load
 from mltrack.pressure.policy import Policy
 
@@ -43,17 +43,21 @@ def _plans(snapshot: StoreSnapshot, policy: Policy) -> list[dict[str, Any]]:
             plans.append({"model": name, "problem": f"registered model {name!r} does not exist"})
             continue
         current, how = production_versions(model, policy.production_alias)
+        if not current:  # production-model reports the missing alias; the records still know
+            records = promotion_records(model)
+            last = model.version(str(records[-1].get("version"))) if records else None
+            current, how = ([last], "last promotion record") if last else ([], how)
         if len(current) != 1:
             plans.append({"model": name, "problem": f"{name!r} has no single production version to roll back from"})
             continue
         previous, source = previous_production(model, current[0].version)
-        plan: dict[str, Any] = {"model": name, "current": current[0].version, "previous": previous,
-                                "found_by": source}
+        plan: dict[str, Any] = {"model": name, "current": current[0].version, "current_found_by": how,
+                                "previous": previous, "found_by": source}
         if previous is None:
             plan["problem"] = f"{name!r}: previous production version cannot be identified ({source})"
         else:
             moves = []
-            if "alias" in how or model.aliases:
+            if "alias" in how or model.aliases or promotion_records(model):
                 moves.append(f"alias @{policy.production_alias}: v{current[0].version} -> v{previous}")
             if any(v.current_stage.lower() == "production" for v in model.versions):
                 moves.append(f"stage Production: v{current[0].version} -> Archived, v{previous} -> Production")
