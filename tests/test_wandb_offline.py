@@ -26,7 +26,8 @@ WRITER = r"""
 import json, os, sys, wandb
 out = sys.argv[1]
 config = {"learning_rate": 0.003, "batch_size": 16, "optimizer": "adam",
-          "arch": {"hidden": [32, 16], "dropout": 0.1}, "flag": True}
+          "arch": {"hidden": [32, 16], "dropout": 0.1}, "flag": True,
+          "notes": "n" * 70000}  # one record over two 32 KiB blocks: first/middle/last chunks
 rows = [{"epoch": i, "train_loss": 1.0 / (i + 1), "val_acc": 0.5 + i * 0.07, "note": f"e{i}"}
         for i in range(6)]
 rows.append({"val_acc": 0.93, "big": 2 ** 40, "neg": -1.5e-12})
@@ -78,6 +79,7 @@ def _user_keys(row: dict) -> dict:
 def test_recovers_exactly_what_was_logged(logged: tuple[Path, dict]) -> None:
     out, expected = logged
     (log_path,) = find_run_logs(out)
+    assert log_path.stat().st_size > 2 * 32768  # the framing across block boundaries is exercised
     run = read_run(log_path)
     assert run.run_id == expected["run_id"]
     assert (run.project, run.entity, run.name, run.user) == ("roundtrip", "team", "rt-1", "carol")
