@@ -164,3 +164,18 @@ if __name__ == "__main__":  # python tests/test_wandb_api.py OUT_JSON  (seeds a 
     with tempfile.TemporaryDirectory() as tmp:
         store = seed_wandb(Path(tmp) / "store", runs=12).out_dir
         Path(sys.argv[1]).write_text(json.dumps(record(store), indent=1, sort_keys=True) + "\n")
+
+
+def test_api_without_a_key_is_a_one_line_unreachable_error(monkeypatch, tmp_path) -> None:
+    from mltrack.errors import StoreUnreachable
+    from mltrack.stores import open_store
+
+    for key in ("WANDB_API_KEY", "WANDB_BASE_URL", "WANDB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "config"))
+    with pytest.raises(StoreUnreachable) as caught:
+        open_store("wandb://someone:secret@team/project").snapshot()
+    assert "WANDB_API_KEY" in str(caught.value) and "\n" not in str(caught.value)
+    assert "secret" not in str(caught.value)

@@ -93,7 +93,12 @@ class WandbStore:
         return run
 
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, float, int]]:
-        rows = self._run(run_id).history
+        run = self._run(run_id)
+        rows = run.history
+        if self.root is None:  # the API snapshot carries summaries only: fetch this one history
+            from mltrack.stores.wandb_api import history
+
+            rows = history(run.entity, run.project, run_id, key, timeout=self.timeout)
         points = []
         for index, row in enumerate(rows):
             value = row.get(key)
