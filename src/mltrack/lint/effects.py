@@ -227,10 +227,22 @@ def logged_key(site: CallSite) -> str | None:
     return literal_string(first.value).lower() if first is not None and literal_string(first.value) else None
 
 
+# Calls that record a run (loading a model or reading runs back is not tracking).
+_MLFLOW_TRACKING = frozenset(
+    "start_run autolog log_param log_params log_metric log_metrics set_tag set_tags log_input "
+    "log_artifact log_artifacts log_model log_dict log_text log_figure log_image log_table "
+    "register_model log_inputs log_outputs".split()
+)
+_WANDB_TRACKING = frozenset(
+    "init log log_artifact log_model save use_artifact finish Artifact link_model update "
+    "define_metric watch".split()
+)
+
+
 def _mlflow_effects(site: CallSite, qual: str, name: str) -> set[str]:
-    effects = {"track", "track:mlflow"} if name not in ("create_run", "MlflowClient") else {"track"}
-    if name == "MlflowClient":
+    if name not in _MLFLOW_TRACKING and not qual.startswith("mlflow.data."):
         return set()
+    effects = {"track", "track:mlflow"}
     if name == "autolog":
         effects |= {"log:params:all", "log:metric", "log:artifact"}
         datasets = site.kwarg("log_datasets")
@@ -261,7 +273,13 @@ def _client_effects(site: CallSite, name: str) -> set[str]:
     """`MlflowClient` calls: the run id comes first, so the key is the second argument."""
     effects = {"track"}
     if name == "create_run":
-        effects.add("track:client")
+        tags = site.kwarg("tags")
+        keys = [literal_string(e.key) or "" for e in tags.value.elements
+                if isinstance(e, cst.DictElement)] if tags and isinstance(tags.value, cst.Dict) else []
+        if any(_CODE_KEY.search(k.lower()) for k in keys):
+            effects.add("log:code")
+        elif tags is None or isinstance(tags.value, cst.Dict):
+            effects.add("track:client")  # tags built elsewhere (resolve_tags()) may carry the commit
     elif name in ("log_metric", "log_batch"):
         effects.add("log:metric")
     elif name in ("log_artifact", "log_artifacts"):
@@ -279,6 +297,8 @@ def _client_effects(site: CallSite, name: str) -> set[str]:
 
 
 def _wandb_effects(site: CallSite, qual: str, name: str, receiver: str) -> set[str]:
+    if name not in _WANDB_TRACKING:
+        return set()
     effects = {"track", "track:wandb"}
     if name == "init":
         config = site.kwarg("config")

@@ -73,6 +73,8 @@ class UnclosedRun(Rule):
         for site in starts:
             if site.with_item or ended_in_finally or self._bound_name(site) in ctx.facts.with_names:
                 continue
+            if site.statement is None:
+                continue  # returned or passed on (`return mlflow.start_run()`): the caller owns it
             yield self.finding(
                 ctx, site.node,
                 f"`{site.raw}()` is not a context manager and the run is not ended in `finally`: "

@@ -35,7 +35,7 @@ from mltrack.lint.rule import Rule
 from mltrack.model import Finding
 from mltrack.uri import redact
 
-_SECRET_KEYWORDS = {"key", "api_key", "token", "password", "secret", "access_token", "auth_token",
+_SECRET_KEYWORDS = {"api_key", "token", "password", "secret", "access_token", "auth_token",
                     "hf_token", "apikey", "secret_key", "aws_secret_access_key"}
 _SECRET_NAME = re.compile(r"(api_?key|token|secret|passw(or)?d|pwd)$", re.I)
 _URI_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/:@\s]+:[^@/\s]+@", re.I)
@@ -43,8 +43,18 @@ _PLACEHOLDER = re.compile(r"^$|your|<|>|\$\{|xxx|\*\*\*|changeme|example|dummy|p
                           r"^none$|^null$", re.I)
 
 
+_NAME_LIKE = re.compile(r"^[A-Za-z_.-]+$")  # `"HF_TOKEN"`, `"gateway_secret"`: names, not secrets
+
+
 def _is_secret_value(value: str | None) -> bool:
-    return value is not None and len(value) >= 8 and not _PLACEHOLDER.search(value)
+    """Long enough, no whitespace, not a placeholder, and not merely a word or an env var name."""
+    return (
+        value is not None
+        and len(value) >= 8
+        and not any(c.isspace() for c in value)
+        and not _PLACEHOLDER.search(value)
+        and not _NAME_LIKE.match(value)
+    )
 
 
 class HardcodedSecret(Rule):
@@ -75,7 +85,7 @@ class HardcodedSecret(Rule):
                     yield self.finding(ctx, arg.value, f"`{redact(value)}` has a password in it")
                 elif keyword in _SECRET_KEYWORDS and _is_secret_value(value):
                     yield self.finding(ctx, arg, f"`{keyword}=` is given a literal secret")
-                elif (site.qual == "wandb.login" and keyword is None and site.positional(0) is arg
+                elif (site.name == "login" and (keyword == "key" or site.positional(0) is arg)
                       and _is_secret_value(value)):
                     yield self.finding(ctx, arg, "`wandb.login` is given a literal API key")
                 elif (site.name in ("setdefault", "putenv") and site.positional(1) is arg

@@ -29,6 +29,7 @@ None.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import libcst as cst
@@ -39,6 +40,7 @@ from mltrack.lint.rule import Rule
 from mltrack.model import Finding
 
 _TRACKING = ("track", "log:", "git")
+_LOGGING_HELPER = re.compile(r"log|track|wandb|mlflow|git|commit|run", re.I)
 
 
 class SilentTrackingFailure(Rule):
@@ -85,7 +87,11 @@ class SilentTrackingFailure(Rule):
             node = stack.pop()
             if isinstance(node, cst.Call):
                 site = by_node.get(id(node))
-                if site is not None and any(e.startswith(_TRACKING) for e in ctx.effects(site)):
+                # the call itself tracks, or a local helper whose name says it does
+                effects = ctx.direct(site) if site is not None else ()
+                if site is not None and _LOGGING_HELPER.search(site.name):
+                    effects = ctx.effects(site)
+                if any(e.startswith(_TRACKING) for e in effects):
                     return site
             if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
                 continue
