@@ -178,3 +178,17 @@ def _unfilter(kind: int, line: bytearray, prev: bytearray, bpp: int) -> None:
             pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
             pred = left if pa <= pb and pa <= pc else (up if pb <= pc else corner)
             line[i] = (line[i] + pred) & 0xFF
+
+
+def test_a_store_with_other_names_still_gets_a_page(tmp_path: Path) -> None:
+    """No reference experiment, no configured model: the page is written, the checks say why not."""
+    from tests.support.small_store import build_small_store
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    store = build_small_store(uri, tmp_path, tmp_path / "artifacts")
+    out = tmp_path / "page.html"
+    result = CliRunner().invoke(main, ["report", "--tracking-uri", uri, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    assert "Pressure checks not run: [tool.mltrack] names experiment" in page
+    assert store.experiment in page and '<section id="glossary">' in page

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mltrack.errors import ConfigError
 from mltrack.report.onboarding import build_onboarding
 from mltrack.report.onboarding_html import render_onboarding
 from mltrack.report.schema import ReportError
@@ -22,12 +23,19 @@ def write_onboarding(uri: str, out_file: Path, *, policy: Any, checks: str | Non
     started = time.perf_counter()
     adapter = open_store(uri, timeout=policy.timeout_s)
     try:
-        if checks is None:
-            snapshot, results = adapter.snapshot(progress=progress), ()
-        else:
-            outcome = run_checks(adapter, policy, None if checks == "all" else checks, progress=progress)
-            snapshot, results = outcome.snapshot, outcome.results
-        data = build_onboarding(snapshot, policy, results, history=adapter.metric_history)
+        note = "not run (--checks none)" if checks is None else None
+        outcome = None
+        if checks is not None:
+            try:
+                outcome = run_checks(adapter, policy, None if checks == "all" else checks, progress=progress)
+            except ConfigError as exc:
+                # A store that does not follow the policy's names still deserves an onboarding
+                # page; the page says why the verdicts are missing instead of refusing.
+                note = f"not run: {exc}"
+        snapshot = outcome.snapshot if outcome else adapter.snapshot(progress=progress)
+        data = build_onboarding(snapshot, policy, outcome.results if outcome else (),
+                                history=adapter.metric_history)
+        data["checks_note"] = note
     finally:
         adapter.close()
     text = render_onboarding(data)

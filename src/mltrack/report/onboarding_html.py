@@ -165,7 +165,9 @@ def _production(data: Mapping[str, Any]) -> str:
 
 def _checks(data: Mapping[str, Any]) -> str:
     if not data["checks"]:
-        return _section("checks", "Pressure checks", "<p>Not run.</p>")
+        why = data.get("checks_note") or "not run"
+        return _section("checks", "Pressure checks", f"<p>Pressure checks {esc(why)}. Configure the policy "
+                        "in [tool.mltrack] (experiments, registered_models) and run <code>mltrack audit</code>.</p>")
     rows = [(c["code"], f'<a href="#evidence-{esc(c["name"])}">{esc(c["name"])}</a>', status_badge(c["status"]),
              c["message"]) for c in data["checks"]]
     details = "".join(
