@@ -119,9 +119,11 @@ def call_effects(site: CallSite) -> set[str]:
             effects.add("rand:numpy")
     elif root == "random" and name in _PY_RANDOM and qual == f"random.{name}":
         effects.add("rand:random")
-    elif root == "sklearn" and name in _SKLEARN_RANDOM and site.kwarg("random_state") is None:
-        if name not in ("ShuffleSplit", "KFold") or True:
-            effects.add("rand:numpy")
+    elif root == "sklearn" and site.kwarg("random_state") is None and (
+        name in _SKLEARN_RANDOM
+        or (name in ("KFold", "StratifiedKFold", "GroupKFold") and _truthy_kwarg(site, "shuffle"))
+    ):
+        effects.add("rand:numpy")  # drawn from NumPy's global generator
     elif root in ("keras", "tensorflow"):
         if qual.startswith("tensorflow.random.") and name != "set_seed":
             effects.add("rand:tensorflow")
