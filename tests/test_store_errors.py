@@ -13,7 +13,7 @@ from mltrack.errors import EXIT_USAGE, StoreUnreachable
 from mltrack.stores import open_store
 from tests.support.mlflow_server import free_port
 
-SECRET = "s3cret-pw"
+SECRET = "s3cret-pw"  # noqa: MLT012 - a fake credential that must never be printed
 
 
 def _closed_port_uri() -> str:

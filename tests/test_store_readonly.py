@@ -60,7 +60,7 @@ def test_legacy_file_store_is_read_without_writing(tmp_path: Path,
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # only to write the fixture store
     client = MlflowClient(tracking_uri=str(root))
     exp_id = client.create_experiment("legacy")
-    run = client.create_run(exp_id, tags={"mlflow.user": "dana"})
+    run = client.create_run(exp_id, tags={"mlflow.user": "dana", "mlflow.source.git.commit": "2" * 40})
     client.log_param(run.info.run_id, "lr", "0.1")
     monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE")
     before = dump_store(None, root)

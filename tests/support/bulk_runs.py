@@ -24,7 +24,8 @@ def write_template_run(uri: str, experiment: str, artifact_location: str) -> tup
     exp = client.get_experiment_by_name(experiment)
     exp_id = exp.experiment_id if exp else client.create_experiment(
         experiment, artifact_location=artifact_location)
-    run = client.create_run(exp_id, start_time=1_700_000_000_000, run_name="template")
+    run = client.create_run(exp_id, start_time=1_700_000_000_000, run_name="template",
+                            tags={"mlflow.source.git.commit": "0" * 40})
     params = {"learning_rate": "0.01", "batch_size": "32", "epochs": "5", "optimizer": "adam",
               "model_architecture": "mlp-2x64", "random_seed": "7", "git_commit": "0" * 40,
               "data_hash": "f" * 64, "data_version": "v1"}

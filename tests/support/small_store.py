@@ -43,7 +43,8 @@ def build_small_store(uri: str, scratch: Path, artifact_root: Path | None = None
     for role, user, lr, start in (("best", "alice", "0.01", 1_700_000_000_000),
                                   ("other", "bob", "0.1", 1_700_000_100_000)):
         run = client.create_run(exp_id, start_time=start, run_name=f"train-{role}",
-                                tags={"mlflow.user": user, "mltrack.run_type": "training"})
+                                tags={"mlflow.user": user, "mltrack.run_type": "training",
+                                      "mlflow.source.git.commit": "1" * 40})
         run_id = run.info.run_id
         store.run_ids[role] = run_id
         client.log_param(run_id, "learning_rate", lr)

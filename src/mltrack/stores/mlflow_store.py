@@ -126,8 +126,7 @@ class MlflowStore:
             experiments=tuple(exps),
             runs=tuple(runs),
             registered_models=tuple(models),
-            extras={"store_kind": self._conn.kind,
-                    "experiments_read": sorted(wanted, key=_numeric_first)},
+            extras={"store_kind": self._conn.kind, "experiments_read": wanted},
         )
 
     def _read_runs(self, experiment_ids: list[str], progress: Progress | None) -> list[RunRecord]:
@@ -267,10 +266,6 @@ class MlflowStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _numeric_first(experiment_id: str) -> tuple[int, str]:
-    return (0, f"{int(experiment_id):020d}") if experiment_id.isdigit() else (1, experiment_id)
 
 
 def _select_experiments(exps: list[Any], wanted: Sequence[str] | None, redacted: str) -> list[str]:
