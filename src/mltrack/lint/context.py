@@ -80,7 +80,7 @@ class FileContext:
         if self.project is None or not site.imported:
             return None
         module, _, function = site.qual.rpartition(".")
-        return self.project.effects_of(module, function)
+        return self.project.effects_of(module, function, self.module_name)
 
     def effects(self, site: CallSite) -> frozenset[str]:
         cached = self._site_effects.get(site.order)

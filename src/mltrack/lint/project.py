@@ -44,12 +44,25 @@ class ProjectIndex:
     def module_name_for(self, path: str | Path) -> str | None:
         return self.paths.get(str(Path(path).resolve()))
 
-    def effects_of(self, module: str, function: str) -> FunctionEffects | None:
+    def resolve_module(self, module: str, importer: str = "") -> str | None:
+        """The project module an import names. A script's own folder is on `sys.path`, so
+        `import utils` in `exp/train.py` means `exp.utils` when the root is above `exp/`."""
+        if module in self.modules:
+            return module
+        parts = importer.split(".")[:-1] if importer else []
+        while parts:
+            candidate = ".".join([*parts, module])
+            if candidate in self.modules:
+                return candidate
+            parts.pop()
+        return None
+
+    def effects_of(self, module: str, function: str, importer: str = "") -> FunctionEffects | None:
         """Effects of `module.function`, or None when the project has no such function."""
-        summary = self.modules.get(module)
-        if summary is None:
+        resolved = self.resolve_module(module, importer)
+        if resolved is None:
             return None
-        return summary.functions.get(function)
+        return self.modules[resolved].functions.get(function)
 
     def has_effects_named(self, name: str) -> bool:
         """Some project module named `name` (a component of its dotted name) has effects."""
@@ -98,12 +111,13 @@ def build_project(paths: Sequence[Path], root: Path) -> ProjectIndex:
             continue
         modules[name] = summary
         by_path[str(path.resolve())] = name
-    known = set(modules)
-    modules = {
-        name: ModuleSummary(s.module, s.functions, tuple(i for i in s.imports if i in known))
-        for name, s in modules.items()
-    }
-    return ProjectIndex(str(root), modules, by_path)
+    index = ProjectIndex(str(root), modules, by_path)
+    linked = {}
+    for name, summary in modules.items():
+        deps = {index.resolve_module(i, name) for i in summary.imports}
+        linked[name] = ModuleSummary(summary.module, summary.functions,
+                                     tuple(sorted(d for d in deps if d and d != name)))
+    return ProjectIndex(str(root), linked, by_path)
 
 
 # Effects worth exporting to other modules (randomness *use* in a helper is the helper's business).

@@ -78,6 +78,14 @@ class UnloggedHyperparameters(Rule):
             message="`batch_size`, `momentum`",
         ),
         Invalid(
+            "import mlflow\nfrom dataclasses import dataclass\n@dataclass\nclass Config:\n"
+            "    lr: float = 0.1\n    epochs: int = 2\ncfg = Config()\nwith mlflow.start_run():\n"
+            "    model.fit(X, y)\n",
+            fixed="import mlflow\nfrom dataclasses import dataclass\n@dataclass\nclass Config:\n"
+            "    lr: float = 0.1\n    epochs: int = 2\ncfg = Config()\nwith mlflow.start_run():\n"
+            "    mlflow.log_params(vars(cfg))\n    model.fit(X, y)\n",
+        ),
+        Invalid(
             "import mlflow\nconfig = {'lr': 0.1, 'depth': 3}\nwith mlflow.start_run():\n"
             "    mlflow.log_metric('acc', 1.0)\n    clf.fit(X, y)\n",
             fixed="import mlflow\nconfig = {'lr': 0.1, 'depth': 3}\nwith mlflow.start_run():\n"
@@ -117,7 +125,16 @@ class UnloggedHyperparameters(Rule):
             return None
         var = candidates[0]
         value = ctx.facts.assigns[var][0]
-        logged = f"vars({var})" if var in args_vars and not isinstance(value, cst.Dict) else var
+        if isinstance(value, cst.Dict) or (
+            isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == "dict"
+        ):
+            logged = var  # already a dict
+        elif isinstance(value, cst.Call) and (
+            var in args_vars or (isinstance(value.func, cst.Name) and value.func.value in ctx.facts.classes)
+        ):
+            logged = f"vars({var})"  # an argparse namespace or a config class instance
+        else:
+            return None  # loaded from somewhere: its type is unknown here
         mlflow = ctx.local_name("mlflow")
         if mlflow is None:
             return None

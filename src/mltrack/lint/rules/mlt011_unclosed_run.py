@@ -96,6 +96,8 @@ class UnclosedRun(Rule):
         statement = site.statement
         if statement is None or len(statement.body) != 1 or id(statement) not in ctx.facts.blocks:
             return None
+        if ctx.path.endswith(".ipynb"):
+            return None  # a `with` block cannot span notebook cells
         small = statement.body[0]
         name = self._bound_name(site)
         if isinstance(small, cst.Assign) and name is None:
