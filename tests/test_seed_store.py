@@ -138,6 +138,8 @@ def test_copy_store_is_independent(small_reference_store: SeededStore, tmp_path:
 
     before = dump_store(small_reference_store.db_path, small_reference_store.artifacts_dir)
     copy = copy_store(small_reference_store, tmp_path / "copy")
+    original = normalised_dump(small_reference_store.uri)
+    assert normalised_dump(copy.uri) == original  # same history, new ids and paths
     client = mlflow.MlflowClient(tracking_uri=copy.uri, registry_uri=copy.uri)
     experiment = client.get_experiment_by_name(cv.REFERENCE_EXPERIMENT)
     assert experiment.artifact_location.startswith(str(copy.artifacts_dir))
@@ -152,4 +154,4 @@ def test_copy_store_is_independent(small_reference_store: SeededStore, tmp_path:
     client.set_registered_model_alias(cv.REGISTERED_MODEL, cv.PRODUCTION_ALIAS, "2")
     client.log_artifact(run.info.run_id, str(copy.db_path.parent / "mlflow.db"))
     assert_unchanged(before, dump_store(small_reference_store.db_path, small_reference_store.artifacts_dir))
-    assert normalised_dump(copy.uri) != normalised_dump(small_reference_store.uri)
+    assert normalised_dump(small_reference_store.uri) == original != normalised_dump(copy.uri)

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,36 +80,42 @@ def _empty_database(root: Path) -> Path:
     return template
 
 
-def _rewrite_paths(db_path: Path, old: str, new: str) -> int:
-    """Replace `old` by `new` in every text cell of the database; return the cells changed."""
-    changed = 0
+def _rewrite_database(db_path: Path, replacements: dict[str, str]) -> None:
+    """Replace every key of `replacements` by its value in every text cell of the database."""
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(replacements, key=len, reverse=True)))
     with sqlite3.connect(db_path) as db:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         for table in tables:
-            for column in db.execute(f'PRAGMA table_info("{table}")').fetchall():
-                name, kind = column[1], (column[2] or "").upper()
-                if "CHAR" not in kind and "TEXT" not in kind and kind != "":
-                    continue
-                cursor = db.execute(
-                    f'UPDATE "{table}" SET "{name}" = replace("{name}", ?, ?) WHERE instr("{name}", ?) > 0',
-                    (old, new, old))
-                changed += cursor.rowcount
-    return changed
+            columns = [c[1] for c in db.execute(f'PRAGMA table_info("{table}")')]
+            for row in db.execute(f'SELECT rowid, * FROM "{table}"').fetchall():
+                changed = {c: pattern.sub(lambda m: replacements[m.group(0)], v)
+                           for c, v in zip(columns, row[1:]) if isinstance(v, str) and pattern.search(v)}
+                if changed:
+                    sets = ", ".join(f'"{c}" = ?' for c in changed)
+                    db.execute(f'UPDATE "{table}" SET {sets} WHERE rowid = ?', (*changed.values(), row[0]))
 
 
 def copy_store(seeded: SeededStore, dst: Path) -> SeededStore:
-    """A private copy under `dst` that tests may write to.
+    """A private copy under `dst` that tests may write to; the original never changes.
 
-    The database stores absolute artifact locations, so the copy's locations are rewritten to
-    point at its own artifacts; writing to the copy never touches the original.
+    The database stores absolute artifact locations, so the copy's point at its own artifacts.
+    Run and logged-model ids are renamed too: MLflow caches each run's artifact location per
+    process by run id, so a copy sharing ids would send its writes to the original's files.
     """
     dst = Path(dst)
     dst.mkdir(parents=True, exist_ok=True)
     copy = _store_at(dst, seeded.summary)
     shutil.copy2(seeded.db_path, copy.db_path)
+    with sqlite3.connect(copy.db_path) as db:
+        ids = [r[0] for r in db.execute("SELECT run_uuid FROM runs")]
+        ids += [r[0] for r in db.execute("SELECT model_id FROM logged_models")]
+    renamed = {old: (f"m-{uuid.uuid4().hex}" if old.startswith("m-") else uuid.uuid4().hex) for old in ids}
+    _rewrite_database(copy.db_path, {str(seeded.artifacts_dir): str(copy.artifacts_dir), **renamed})
     if seeded.artifacts_dir.exists():
         shutil.copytree(seeded.artifacts_dir, copy.artifacts_dir)
-    _rewrite_paths(copy.db_path, str(seeded.artifacts_dir), str(copy.artifacts_dir))
+        for folder in sorted(copy.artifacts_dir.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+            if folder.is_dir() and folder.name in renamed:
+                folder.rename(folder.with_name(renamed[folder.name]))
     return copy
 
 
@@ -142,7 +150,7 @@ def break_store(seeded_root: Path) -> Callable[..., SeededStore]:
 
 # --- A normalised view of a store, read with MlflowClient directly --------------------------
 
-_TIMES = __import__("re").compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\+00:00)?|\d{8}T\d{6}Z")
+_TIMES = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\+00:00)?|\d{8}T\d{6}Z")
 
 
 def _all_runs(client, experiment_ids: list[str]) -> list:
