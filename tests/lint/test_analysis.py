@@ -196,3 +196,19 @@ def test_unsafe_fixes_are_not_applied() -> None:
     finding = Finding("MLT001", "missing-seed", "m", Location("t.py", 1, 1),
                       Fix("fix", (Edit(1, 0, 1, 0, "x"),), safe=False))
     assert apply_fixes("a\n", [finding]) == "a\n"
+
+
+# -- configuration the rules read ---------------------------------------------------------------
+def test_required_hyperparameters_and_tracker_hint() -> None:
+    from mltrack.lint.config import LintConfig
+
+    source = (
+        "import argparse, mlflow\np = argparse.ArgumentParser()\np.add_argument('--lr', default=0.1)\n"
+        "args = p.parse_args()\nwith mlflow.start_run():\n    mlflow.log_params(vars(args))\n"
+        "    model.fit(X, y)\n"
+    )
+    assert _codes(source) == []
+    config = LintConfig(required_hyperparameters=("seed",), tracker="mlflow")
+    [finding] = analyze_source(source, "t.py", config=config)
+    assert finding.code == "MLT004" and "`seed`" in finding.message
+    assert "mlflow.log_params(...)" in finding.message

@@ -33,6 +33,16 @@ _IMPORT_LINE = re.compile(r"^[ \t]*import[ \t]+([^\n#;]+)", re.M)
 _NAME = re.compile(r"(?:^|,)\s*\(?\s*([A-Za-z_]\w*)")
 
 
+_TRACKER_CALLS = {
+    ("mlflow", "params"): "mlflow.log_params(...)",
+    ("mlflow", "metrics"): "mlflow.log_metric(...)",
+    ("wandb", "params"): "wandb.config.update(...)",
+    ("wandb", "metrics"): "wandb.log(...)",
+    ("tensorboard", "params"): "SummaryWriter.add_hparams(...)",
+    ("tensorboard", "metrics"): "SummaryWriter.add_scalar(...)",
+}
+
+
 def imported_roots(source: str) -> set[str]:
     """Top-level names of every imported module, from the text alone (no parse needed)."""
     roots = set(_FROM_LINE.findall(source))
@@ -182,6 +192,13 @@ class FileContext:
         if end_line >= len(self.lines) and not self.source.endswith(("\n", "\r")):
             return Edit(end_line, len(self.lines[-1]), end_line, len(self.lines[-1]), "\n" + body)
         return Edit(end_line + 1, 0, end_line + 1, 0, body)
+
+    def tracker_hint(self, kind: str) -> str:
+        """` (use `mlflow.log_params`)`: the call to use with the team's configured tracker
+        (`tracker` in `[tool.mltrack.lint]`), or "" when none is configured."""
+        tracker = getattr(self.config, "tracker", None)
+        call = _TRACKER_CALLS.get((tracker, kind))
+        return f" (use `{call}`)" if call else ""
 
     def newline(self) -> str:
         return self.module.default_newline

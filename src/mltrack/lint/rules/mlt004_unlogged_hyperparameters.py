@@ -26,6 +26,7 @@ with mlflow.start_run():
 
 ## Options
 `required-hyperparameters` in `[tool.mltrack.lint]`: names every training file must log.
+`tracker`: the message names the call to use with your team's tracker.
 The fix logs the argparse namespace or config dict that is already there, first thing inside
 `with mlflow.start_run():`.
 """
@@ -112,7 +113,8 @@ class UnloggedHyperparameters(Rule):
         node = missing[0].node
         yield self.finding(
             ctx, None if node is ctx.module else node,
-            f"hyperparameters {names}{more} configure training but are never logged to a tracker",
+            f"hyperparameters {names}{more} configure training but are never logged to a tracker"
+            f"{ctx.tracker_hint('params')}",
             self._fix(ctx, missing, report.args_vars),
         )
 
@@ -136,7 +138,7 @@ class UnloggedHyperparameters(Rule):
         else:
             return None  # loaded from somewhere: its type is unknown here
         mlflow = ctx.local_name("mlflow")
-        if mlflow is None:
+        if mlflow is None or getattr(ctx.config, "tracker", None) not in (None, "mlflow"):
             return None
         for site in ctx.calls:
             if site.qual == "mlflow.start_run" and site.with_item:

@@ -22,7 +22,7 @@ for epoch in range(epochs):
 ```
 
 ## Options
-None.
+`tracker` in `[tool.mltrack.lint]`: the message names the call to use with your team's tracker.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ class MetricsNotLogged(Rule):
             if missing:
                 yield self.finding(
                     ctx, site.node,
-                    f"`{missing[0]}` is printed in a training loop but never logged to a tracker",
+                    f"`{missing[0]}` is printed in a training loop but never logged to a tracker"
+                    f"{ctx.tracker_hint('metrics')}",
                 )
 
     @staticmethod
