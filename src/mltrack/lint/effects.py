@@ -13,7 +13,8 @@ import re
 
 import libcst as cst
 
-from mltrack.lint.facts import CallSite, Facts, dotted, is_literal, literal_string, receiver_text
+from mltrack.lint.facts import CallSite, Facts, literal_string, receiver_text
+from mltrack.lint.trackers import client_effects, mlflow_effects, wandb_effects
 
 GENERATORS = ("torch", "numpy", "random", "tensorflow")
 SEED_ALL = frozenset(f"seed:{g}" for g in GENERATORS)
@@ -71,11 +72,6 @@ _SEEDISH = re.compile(r"(^|_)(set_?seeds?|seed_?(everything|all|torch|random)?|f
                       r"set_random_seeds?|setup_seeds?|init_seeds?|seed)($|_)")
 _NOT_A_FIT = re.compile(r"scaler|encoder|vectori[sz]er|imputer|pca|tokeni[sz]er|normali[sz]er|"
                         r"binarizer|selector|transformer$|svd|tfidf")
-_MLFLOW_LOG_ARTIFACT = frozenset(
-    {"log_artifact", "log_artifacts", "log_model", "register_model", "log_table", "log_figure",
-     "log_image", "log_text", "log_dict"}
-)
-TRACKER_ROOTS = frozenset({"mlflow", "wandb"})
 
 
 def keras_qual(qual: str) -> str:
@@ -149,13 +145,13 @@ def call_effects(site: CallSite) -> set[str]:
         effects.add("log:metric")
     # -- tracking
     if root == "mlflow":
-        effects |= _mlflow_effects(site, qual, name)
+        effects |= mlflow_effects(site, qual, name)
     elif root == "wandb" or (receiver in ("run", "wandb_run", "wb_run") and name in (
             "log", "finish", "use_artifact", "log_artifact", "log_model", "save", "link_model")):
-        effects |= _wandb_effects(site, qual, name, receiver)
+        effects |= wandb_effects(site, qual, name, receiver)
     elif "client" in receiver and name in ("create_run", "log_metric", "log_batch", "log_param",
                                            "set_tag", "log_artifact", "log_artifacts", "log_inputs"):
-        effects |= _client_effects(site, name)
+        effects |= client_effects(site, name)
     elif name in ("SummaryWriter", "create_file_writer") and root in (
         "torch", "tensorboardX", "tensorflow", "tensorboard"):
         effects |= {"track", "track:tensorboard"}
@@ -180,7 +176,7 @@ def call_effects(site: CallSite) -> set[str]:
         effects.add("log:params")
     if name == "save_hyperparameters":
         effects.add("log:params:all")
-    if name in ("add_text",) and "git" in _string_args(site):
+    if name in ("add_text",) and "git" in string_args(site):
         effects.add("log:code")
     # -- data, models, git
     if root == "pandas" and name.startswith("read_") or qual in (
@@ -193,14 +189,14 @@ def call_effects(site: CallSite) -> set[str]:
     elif root == "keras" and ".datasets." in qual and name == "load_data":
         effects.add("read:data")
     if root in ("subprocess", "git") or qual.startswith("git."):
-        if root == "git" or "git" in _string_args(site):
+        if root == "git" or "git" in string_args(site):
             effects.add("git")
     if root in ("dvc", "hashlib"):
         effects.add("log:data")  # a content hash or DVC-pinned data: the version is computed
     return effects
 
 
-def _string_args(site: CallSite) -> str:
+def string_args(site: CallSite) -> str:
     texts = []
     for arg in site.node.args:
         value = arg.value
@@ -217,149 +213,6 @@ def _truthy_kwarg(site: CallSite, name: str) -> bool:
         return False
     value = arg.value
     return not (isinstance(value, cst.Name) and value.value in ("False", "None"))
-
-
-_DATA_KEY = re.compile(r"(data|dataset|input|train|csv|file).*(hash|sha|md5|digest|checksum|version|rev)"
-                       r"|(hash|sha|md5|digest|checksum)")
-_CODE_KEY = re.compile(r"git|commit|code_version|source_version|revision")
-
-
-def logged_key(site: CallSite) -> str | None:
-    first = site.positional(0) or site.kwarg("key")
-    return literal_string(first.value).lower() if first is not None and literal_string(first.value) else None
-
-
-# Calls that record a run (loading a model or reading runs back is not tracking).
-_MLFLOW_TRACKING = frozenset(
-    "start_run autolog log_param log_params log_metric log_metrics set_tag set_tags log_input "
-    "log_artifact log_artifacts log_model log_dict log_text log_figure log_image log_table "
-    "register_model log_inputs log_outputs".split()
-)
-_WANDB_TRACKING = frozenset(
-    "init log log_artifact log_model save use_artifact finish Artifact link_model update "
-    "define_metric watch".split()
-)
-
-
-def _mlflow_effects(site: CallSite, qual: str, name: str) -> set[str]:
-    if name not in _MLFLOW_TRACKING and not qual.startswith("mlflow.data."):
-        return set()
-    effects = {"track", "track:mlflow"}
-    if name == "autolog":
-        effects |= {"log:params:all", "log:metric", "log:artifact"}
-        datasets = site.kwarg("log_datasets")
-        if not (datasets is not None and isinstance(datasets.value, cst.Name)
-                and datasets.value.value == "False"):
-            effects.add("log:data")  # autolog records the training set's digest
-    elif name == "create_run":
-        effects.add("track:client")
-    elif name in ("log_metric", "log_metrics"):
-        effects.add("log:metric")
-    elif name in ("log_param", "log_params", "set_tag", "set_tags"):
-        effects.add("log:params")
-        for key in _dict_keys_and_key(site):
-            if _CODE_KEY.search(key) and "data" not in key:
-                effects.add("log:code")
-            elif _DATA_KEY.search(key):
-                effects.add("log:data")
-    elif name == "log_input" or qual.startswith("mlflow.data."):
-        effects.add("log:data")
-    if name in _MLFLOW_LOG_ARTIFACT or site.kwarg("registered_model_name") is not None:
-        effects.add("log:artifact")
-    if name in ("log_param", "log_params", "log_dict") and _logs_whole_object(site):
-        effects.add("log:params:all")
-    return effects
-
-
-def _client_effects(site: CallSite, name: str) -> set[str]:
-    """`MlflowClient` calls: the run id comes first, so the key is the second argument."""
-    effects = {"track"}
-    if name == "create_run":
-        tags = site.kwarg("tags")
-        keys = [literal_string(e.key) or "" for e in tags.value.elements
-                if isinstance(e, cst.DictElement)] if tags and isinstance(tags.value, cst.Dict) else []
-        if any(_CODE_KEY.search(k.lower()) for k in keys):
-            effects.add("log:code")
-        elif tags is None or isinstance(tags.value, cst.Dict):
-            effects.add("track:client")  # tags built elsewhere (resolve_tags()) may carry the commit
-    elif name in ("log_metric", "log_batch"):
-        effects.add("log:metric")
-    elif name in ("log_artifact", "log_artifacts"):
-        effects.add("log:artifact")
-    elif name == "log_inputs":
-        effects.add("log:data")
-    elif name in ("set_tag", "log_param"):
-        second = site.positional(1) or site.kwarg("key")
-        key = (literal_string(second.value) or "").lower() if second is not None else ""
-        if _CODE_KEY.search(key) and "data" not in key:
-            effects.add("log:code")
-        elif _DATA_KEY.search(key):
-            effects.add("log:data")
-    return effects
-
-
-def _wandb_effects(site: CallSite, qual: str, name: str, receiver: str) -> set[str]:
-    if name not in _WANDB_TRACKING:
-        return set()
-    effects = {"track", "track:wandb"}
-    if name == "init":
-        config = site.kwarg("config")
-        if config is not None:
-            effects.add("log:params")
-            if not isinstance(config.value, cst.Dict):
-                effects.add("log:params:all")
-        if config is not None and isinstance(config.value, cst.Dict):
-            for element in config.value.elements:
-                key = literal_string(element.key) if isinstance(element, cst.DictElement) else None
-                if key and _DATA_KEY.search(key.lower()):
-                    effects.add("log:data")
-                elif key and _CODE_KEY.search(key.lower()):
-                    effects.add("log:code")
-        settings = site.kwarg("settings")
-        if settings is not None and "disable_git" in _arg_text(settings.value):
-            effects.add("nogit")
-    elif name == "log":
-        effects.add("log:metric")
-    elif name in ("save", "log_artifact", "log_model", "link_model", "Artifact"):
-        effects.add("log:artifact")
-    elif name == "use_artifact":
-        effects.add("log:data")
-    elif name == "update" and "config" in (dotted(site.node.func) or ""):
-        effects.add("log:params")
-        if _logs_whole_object(site):
-            effects.add("log:params:all")
-    return effects
-
-
-def _arg_text(expr: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(expr)
-
-
-def _dict_keys_and_key(site: CallSite) -> list[str]:
-    keys: list[str] = []
-    key = logged_key(site)
-    if key:
-        keys.append(key)
-    for arg in site.node.args:
-        if isinstance(arg.value, cst.Dict):
-            for element in arg.value.elements:
-                if isinstance(element, cst.DictElement):
-                    text = literal_string(element.key)
-                    if text:
-                        keys.append(text.lower())
-    return keys
-
-
-def _logs_whole_object(site: CallSite) -> bool:
-    """`log_params(vars(args))`, `log_params(config)`, `config.update(cfg)`: an object, not a
-    dict literal of chosen keys."""
-    first = site.positional(0) or site.kwarg("params") or site.kwarg("config")
-    if first is None:
-        return False
-    value = first.value
-    if isinstance(value, cst.Dict):
-        return any(isinstance(e, cst.StarredDictElement) for e in value.elements)
-    return not is_literal(value)
 
 
 def seed_like_name(name: str) -> bool:

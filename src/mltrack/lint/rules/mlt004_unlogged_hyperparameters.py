@@ -145,7 +145,7 @@ class UnloggedHyperparameters(Rule):
                 block = ctx.facts.with_of[id(site.node)].body
                 if not isinstance(block, cst.IndentedBlock) or not block.body:
                     return None
-                line, column, _, _ = ctx.span(block.body[0])
+                line, _, _, _ = ctx.span(block.body[0])
                 text = f"{ctx.indent_of(line)}{mlflow}.log_params({logged})\n"
                 return Fix(f"Log `{logged}` when the run starts", (Edit(line, 0, line, 0, text),))
         return None
