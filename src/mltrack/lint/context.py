@@ -43,6 +43,11 @@ _TRACKER_CALLS = {
 }
 
 
+# Tracker credentials are worth reporting even in a settings file that imports no ML library.
+_SECRET_HINT = re.compile(r"WANDB_API_KEY|MLFLOW_TRACKING_(?:TOKEN|PASSWORD|URI)|HF_TOKEN|"
+                          r"HUGGING_FACE_HUB_TOKEN|://[^/\s:@'\"]+:[^@\s/'\"]+@")
+
+
 def imported_roots(source: str) -> set[str]:
     """Top-level names of every imported module, from the text alone (no parse needed)."""
     roots = set(_FROM_LINE.findall(source))
@@ -75,7 +80,7 @@ class FileContext:
         """None when the file imports no ML or tracking library (nor a project module that
         does): a cheap text check that spares most non-ML files the analysis."""
         roots = imported_roots(source)
-        relevant = bool(roots & ML_ROOTS)
+        relevant = bool(roots & ML_ROOTS) or bool(_SECRET_HINT.search(source))
         module_name = ""
         if project is not None:
             module_name = project.module_name_for(path) or ""

@@ -72,6 +72,8 @@ class HardcodedSecret(Rule):
         "import mlflow\nmlflow.set_tracking_uri('https://bob:s3cretpass@mlflow.corp:5000')\n",
         "import os\nimport mlflow\nos.environ['MLFLOW_TRACKING_TOKEN'] = 'dapi0123456789abcdef'\n",
         "import wandb\nWANDB_API_KEY = 'f00dfeedf00dfeedf00d'\n",
+        # a settings module with no ML import is still checked for tracker credentials
+        "import os\nos.environ['MLFLOW_TRACKING_URI'] = 'https://ci:Zx9!k2lm@mlflow.corp'\n",
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
