@@ -60,13 +60,13 @@ def seeded_store(tmp_root: Path, break_check: str | None = None, runs: int = TES
         folder.mkdir()
         store = _store_at(folder)
         # Creating MLflow's schema costs 2-10 s of migrations; do it once and copy the result.
-        shutil.copy2(_empty_database(folder.parent), store.db_path)
+        shutil.copy2(empty_database(folder.parent), store.db_path)
         summary = asdict(seed_store(store.uri, runs=runs, break_check=break_check))
         marker.write_text(json.dumps(summary, default=str))
         return _store_at(folder, summary)
 
 
-def _empty_database(root: Path) -> Path:
+def empty_database(root: Path) -> Path:
     """An empty sqlite store with MLflow's current schema, made once under `root`."""
     template = root / "empty-mlflow.db"
     with FileLock(str(template) + ".lock", timeout=600):
