@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,9 @@ def syntax_error_finding(path: str, exc: cst.ParserSyntaxError, source: str = ""
     first_line = str(exc.message).splitlines()[0] if exc.message else "invalid syntax"
     line, column = exc.raw_line, exc.raw_column + 1
     try:
-        compile(source, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        with warnings.catch_warnings():  # SyntaxWarnings are not ours to print
+            warnings.simplefilter("ignore")
+            compile(source, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as error:
         if error.lineno:
             line, column = error.lineno, max(error.offset or 1, 1)
