@@ -29,14 +29,22 @@ def _report(out: Path) -> dict:
 
 
 def test_reference_store_on_a_server_passes_and_is_unchanged(reference_store, tmp_path: Path) -> None:
+    """Audit and onboarding report over HTTP change nothing; then (the server start is the
+    expensive part, so the same server serves it) a rollback over HTTP moves production."""
     store = copy_store(reference_store, tmp_path / "store")
     server = start_mlflow_server(store.uri, store.artifacts_dir, tmp_path / "server")
     try:
         before = dump_store(store.db_path, store.artifacts_dir)
         result = _audit(server.url, tmp_path / "audit")
+        page = CliRunner().invoke(main, ["report", "--tracking-uri", server.url, "--checks", "none",
+                                         "--out", str(tmp_path / "o.html")])
         after = dump_store(store.db_path, store.artifacts_dir)
+        rollback = CliRunner().invoke(main, ["rollback", "--tracking-uri", server.url, "--model",
+                                             "mltrack-reference-classifier", "--yes"])
     finally:
         server.stop()
+    assert page.exit_code == 0 and "Lineage: data" in (tmp_path / "o.html").read_text(), page.output
+    assert rollback.exit_code == 0 and "-> version 2, loads" in rollback.output, rollback.output
     assert result.exit_code == 0, result.output
     report = _report(tmp_path / "audit")
     assert [r["status"] for r in report["results"]] == ["pass"] * 10, result.output
