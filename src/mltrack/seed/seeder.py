@@ -8,11 +8,13 @@ each, then apply the requested `--break`.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -83,7 +85,7 @@ def seed_store(uri: str, runs: int = 120, break_check: str | None = None, force:
     try:
         # The registry resolves `models:/m-…` sources through the global tracking URI, so the
         # whole job points mlflow's fluent API at the target store (and restores it after).
-        with fluent_uri(parsed.raw):
+        with fluent_uri(parsed.raw), _quiet_mlflow():
             return job.run(runs, parsed.redacted, started)
     except Exception as exc:
         from mlflow.exceptions import MlflowException
@@ -91,6 +93,24 @@ def seed_store(uri: str, runs: int = 120, break_check: str | None = None, force:
         if isinstance(exc, MlflowException):
             raise SeedError(f"seeding {parsed.redacted} failed: {exc.message.splitlines()[0]}") from None
         raise
+
+
+@contextlib.contextmanager
+def _quiet_mlflow() -> Iterator[None]:
+    """No "View run at" line per run (over HTTP that also costs a get_run each) and no
+    download progress bars: the seed command prints its own progress."""
+    quiet = {"MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+             "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+    saved = {key: os.environ.get(key) for key in quiet}
+    os.environ.update(quiet)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 class _Job:
