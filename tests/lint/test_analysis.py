@@ -212,3 +212,12 @@ def test_required_hyperparameters_and_tracker_hint() -> None:
     [finding] = analyze_source(source, "t.py", config=config)
     assert finding.code == "MLT004" and "`seed`" in finding.message
     assert "mlflow.log_params(...)" in finding.message
+
+
+def test_the_garbage_collector_is_back_on_after_each_file() -> None:
+    import gc
+
+    assert gc.isenabled()
+    analyze_source("import torch\nx = (\n", "t.py")
+    analyze_source("import torch\ntorch.save(m, 'm.pt')\n", "t.py")
+    assert gc.isenabled()
