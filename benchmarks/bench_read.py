@@ -93,9 +93,11 @@ def child(method: str, uri: str, repeat: int) -> None:
 
 
 def measure(method: str, uri: str, repeat: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", method, uri, "--repeat", str(repeat)],
-                         check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    done = subprocess.run([sys.executable, __file__, "--child", method, uri, "--repeat", str(repeat)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{method} on {uri} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def report(transport: str, uri: str, expected: int, repeat: int) -> dict[str, float]:
