@@ -66,6 +66,7 @@ class FileContext:
     config: Any = None
     module_name: str = ""
     _site_effects: dict[int, frozenset[str]] = field(default_factory=dict)
+    _direct_effects: dict[int, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -110,7 +111,10 @@ class FileContext:
 
     def direct(self, site: CallSite) -> frozenset[str]:
         """Effects of the call itself, not of the helper it reaches (where to point a finding)."""
-        return frozenset(fx.call_effects(site))
+        cached = self._direct_effects.get(site.order)
+        if cached is None:
+            cached = self._direct_effects[site.order] = frozenset(fx.call_effects(site))
+        return cached
 
     @cached_property
     def function_effects(self) -> dict[str, frozenset[str]]:

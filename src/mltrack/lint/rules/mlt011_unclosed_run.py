@@ -49,6 +49,8 @@ class UnclosedRun(Rule):
         "import wandb\nrun = wandb.init()\ntry:\n    train()\nfinally:\n    run.finish()\n",
         "import wandb\nrun = wandb.init()\nwith run:\n    train()\n",
         "import mlflow as mf\nwith mf.start_run() as run, open('x') as f:\n    train()\n",
+        "import mlflow\ndef main():\n    mlflow.start_run()\n    try:\n        train()\n"
+        "    finally:\n        mlflow.end_run()\n",
     )
     INVALID = (
         Invalid(
@@ -63,15 +65,21 @@ class UnclosedRun(Rule):
             fixed="import wandb\nwith wandb.init(project='p') as run:\n    run.log({'a': 1})\n",
         ),
         "import mlflow as mf\nrun = mf.start_run()\ntrain()\nmf.end_run()\n",
+        # an end in another function's `finally` does not end this run
+        "import mlflow\ndef a():\n    mlflow.start_run()\ndef b():\n    try:\n        pass\n"
+        "    finally:\n        mlflow.end_run()\n",
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
         starts = [s for s in ctx.calls if s.qual in _STARTS and s.imported]
         if not starts:
             return
-        ended_in_finally = any(s.in_finally and s.name in _ENDS for s in ctx.calls)
+        # functions (None: module level) that end a run in a `finally:` block
+        ended_in_finally = {s.function for s in ctx.calls if s.in_finally and s.name in _ENDS}
         for site in starts:
-            if site.with_item or ended_in_finally or self._bound_name(site) in ctx.facts.with_names:
+            if site.with_item or site.function in ended_in_finally or (
+                self._bound_name(site) in ctx.facts.with_names
+            ):
                 continue
             if site.statement is None:
                 continue  # returned or passed on (`return mlflow.start_run()`): the caller owns it
