@@ -16,7 +16,7 @@ from mltrack.cli.common import handle_errors, tracking_uri_option
 
 @click.command("snapshot")
 @tracking_uri_option
-@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
               help="JSON file to write ('-' for stdout).")
 @click.option("--experiment", "experiments", multiple=True,
               help="Read runs of this experiment only (name or id; repeatable). Default: all.")
