@@ -89,8 +89,11 @@ def call_effects(site: CallSite) -> set[str]:
     if root in ("transformers", "trl") and name in _HF_TRAINERS:
         effects |= SEED_ALL  # the HF Trainer seeds from TrainingArguments.seed (default 42)
         effects.add("train-capable")
-    if name == "manual_seed" or qual in ("torch.cuda.manual_seed_all", "torch.random.manual_seed"):
+    if qual in ("torch.manual_seed", "torch.cuda.manual_seed", "torch.cuda.manual_seed_all",
+                "torch.random.manual_seed"):
         return {"seed:torch"}
+    if name == "manual_seed":
+        return set()  # `torch.Generator().manual_seed(s)`: a local generator, passed explicitly
     if qual == "numpy.random.seed":
         return {"seed:numpy"}
     if qual == "random.seed":
@@ -99,7 +102,9 @@ def call_effects(site: CallSite) -> set[str]:
                 "tensorflow.compat.v1.set_random_seed"):
         return {"seed:tensorflow"}
     # -- randomness
-    if root == "torch":
+    if root == "torch" and site.kwarg("generator") is not None:
+        pass  # draws from the generator it is given, not from the global one
+    elif root == "torch":
         if qual.startswith("torch.nn.init.") or (qual.startswith("torch.") and name in _TORCH_RANDOM):
             effects.add("rand:torch")
         elif qual.startswith("torch.nn.") and name in _TORCH_LAYERS:

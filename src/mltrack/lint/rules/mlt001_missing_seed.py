@@ -96,6 +96,13 @@ class MissingSeed(Rule):
             "clf.fit(X, y)\n",
             message="NumPy",
         ),
+        # A seeded local generator shuffles the data; the weights still use the global one.
+        Invalid(
+            "import torch\ng = torch.Generator().manual_seed(0)\n"
+            "loader = torch.utils.data.DataLoader(ds, shuffle=True, generator=g)\n"
+            "model = torch.nn.Linear(3, 1)\n" + _LOOP,
+            line=4,
+        ),
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
