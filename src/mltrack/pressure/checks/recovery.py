@@ -82,12 +82,21 @@ def _fetch_artifact(ctx: GatherContext, run) -> dict[str, Any]:
 
 
 def rerun(ctx: GatherContext, run) -> dict[str, Any]:
-    """Re-train from the logged params: `COMMAND --key value ...`, tracking into a scratch
-    experiment; the command prints `<metric>=<value>` (or a JSON object) on its last line."""
+    """Re-train from the logged params. `rerun_command` may name params as `{learning_rate}`;
+    otherwise every param is appended as `--key value`. The command runs with
+    MLFLOW_EXPERIMENT_NAME set to a scratch experiment (so it never logs into the audited one)
+    and prints `<metric>=<value>` (or a JSON object holding the metric) on its last line."""
     policy = ctx.policy
-    args = shlex.split(policy.rerun_command or "")
-    for key, value in sorted(run.params.items()):
-        args += [f"--{key}", str(value)]
+    command = policy.rerun_command or ""
+    if "{" in command:
+        try:
+            args = shlex.split(command.format_map(dict(run.params)))
+        except (KeyError, ValueError) as exc:
+            return {"ok": False, "error": f"rerun_command names a param the run lacks: {exc}"}
+    else:
+        args = shlex.split(command)
+        for key, value in sorted(run.params.items()):
+            args += [f"--{key}", str(value)]
     scratch = f"mltrack-rerun-{run.run_id[:8]}"
     env = {**os.environ, "MLFLOW_EXPERIMENT_NAME": scratch, "MLTRACK_RERUN_OF": run.run_id}
     if ctx.adapter is not None and getattr(ctx.adapter, "uri", None) is not None:
