@@ -166,6 +166,10 @@ def _closure(start: str, edges: Mapping[str, set[str]]) -> set[str]:
 
 
 def _summarize(source: str, name: str):
+    from mltrack.lint import guard
+
+    if guard.check(source) is not None:  # runs in the main process: never feed libcst a bomb
+        return None
     from mltrack.lint import project
 
     summarize_module = getattr(project, "summarize_module", None)
