@@ -21,9 +21,10 @@ from mltrack.lint.facts import CallSite, is_literal, literal_string, names_in
 _NOT_HPARAM = re.compile(
     r"(^|_)(dir|path|paths|file|files|root|output|out|device|cuda|gpu|gpus|workers|log|logs|save|"
     r"print|verbose|debug|uri|url|resume|checkpoint|ckpt|dry|wandb|mlflow|project|entity|tag|"
-    r"tags|interval|name|experiment|run|local|rank|world|port|host|no|amp|fp16|bf16|cpu|mps|"
+    r"tags|interval|experiment|run|local|rank|world|port|host|no|amp|fp16|bf16|cpu|mps|"
     r"download|eval|export|config|cfg|data|dataset|model_dir|cache|plot|show|quiet|report)($|_)"
 )
+_NAME_NOT_HPARAM = re.compile(r"^(run|exp|experiment|project|job|wandb|mlflow)_?name$")
 _CONFIGISH = re.compile(r"conf|cfg|hparam|hyper|param|setting|args|opts|options", re.I)
 _HP_CONSTANT = re.compile(
     r"LR|LEARNING_RATE|BATCH|EPOCH|MOMENTUM|DECAY|HIDDEN|DROPOUT|GAMMA|STEPS|LAYERS|HEADS|EMBED|"
@@ -180,7 +181,7 @@ def _argparse_source(site: CallSite, report: HParamReport, groups: frozenset[str
         plain = [o for o in options if not o.startswith("-")]
         chosen = (longs or plain or options or [""])[0]
         name = chosen.lstrip("-").replace("-", "_")
-    if name and not _NOT_HPARAM.search(name.lower()):
+    if name and not _NOT_HPARAM.search(name.lower()) and not _NAME_NOT_HPARAM.match(name.lower()):
         report.sources.append(HParam(name, site.node, groups))
 
 
