@@ -17,6 +17,7 @@ from mltrack.model import Status
 from mltrack.pressure.drill import SANDBOX_PREFIX
 from mltrack.pressure.policy import Policy
 from mltrack.pressure.registry import CHECKS
+from mltrack.pressure.registry import get as get_check
 from mltrack.pressure.runner import run_checks
 from tests.support.dump import assert_unchanged, dump_store
 from tests.support.mlflow_server import start_mlflow_server
@@ -128,3 +129,27 @@ def test_rollback_drill_runs_in_a_sandbox_and_leaves_nothing(small_reference_sto
     assert names == ["mltrack-reference-classifier"], names
     real = client.get_registered_model("mltrack-reference-classifier")
     assert {k: str(v) for k, v in real.aliases.items()} == {"production": "3"}  # the real model never moved
+
+
+def test_artifacts_listed_through_the_api_when_served_remotely(mlflow_server, tmp_path):
+    """A server with --serve-artifacts: runs' artifacts are `mlflow-artifacts:` URIs, listed
+    through the API (concurrently, bounded by cleanup_list_limit, the rest estimated)."""
+    from mltrack.pressure.runner import CheckSession, read_snapshot
+    from mltrack.stores import open_store
+    from tests.support.small_store import build_small_store
+
+    small = build_small_store(mlflow_server.url, tmp_path)
+    policy = Policy(experiments=(small.experiment,), inference_experiments=(), registered_models=(),
+                    keep_top=0, cleanup_list_limit=1)
+    adapter = open_store(mlflow_server.url)
+    try:
+        snapshot, _ = read_snapshot(adapter, policy)
+        with CheckSession(adapter, snapshot, policy) as session:
+            result = session.run(get_check("artifact-cleanup"))
+    finally:
+        adapter.close()
+    evidence = result.evidence
+    assert result.status is Status.PASS, result.message
+    # best and other are behind registered versions; crashed is the one candidate... plus estimates
+    assert evidence["listed_by"] == {"store API": evidence["runs_counted"]} and evidence["runs_counted"] == 1
+    assert evidence["reclaimable_bytes"] >= 0 and "store API" in evidence["how_counted"]

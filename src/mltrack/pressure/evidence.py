@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from mltrack.errors import StoreError, StoreUnreachable
+from mltrack.errors import StoreUnreachable
 from mltrack.model import ArtifactFile, RunRecord
 from mltrack.pressure.base import GatherContext
 from mltrack.uri import redact
@@ -154,15 +154,33 @@ def artifacts_of(ctx: GatherContext, run: RunRecord) -> tuple[tuple[ArtifactFile
     elif ctx.adapter is None:
         found = (None, "not listed (offline)")
     else:
-        try:
-            found = (tuple(ctx.adapter.list_artifacts(run.run_id)), "store API")
-        except StoreError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            reraise_if_store_down(exc)
-            found = (None, f"listing failed: {describe_error(exc)}")
+        found = _list_remote(ctx, run)
     cache[run.run_id] = found
     return found
+
+
+def prefetch_artifacts(ctx: GatherContext, runs: list[RunRecord], workers: int = 8) -> None:
+    """List many runs' artifacts concurrently when they live behind an API (HTTP round trips
+    dominate); local listings and cached runs are left to `artifacts_of`."""
+    cache = ctx.cache.setdefault("artifacts", {})
+    remote = [r for r in runs if r.run_id not in cache and r.artifacts is None
+              and local_root(r.artifact_uri) is None and ctx.adapter is not None]
+    if not remote:
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mltrack-list") as pool:
+        for run, found in zip(remote, pool.map(lambda r: _list_remote(ctx, r), remote)):
+            cache[run.run_id] = found
+
+
+def _list_remote(ctx: GatherContext, run: RunRecord) -> tuple[tuple[ArtifactFile, ...] | None, str]:
+    try:
+        return tuple(ctx.adapter.list_artifacts(run.run_id)), "store API"
+    except Exception as exc:  # noqa: BLE001
+        if is_connection_error(exc):
+            raise StoreUnreachable(f"the store stopped answering: {describe_error(exc)}") from None
+        return None, f"listing failed: {describe_error(exc)}"
 
 
 def _walk_local(run: RunRecord, root: Path) -> tuple[ArtifactFile, ...]:

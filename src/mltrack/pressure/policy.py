@@ -47,7 +47,7 @@ class Policy:
     timeout_s: float = 120.0  # per check: gathering evidence may not take longer
     answer_target_s: float = 30.0  # production-model: time to download + load
     drill_target_s: float = 300.0  # rollback drill end to end
-    cleanup_list_limit: int = 2000  # runs whose artifacts are listed remotely, at most
+    cleanup_list_limit: int = 500  # runs whose artifacts are listed through the API, at most
     ui_url: str | None = None  # where onboarding tells people to look (default: the URI if http)
 
     def __post_init__(self) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from mltrack import conventions
 from mltrack.model import RunRecord, Status, StoreSnapshot
 from mltrack.pressure.base import Check, GatherContext, Verdict, age_days, field_value, inference_runs, ranked, shorten, training_runs
-from mltrack.pressure.evidence import artifact_bytes, artifacts_of
+from mltrack.pressure.evidence import artifact_bytes, artifacts_of, local_root, prefetch_artifacts
 from mltrack.pressure.policy import Policy
 
 DOC = """\
@@ -75,16 +75,14 @@ def cleanup_plan(snapshot: StoreSnapshot, policy: Policy, keep_top: int | None =
 
 def gather(ctx: GatherContext) -> dict[str, Any]:
     plan = cleanup_plan(ctx.snapshot, ctx.policy)
+    prefetch_artifacts(ctx, plan.candidates[: ctx.policy.cleanup_list_limit])
     counted, failures, how_counts, total = 0, [], {}, 0
-    remote_budget = ctx.policy.cleanup_list_limit
     estimated = 0
+    listed = ctx.cache.get("artifacts", {})
     for run in plan.candidates:
-        if run.artifacts is None and not run.artifact_uri.startswith(("file:", "/")) and \
-                run.run_id not in ctx.cache.get("artifacts", {}):
-            if remote_budget <= 0:
-                estimated += 1
-                continue
-            remote_budget -= 1
+        if run.artifacts is None and local_root(run.artifact_uri) is None and run.run_id not in listed:
+            estimated += 1  # beyond cleanup_list_limit: estimated from the listed runs' mean
+            continue
         files, how = artifacts_of(ctx, run)
         if files is None:
             failures.append({"run_id": run.run_id, "error": how})

@@ -7,7 +7,7 @@ from typing import Any
 
 from mltrack.model import Status, StoreSnapshot
 from mltrack.pressure.base import Check, GatherContext, Verdict, age_days, missing_fields, shorten, training_runs
-from mltrack.pressure.evidence import artifacts_of
+from mltrack.pressure.evidence import artifacts_of, prefetch_artifacts
 from mltrack.pressure.policy import Policy
 
 DOC = """\
@@ -39,6 +39,7 @@ def _old_runs(snapshot: StoreSnapshot, policy: Policy):
 def gather(ctx: GatherContext) -> dict[str, Any]:
     listed: dict[str, Any] = {}
     old = _old_runs(ctx.snapshot, ctx.policy)
+    prefetch_artifacts(ctx, old[: ctx.policy.cleanup_list_limit])
     for run in old[: ctx.policy.cleanup_list_limit]:
         files, how = artifacts_of(ctx, run)
         listed[run.run_id] = {"files": None if files is None else len(files), "how": how}
