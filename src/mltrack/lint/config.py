@@ -83,7 +83,10 @@ class LintConfig:
     def is_excluded(self, path: str | Path, *, discovered: bool = True) -> bool:
         """User excludes apply to every path (pre-commit passes files one by one); the default
         excludes only to files found by walking a directory."""
-        rel = self.relative(path)
+        return self.is_excluded_rel(self.relative(path), discovered=discovered)
+
+    def is_excluded_rel(self, rel: str, *, discovered: bool = True) -> bool:
+        """`is_excluded` for a path already made relative to the root (POSIX)."""
         if any(_matches(rel, pattern) for pattern in self.exclude):
             return True
         if discovered and self.default_excludes:

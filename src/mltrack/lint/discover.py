@@ -32,14 +32,16 @@ def walk(directory: Path, config: LintConfig, suffixes: Iterable[str] = SUFFIXES
     """Files under `directory` with one of `suffixes`, pruning excluded folders on the way down."""
     wanted = tuple(suffixes)
     files: list[Path] = []
+    base = config.relative(directory)  # resolved once; children extend it as strings
     for folder, dirnames, filenames in os.walk(directory):
         here = Path(folder)
-        dirnames[:] = sorted(d for d in dirnames if not config.is_excluded(here / d))
+        sub = os.path.relpath(folder, directory).replace(os.sep, "/")
+        rel_here = base if sub == "." else (sub if base == "." else f"{base}/{sub}")
+        prefix = "" if rel_here == "." else rel_here + "/"
+        dirnames[:] = sorted(d for d in dirnames if not config.is_excluded_rel(prefix + d))
         for name in sorted(filenames):
-            if name.endswith(wanted):
-                file = here / name
-                if not config.is_excluded(file):
-                    files.append(file)
+            if name.endswith(wanted) and not config.is_excluded_rel(prefix + name):
+                files.append(here / name)
     return files
 
 
