@@ -81,9 +81,13 @@ def find_doc(key: str) -> str:
     """The documentation of a lint rule or pressure check, by code or name."""
     from mltrack.lint.analyze import rule_by_code_or_name
 
+    from mltrack.lint.ruledocs import engine_doc
+
     rule = rule_by_code_or_name(key)
     if rule is not None:
         return rule.doc()
+    if engine_doc(key) is not None:
+        return engine_doc(key)
     wanted = key.strip()
     try:
         checks = _checks()

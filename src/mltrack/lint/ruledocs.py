@@ -13,6 +13,37 @@ from pathlib import Path
 START, END = "<!-- rules-table:start -->", "<!-- rules-table:end -->"
 
 
+# Messages of the engine itself (not rules): documented here so `mltrack explain` knows them.
+ENGINE_DOCS = {
+    "MLT000": ("internal-error", """## What it means
+mltrack-lint crashed on this file (a bug in a rule, or the parser process died). The rest of
+the run is unaffected; the exit code is 2 so CI does not mistake it for a clean file.
+
+## What to do
+Report it with the file (or a reduced version). `--ignore` cannot hide it."""),
+    "MLT100": ("unused-suppression", """## What it means
+A `# noqa: MLT...` directive names a rule that is enabled but reported nothing on that line,
+so the comment is stale and would hide a future finding. A warning: it does not fail the run.
+
+## What to do
+Delete the directive (or the code it names). Bare `# noqa` and other tools' codes
+(`# noqa: E501`) are never reported. Switch the warning off with `ignore = ["MLT100"]`."""),
+    "MLT101": ("file-skipped", """## What it means
+The file was not linted: it is larger than 8 MiB, or its expressions nest more than 1,000
+levels deep (generated code), which the parser cannot handle in reasonable time. A warning.
+
+## What to do
+Exclude generated files with `exclude = [...]` in `[tool.mltrack.lint]`."""),
+}
+
+
+def engine_doc(key: str) -> str | None:
+    for code, (name, text) in ENGINE_DOCS.items():
+        if key.strip().upper() == code or key.strip().lower() == name:
+            return f"# {name} ({code})\n\n{text}\n"
+    return None
+
+
 def rules_table() -> str:
     from mltrack.lint.analyze import RULES
 
@@ -32,8 +63,20 @@ def rules_markdown() -> str:
         rules_table(),
     ]
     for rule in RULES:
-        parts.append(rule.doc().replace("\n# ", "\n## ").replace("# ", "## ", 1))
+        parts.append(_demote(rule.doc()))
+    parts.append("# Messages of the engine\n")
+    parts.extend(_demote(engine_doc(code) or "") for code in ENGINE_DOCS)
     return "\n".join(parts)
+
+
+def _demote(markdown: str) -> str:
+    """One heading level down, so each rule is a section of the page."""
+    out, in_code = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+        out.append("#" + line if line.startswith("#") and not in_code else line)
+    return "\n".join(out) + "\n"
 
 
 def table_in(readme_text: str) -> str | None:
