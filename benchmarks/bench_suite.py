@@ -178,11 +178,13 @@ def main() -> None:
     try:
         for transport, target in targets:
             methods = ("floor", "suite") if args.skip_naive else ("floor", "suite", "naive")
-            got = {m: measure(m, target) for m in methods}
+            print(f"\n[{transport}]", flush=True)
+            got = {}
+            for m in methods:  # printed as they finish: the naive approach is slow on a big store
+                got[m] = measure(m, target)
+                print(f"  {m:<6} {got[m]['seconds']:8.2f} s   peak RSS {got[m]['peak_rss_mib']:7.0f} MiB", flush=True)
             fails = {k: v for k, v in got["suite"]["statuses"].items() if v != "pass"}
-            print(f"\n[{transport}] {got['floor']['runs']} runs; suite statuses other than pass: {fails or 'none'}")
-            for m in methods:
-                print(f"  {m:<6} {got[m]['seconds']:8.2f} s   peak RSS {got[m]['peak_rss_mib']:7.0f} MiB")
+            print(f"  {got['floor']['runs']} runs; suite statuses other than pass: {fails or 'none'}")
             slowest = sorted(got["suite"]["per_check_s"].items(), key=lambda kv: -kv[1])[:4]
             print("  suite's slowest checks: " + ", ".join(f"{k} {v:.2f} s" for k, v in slowest))
             print(f"  suite / floor = {got['suite']['seconds'] / got['floor']['seconds']:.2f}x (target <= 1.5x)")
