@@ -39,8 +39,8 @@ def test_found_from_a_subdirectory_and_absent_means_defaults(tmp_path: Path) -> 
     write_pyproject(tmp_path, 'tracker = "mlflow"\n')
     (tmp_path / "src" / "pkg").mkdir(parents=True)
     assert load_lint_config(start=tmp_path / "src" / "pkg").tracker == "mlflow"
-    bare = tmp_path / "elsewhere"
-    bare.mkdir()
+    bare = tmp_path.parent / f"{tmp_path.name}-bare"
+    bare.mkdir(exist_ok=True)
     if any((parent / "pyproject.toml").exists() for parent in bare.parents):
         pytest.skip("a pyproject.toml above the temporary directory")
     assert load_lint_config(start=bare) == LintConfig(root=str(bare.resolve()))
