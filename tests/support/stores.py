@@ -19,6 +19,7 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def empty_database(root: Path) -> Path:
 def _rewrite_database(db_path: Path, replacements: dict[str, str]) -> None:
     """Replace every key of `replacements` by its value in every text cell of the database."""
     pattern = re.compile("|".join(re.escape(k) for k in sorted(replacements, key=len, reverse=True)))
-    with sqlite3.connect(db_path) as db:
+    with closing(sqlite3.connect(db_path)) as db, db:  # commit, then close
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         for table in tables:
             columns = [c[1] for c in db.execute(f'PRAGMA table_info("{table}")')]
@@ -106,7 +107,7 @@ def copy_store(seeded: SeededStore, dst: Path) -> SeededStore:
     dst.mkdir(parents=True, exist_ok=True)
     copy = _store_at(dst, seeded.summary)
     shutil.copy2(seeded.db_path, copy.db_path)
-    with sqlite3.connect(copy.db_path) as db:
+    with closing(sqlite3.connect(copy.db_path)) as db:
         ids = [r[0] for r in db.execute("SELECT run_uuid FROM runs")]
         ids += [r[0] for r in db.execute("SELECT model_id FROM logged_models")]
     renamed = {old: (f"m-{uuid.uuid4().hex}" if old.startswith("m-") else uuid.uuid4().hex) for old in ids}
