@@ -66,10 +66,21 @@ def bare_parse(files: list[Path]) -> None:
             pass
 
 
-def run_process(args: list[str], cwd: Path) -> float:
+def run_process(args: list[str], cwd: Path, limit: float | None = None) -> float:
+    """Wall time of a whole process; `inf` when it ran past `limit` seconds (then killed)."""
     start = time.perf_counter()
-    subprocess.run(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    try:
+        subprocess.run(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       check=False, timeout=limit)
+    except subprocess.TimeoutExpired:
+        return float("inf")
     return time.perf_counter() - start
+
+
+def throughput(seconds: float, lines: int, limit: float) -> str:
+    if seconds == float("inf"):
+        return f"> {limit:.0f} s (stopped), < {lines / limit:,.0f} lines/s"
+    return f"{seconds:.2f} s, {lines / seconds:,.0f} lines/s"
 
 
 def report(name: str, value: str) -> None:
@@ -100,7 +111,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=150, help="files of real code to lint")
     parser.add_argument("--repo-files", type=int, default=1000, help="size of the pre-commit repository")
-    parser.add_argument("--skip-others", action="store_true", help="do not run fixit and pylint")
+    parser.add_argument("--skip-others", action="store_true", help="do not run fixit and pylint "
+                        "(each is stopped after 20x mltrack-lint's time, at least 60 s)")
     args = parser.parse_args()
 
     from mltrack.lint.config import LintConfig
@@ -125,12 +137,14 @@ def main() -> None:
         whole = run_process([str(BIN / "mltrack-lint"), "--no-cache", "-j1", "--exit-zero", *map(str, files)], work)
         report("mltrack-lint whole process, -j1", f"{whole:.2f} s, {lines / whole:,.0f} lines/s")
         if not args.skip_others:
+            limit = max(60.0, 20 * whole)
             if (BIN / "fixit").exists():
-                fixit = run_process([str(BIN / "fixit"), "lint", *map(str, files)], work)
-                report("fixit lint (whole process)", f"{fixit:.2f} s, {lines / fixit:,.0f} lines/s")
+                fixit = run_process([str(BIN / "fixit"), "lint", *map(str, files)], work, limit)
+                report("fixit lint (whole process)", throughput(fixit, lines, limit))
             if (BIN / "pylint").exists():
-                pylint = run_process([str(BIN / "pylint"), "--jobs=1", "--exit-zero", *map(str, files)], work)
-                report("pylint (whole process)", f"{pylint:.2f} s, {lines / pylint:,.0f} lines/s")
+                pylint = run_process([str(BIN / "pylint"), "--jobs=1", "--exit-zero", *map(str, files)],
+                                     work, limit)
+                report("pylint (whole process)", throughput(pylint, lines, limit))
 
         cores = default_jobs()
         for jobs in sorted({1, 2, cores}):
