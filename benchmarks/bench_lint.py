@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -162,9 +163,12 @@ def main() -> None:
                        stdout=subprocess.DEVNULL, check=True)
         changed = repo / "pkg" / "job_0007.py"
         changed.write_text(changed.read_text() + "\nEXTRA = 1\n")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         pre_commit = run_process([str(BIN / "mltrack-lint"), str(changed.relative_to(repo))], repo)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         report(f"pre-commit: one changed file in a {args.repo_files}-file repo (target < 1 s)",
-               f"{pre_commit:.2f} s")
+               f"{pre_commit:.2f} s wall, {cpu:.2f} s CPU (load average {os.getloadavg()[0]:.1f})")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
