@@ -41,9 +41,9 @@ def stdlib_sample(count: int) -> list[Path]:
 
 def test_sample_of_the_standard_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    files = stdlib_sample(60)
+    files = stdlib_sample(40)
     run = lint_paths(files, installed_config(tmp_path), cache=False, jobs=1)
-    assert run.files_checked == len(files) and run.lines > 5000
+    assert run.files_checked == len(files) and run.lines > 3000
     assert_no_crash(run)
 
 
