@@ -77,6 +77,9 @@ def lint_command(paths, select, ignore, output_format, fix, diff, statistics, ex
     config = load_lint_config(config_file).with_overrides(_split(select), _split(ignore))
     run = lint_paths(list(paths) or ["."], config, jobs=jobs, cache=not no_cache,
                      fix=fix and not diff, diff=diff)
+    if not run.results:
+        where = f" by `exclude` in {config.source}" if config.exclude else ""
+        click.echo(f"mltrack-lint: warning: no .py or .ipynb files to lint (excluded{where}?)", err=True)
     if diff:
         text = render_diff(run)
         code = EXIT_USAGE if any(f.code == "MLT000" for f in run.findings) else (
