@@ -16,7 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mltrack.lint.cache import ResultCache
+from mltrack.lint.cache import ResultCache, result_key
 from mltrack.lint.config import LintConfig, load_lint_config
 from mltrack.lint.discover import discover, display_path, walk
 from mltrack.lint.filelint import INTERNAL_ERROR, FileResult, lint_bytes
@@ -102,7 +102,7 @@ def lint_paths(
     for file, data in sources.items():
         shown = display_path(file)
         enabled = config.enabled_codes(all_codes, file)
-        key = _key(data, shown, config_digest, fingerprints.get(file, ""))
+        key = result_key(data, shown, config_digest, fingerprints.get(file, ""))
         hit = store.get(key)
         if hit is not None:
             results[file] = FileResult(shown, tuple(hit["findings"]), hit["lines"], cached=True)
@@ -133,12 +133,6 @@ def lint_paths(
     ordered = [results[f] for f in files if f in results]
     timings["total"] = time.perf_counter() - started
     return LintRun(ordered, workers, timings, store.hits)
-
-
-def _key(data: bytes, shown: str, config_digest: str, fingerprint: str) -> str:
-    from mltrack.lint.cache import result_key
-
-    return result_key(data, shown, config_digest, fingerprint)
 
 
 def _index(paths, files, sources, root: Path, config: LintConfig, store: ResultCache):

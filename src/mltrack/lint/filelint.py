@@ -11,7 +11,7 @@ import io
 import re
 import tokenize
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from mltrack.lint import guard
 from mltrack.lint.config import LintConfig
@@ -37,7 +37,6 @@ class FileResult:
     encoding: str = "utf-8"
     fixes_applied: int = 0
     seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
 
 
 def count_lines(text: str) -> int:
