@@ -32,7 +32,7 @@ class _Progress:
         decile = done * 10 // total
         if decile != self.last_decile:
             self.last_decile = decile
-            click.echo(f"seeding: {done}/{total} runs written", err=True)
+            click.echo(f"seeding: {done}/{total} steps", err=True)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -144,13 +144,14 @@ class _Job:
         from mltrack.seed.recipe import train
 
         configs = planning.search_configs(runs, single_config=self.brk == "hparam-search")
-        self.total = runs + 3 * planning.INFERENCE_PER_VERSION
+        self.total = 2 * runs + 3 * planning.INFERENCE_PER_VERSION  # train, write, infer
         results, epoch_states = [], []
         for config in configs:
             states: list[dict] = []
             results.append(train(config, on_epoch=lambda _s, m, out=states: out.append(
                 copy.deepcopy(m.state_dict()))))
             epoch_states.append(states)
+            self._tick()
         timeline = planning.build_timeline(configs, [r.history[-1]["val_acc"] for r in results],
                                            self.now, single_user=self.brk == "multi-user")
         provenance = current_provenance()
