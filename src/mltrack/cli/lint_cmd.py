@@ -46,7 +46,13 @@ def render_diff(run) -> str:
     return text if not text or text.endswith("\n") else text + "\n"
 
 
-@click.command("lint", context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(
+    "lint",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Exit status: 0 clean (warnings allowed), 1 findings, 2 usage or configuration error "
+    "or a file the linter crashed on. Suppress one line with `# noqa: MLT001` (or the rule "
+    "name), a whole file with `# mltrack: noqa`. `mltrack explain CODE` documents a rule.",
+)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--select", multiple=True, metavar="RULES",
               help="Only these rules (codes, names or code prefixes; comma-separated). "
