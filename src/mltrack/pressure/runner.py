@@ -107,12 +107,13 @@ MODEL_LOADING = frozenset({"recovery", "production-model", "rollback"})
 
 
 def prewarm_model_loading() -> None:
-    """Import torch and MLflow's PyTorch flavor in the background while the snapshot is read:
-    a fixed ~3-10 s that would otherwise be paid after the read, by the first model load."""
+    """Import torch in the background while the snapshot is read: a fixed ~2-10 s that the
+    first model load would otherwise pay after the read. Only torch: importing mlflow modules
+    from two threads at once trips over mlflow's circular imports."""
 
     def warm() -> None:
         try:
-            import mlflow.pytorch  # noqa: F401 - imports torch
+            import torch  # noqa: F401
         except Exception:  # noqa: BLE001 - without torch the loaders say so themselves
             pass
 
