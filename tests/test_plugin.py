@@ -113,9 +113,11 @@ def test_ten_checks_in_a_project_without_tests_then_under_xdist(rollback_broken_
 
 def test_checks_run_beside_own_tests_and_k_selects_by_check_name(project, small_reference_store):
     project.makefile(".ini", pytest=f"[pytest]\nmltrack_tracking_uri = {small_reference_store.uri}\n")
-    project.makepyfile(test_own="def test_own():\n    assert 1 + 1 == 2\n")
+    # the project's own test module shares a check's file name: no import clash
+    project.makepyfile(test_recovery="def test_own():\n    assert 1 + 1 == 2\n")
     result = project.runpytest_subprocess("-k", "own or hparam-search or multi_user", "-v")
     result.assert_outcomes(passed=3)
     out = result.stdout.str()
     assert "(from ini mltrack_tracking_uri" in out
-    result.stdout.fnmatch_lines(["*test_own.py::test_own PASSED*", "*test_hparam_search.py::test_hparam_search PASSED*"])
+    result.stdout.fnmatch_lines(["*test_recovery.py::test_own PASSED*",
+                                 "*test_hparam_search.py::test_hparam_search PASSED*"])
