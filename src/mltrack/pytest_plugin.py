@@ -120,13 +120,15 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"mltrack: {err}") from None
     config.stash[_STATE] = _SuiteState(uri, source, policy, bool(config.getoption("mltrack_rollback_drill")))
     folder = checks_dir()
-    if not any(_covers(Path(arg.split("::")[0]), folder) for arg in config.args):
+    # Always add the folder (a `pytest .` would skip it inside a virtualenv), unless the command
+    # line already points into it; pytest drops a file reached twice.
+    if not any(_inside(Path(arg.split("::")[0]), folder) for arg in config.args):
         config.args.append(str(folder))
 
 
-def _covers(arg: Path, folder: Path) -> bool:
+def _inside(arg: Path, folder: Path) -> bool:
     try:
-        return folder.resolve().is_relative_to(arg.resolve()) or arg.resolve().is_relative_to(folder.resolve())
+        return arg.resolve().is_relative_to(folder.resolve())
     except OSError:
         return False
 
