@@ -143,7 +143,7 @@ def _shape(dump: dict) -> tuple[list, list]:
     (which v1 run is best, and so which runs keep checkpoints, depends on the metrics)."""
     runs = dump["runs"].values()
     rows = [json.dumps([r["status"], r["lifecycle"], sorted(r["params"]),
-                        {k: v for k, v in r["tags"].items() if k not in {"mlflow.note.content", cv.TAG_USER}},
+                        {k: v for k, v in r["tags"].items() if k not in {"mlflow.note.content", cv.TAG_USER, cv.TAG_COMMAND}},
                         {k: [s for s, _ in v] for k, v in r["metrics"].items()}, r["artifacts"]],
                        sort_keys=True) for r in runs]
     return sorted(rows), sorted((r["start"], r["end"]) for r in runs)

@@ -54,6 +54,8 @@ RUN_TYPE_TRAINING = "training"
 RUN_TYPE_INFERENCE = "inference"
 TAG_KEEP = "mltrack.keep"  # "true": never clean up this run
 TAG_GIT_COMMIT = "mlflow.source.git.commit"
+# The exact command line that re-creates the run (reports show it as "how to reproduce").
+TAG_COMMAND = "mltrack.command"
 
 # Promotion records. MLflow keeps no alias history, so every promotion is written down:
 # - on each model version: `mltrack.production_since` / `mltrack.production_until` (ISO 8601 UTC);

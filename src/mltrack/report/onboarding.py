@@ -151,12 +151,13 @@ def _reproduce(run: RunRecord, policy: Any) -> dict[str, Any]:
     data_hash = field_value(run, conventions.REQUIRED_FIELDS[conventions.PARAM_DATA_HASH])
     entry = policy.rerun_command or (f"python {run.tags['mlflow.source.name'].rsplit('/', 1)[-1]}"
                                      if run.tags.get("mlflow.source.name") else "python train.py")
+    recorded = run.tags.get(conventions.TAG_COMMAND)
     flags = " ".join(f"--{k} {_quote(v)}" for k, v in sorted(run.params.items()) if k not in PROVENANCE)
     lines = [f"git checkout {commit}" if commit else "# git commit not recorded: the code version is unknown",
-             f"{entry} {flags}".strip()]
+             recorded or f"{entry} {flags}".strip()]
     return {"run_id": run.run_id, "name": run.name, "git_commit": commit, "data_hash": data_hash,
             "data_version": run.params.get(conventions.PARAM_DATA_VERSION), "command": "\n".join(lines),
-            "entry_point_known": bool(policy.rerun_command or run.tags.get("mlflow.source.name"))}
+            "entry_point_known": bool(recorded or policy.rerun_command or run.tags.get("mlflow.source.name"))}
 
 
 def _curves(top: list[RunRecord], metric: str, history: History | None) -> list[dict[str, Any]]:

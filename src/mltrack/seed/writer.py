@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import shlex
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,6 +57,7 @@ def training_fields(slot: Slot, result: TrainResult, provenance: Provenance, dat
         cv.TAG_USER: slot.user, cv.TAG_RUN_TYPE: cv.RUN_TYPE_TRAINING,
         cv.TAG_GIT_COMMIT: provenance.git_commit,
         "mlflow.source.name": TRAIN_SCRIPT, "mlflow.source.type": "LOCAL",
+        cv.TAG_COMMAND: train_command(cfg),
         "mlflow.note.content": f"Reference search run {slot.index} on data {cfg.data_version}.",
     }
     if slot.keep:
@@ -67,6 +69,16 @@ def training_fields(slot: Slot, result: TrainResult, provenance: Provenance, dat
     if omit.environment_and_artifacts:
         del params[cv.PARAM_PYTHON_VERSION], params[cv.PARAM_TORCH_VERSION]
     return params, tags
+
+
+def train_command(cfg: Any) -> str:
+    """The command line of fixtures/reference/train.py that re-trains this configuration."""
+    return shlex.join([
+        "python", TRAIN_SCRIPT, "--learning-rate", repr(cfg.learning_rate),
+        "--batch-size", str(cfg.batch_size), "--epochs", str(cfg.epochs),
+        "--optimizer", cfg.optimizer, "--architecture", cfg.model_architecture,
+        "--seed", str(cfg.random_seed), "--data-version", cfg.data_version,
+    ])
 
 
 def write_training_run(client: Any, experiment_id: str, slot: Slot, result: TrainResult,
