@@ -159,3 +159,22 @@ def test_copy_store_is_independent(small_reference_store: SeededStore, tmp_path:
     client.log_artifact(run.info.run_id, str(copy.db_path.parent / "mlflow.db"))
     assert_unchanged(before, dump_store(small_reference_store.db_path, small_reference_store.artifacts_dir))
     assert normalised_dump(small_reference_store.uri) == original != normalised_dump(copy.uri)
+
+
+def test_seeding_ignores_an_active_experiment_set_by_the_caller(tmp_path: Path) -> None:
+    """mlflow's fluent API keeps the active experiment process-wide: a caller (a notebook, a
+    training script run in-process) that set one must not make seeding fail."""
+    import mlflow
+    from mlflow.tracking import fluent
+
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(other)
+    try:
+        active = mlflow.set_experiment("someone-elses-experiment").experiment_id
+        summary = seed_store(f"sqlite:///{tmp_path / 'seeded.db'}", runs=12)
+        assert summary.production_version == "3"
+        assert fluent._active_experiment_id == active  # the caller's state is put back
+    finally:
+        fluent._active_experiment_id = None
+        mlflow.set_tracking_uri(previous)

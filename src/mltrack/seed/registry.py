@@ -20,17 +20,26 @@ from mltrack.seed.recipe import TrainResult
 
 @contextlib.contextmanager
 def fluent_uri(uri: str) -> Iterator[None]:
-    """Point mlflow's fluent API (log_model, load_model) at `uri`, then put it back."""
+    """Point mlflow's fluent API (log_model, load_model) at `uri`, then put it back.
+
+    The fluent API's active experiment is process-global too: a caller that ran
+    `mlflow.set_experiment()` (a training script run in-process, a notebook) would make
+    `start_run(run_id=...)` refuse runs of our experiments, so it is cleared meanwhile.
+    """
     import mlflow
+    from mlflow.tracking import fluent
 
     previous_tracking, previous_registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    previous_experiment = fluent._active_experiment_id
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    fluent._active_experiment_id = None
     try:
         yield
     finally:
         mlflow.set_tracking_uri(previous_tracking)
         mlflow.set_registry_uri(previous_registry)
+        fluent._active_experiment_id = previous_experiment
 
 
 def log_pytorch_model(run_id: str, result: TrainResult, torch_version: str) -> Any:
