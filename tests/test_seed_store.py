@@ -171,7 +171,10 @@ def test_seeding_ignores_an_active_experiment_set_by_the_caller(tmp_path: Path) 
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(other)
     try:
+        for name in ("a", "b", "c"):  # ids 1-3: the active id must differ from the seeded ones
+            mlflow.create_experiment(name)
         active = mlflow.set_experiment("someone-elses-experiment").experiment_id
+        assert active == "4"
         summary = seed_store(f"sqlite:///{tmp_path / 'seeded.db'}", runs=12)
         assert summary.production_version == "3"
         assert fluent._active_experiment_id == active  # the caller's state is put back
