@@ -56,6 +56,15 @@ def test_recovery_synonyms_count_and_missing_fields_are_named():
     assert "missing-seed" in bad.fix
 
 
+def test_recovery_warns_when_the_best_run_names_its_data_only_by_path():
+    result = judge("recovery", snapshot([run(1, 0.9, data_hash=None, data_path="/data/v2"), run(2, 0.5)]))
+    assert result.status is Status.WARN, result.message
+    assert "'/data/v2'" in result.message and "not by a hash" in result.message
+    assert "missing-data-version" in result.fix
+    nothing = judge("recovery", snapshot([run(1, 0.9, data_hash=None, data_version=None), run(2, 0.5)]))
+    assert nothing.status is Status.FAIL and "data_hash" in nothing.message
+
+
 def test_recovery_min_goal_and_failed_download():
     policy = Policy(metric="val_acc", metric_goal="min")
     result = judge("recovery", snapshot([run(1, 0.9), run(2, 0.1)]), {"artifact": {"downloaded": False,

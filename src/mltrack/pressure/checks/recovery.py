@@ -18,8 +18,7 @@ DOC = """\
 Finds the best run of the configured experiments by the configured metric (`metric`,
 `metric_goal`) and verifies that every required reproduction field is logged on it (learning
 rate, batch size, optimizer, random seed, git commit - a param or MLflow's
-`mlflow.source.git.commit` tag - and data hash; synonyms such as `lr` count; a data path or
-version is accepted for the data here, since `data-change` alone insists on a hash), and that its model
+`mlflow.source.git.commit` tag - and data hash; synonyms such as `lr` count), and that its model
 or checkpoint downloads. With `rerun_command` configured it re-trains the run from its logged
 params in a scratch experiment and compares the metric within `rerun_tolerance`.
 
@@ -29,7 +28,9 @@ misbehaves. A best run without its seed, commit or data version cannot be rebuil
 
 ## How it fails
 `fail` names the best run (id and name) and the exact fields missing, or the artifact that
-does not download, or the re-run metric that does not match.
+does not download, or the re-run metric that does not match. `warn` when the best run names
+its data only by a path or version, not a hash: it can be re-run, but nobody can prove it
+would see the same data (the `data-change` check fails on that).
 
 ## How to fix
 Log every hyperparameter, the seed, the git commit and a data hash in the training script.
@@ -114,6 +115,12 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
                            "Seed every RNG and pin nondeterministic ops (lint rules missing-seed, "
                            "nondeterministic-ops)")
     how = "re-run matches" if rerun_facts else "model downloads" if artifact else "fields present"
+    if "data_identified_by" in facts:
+        # The run names its data by path or version only: it can be re-run, but nobody can prove it
+        # saw the same bytes. A warning here; data-change owns the failure.
+        return Verdict(Status.WARN, f"{name} can be re-run, but its data is identified only by "
+                       f"{facts['data_identified_by']!r}, not by a hash ({how})", facts,
+                       "Log a hash of the data files (lint rule missing-data-version; check data-change)")
     return Verdict(Status.PASS, f"{name} is reproducible: all required fields logged, {how}", facts)
 
 
