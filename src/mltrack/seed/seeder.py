@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +28,7 @@ from mltrack.seed.store_access import artifact_root, clear_reference, connect, r
 from mltrack.seed.writer import Omissions, training_fields, write_inference_run, write_scratch_runs
 from mltrack.seed.writer import write_training_run
 from mltrack.uri import parse
+from mltrack.envvars import temporary_environ
 
 SCRATCH_EXPERIMENT = "mltrack-reference-scratch"
 HTTP_WORKERS = 4
@@ -101,16 +101,8 @@ def _quiet_mlflow() -> Iterator[None]:
     download progress bars: the seed command prints its own progress."""
     quiet = {"MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
              "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
-    saved = {key: os.environ.get(key) for key in quiet}
-    os.environ.update(quiet)
-    try:
+    with temporary_environ(quiet):
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 class _Job:

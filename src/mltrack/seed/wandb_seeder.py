@@ -24,7 +24,6 @@ behind the first registered version is deleted (W&B has no soft delete).
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -37,6 +36,7 @@ from mltrack import conventions as cv
 from mltrack.errors import SeedError, StoreNotEmpty
 from mltrack.seed.breaks import validate_break
 from mltrack.stores.wandb_mapping import REGISTRY_PROJECT
+from mltrack.envvars import temporary_environ
 
 ENTITY = "mltrack"
 REGISTRATION_JOB = "registration"
@@ -70,16 +70,8 @@ def _offline_env(out_dir: Path) -> Iterator[None]:
         "WANDB_DATA_DIR": str(out_dir / ".wandb-data"), "WANDB_CACHE_DIR": str(out_dir / ".wandb-cache"),
         "WANDB_CONFIG_DIR": str(out_dir / ".wandb-config"), "WANDB_CONSOLE": "off",
     }
-    saved = {k: os.environ.get(k) for k in wanted}
-    os.environ.update(wanted)
-    try:
+    with temporary_environ(wanted):
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _settings(user: str, git_commit: str | None) -> Any:

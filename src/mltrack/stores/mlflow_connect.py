@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from mltrack.errors import StoreError, StoreUnreachable
 from mltrack.uri import TrackingUri
+from mltrack.envvars import temporary_environ
 
 PROBE_TIMEOUT_S = 4.0  # each probe; two probes stay well inside the promised 10 s
 
@@ -101,16 +101,8 @@ def client_settings(conn: Connection, timeout: float) -> Iterator[None]:
     }
     if conn.kind == "file":
         overrides["MLFLOW_ALLOW_FILE_STORE"] = "true"
-    saved = {key: os.environ.get(key) for key in overrides}
-    os.environ.update(overrides)
-    try:
+    with temporary_environ(overrides):
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def probe_http(conn: Connection, redacted: str, timeout: float) -> None:
