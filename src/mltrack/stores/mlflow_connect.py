@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,10 @@ from urllib.parse import quote, unquote, urlsplit
 from mltrack.errors import StoreError, StoreUnreachable
 from mltrack.uri import TrackingUri
 from mltrack.envvars import temporary_environ
+
+# MLflow 3.17's sqlite store trips a SQLAlchemy deprecation on every open; it says nothing to
+# our users (it is MLflow's to fix) and buries the pytest header and audit output.
+warnings.filterwarnings("ignore", message=r"The ``noload`` loader strategy is deprecated")
 
 PROBE_TIMEOUT_S = 4.0  # each probe; two probes stay well inside the promised 10 s
 
