@@ -14,7 +14,6 @@ import pytest
 
 from mltrack.errors import ConfigError, EXIT_USAGE
 from mltrack.model import Status
-from mltrack.pressure.drill import SANDBOX_PREFIX
 from mltrack.pressure.policy import Policy
 from mltrack.pressure.registry import CHECKS
 from mltrack.pressure.registry import get as get_check
@@ -41,7 +40,6 @@ def test_reference_store_passes_over_sqlite_and_is_unchanged(reference_store):
     assert prod["version"] == "3" and prod["load"]["loaded"] and prod["load"]["flavor"] == "pytorch"
 
 
-@pytest.mark.slow  # ~40 s on busy cores; tests/test_audit.py runs the same runner over a server by default
 def test_reference_store_passes_over_http_and_is_unchanged(reference_store, tmp_path):
     store = copy_store(reference_store, tmp_path / "store")
     server = start_mlflow_server(store.uri, tmp_path / "served", tmp_path)
@@ -70,13 +68,8 @@ EXPECTED = {
 }
 
 
-# Three breaks by default (the offline recordings cover all ten, and tests/test_audit.py runs
-# every break through this same runner); `-m slow` runs the other seven live too.
-FAST_BREAKS = {"recovery", "rollback", "artifact-cleanup"}
-
-
-@pytest.mark.parametrize("broken", [b if b in FAST_BREAKS else pytest.param(b, marks=pytest.mark.slow)
-                                    for b in EXPECTED])
+# Every break, live (the shared break stores are seeded once per test session).
+@pytest.mark.parametrize("broken", list(EXPECTED))
 def test_each_break_fails_exactly_its_check(break_store, broken):
     store = break_store(broken)
     outcome = run_checks(store.uri, Policy())

@@ -1,7 +1,7 @@
 """Pagination past 1,000 runs: MLflow's client silently stops there; the reader must not.
 
 Over HTTP, token following is also covered by tests/test_store_mlflow.py (tiny pages on the
-shared server); the 1,100-run HTTP read runs with `-m slow`."""
+shared server); the 1,100-run HTTP read has a server of its own."""
 
 from __future__ import annotations
 
@@ -66,7 +66,6 @@ def bulk_server(bulk: tuple[str, Path, set[str]], tmp_path_factory) -> Iterator[
     server.stop()
 
 
-@pytest.mark.slow  # a server of its own on the 1,100-run store: ~60 s on 2 busy cores
 def test_paging_over_http(bulk_server: str, bulk: tuple[str, Path, set[str]],
                           monkeypatch: pytest.MonkeyPatch) -> None:
     _, _, expected = bulk

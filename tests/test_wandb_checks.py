@@ -96,16 +96,8 @@ def test_reference_store_matches_mlflow(verdicts) -> None:
     assert differ <= WANDB_SKIPS, {n: (wandb_got[n], mlflow_got[n]) for n in differ}
 
 
-# The breaks whose W&B mechanism differs most from MLflow's run by default (promotion records in
-# artifact metadata, a hard-deleted run, runs without git); the others with `-m slow` (each
-# pair of stores costs ~5 s of CPU, ~15 s on a busy 2-core box).
-FAST_BREAKS = {"recovery", "rollback", "artifact-cleanup"}
-
-
-@pytest.mark.parametrize("break_check", [
-    b if b in FAST_BREAKS else pytest.param(b, marks=pytest.mark.slow)
-    for b in sorted(set(BREAKS) - WANDB_SKIPS)
-])
+# Every break on both trackers (each pair of stores costs ~5 s of CPU).
+@pytest.mark.parametrize("break_check", sorted(set(BREAKS) - WANDB_SKIPS))
 def test_each_break_fails_its_check_as_on_mlflow(verdicts, break_check: str) -> None:
     wandb_got, mlflow_got = verdicts("wandb", break_check), verdicts("mlflow", break_check)
     assert wandb_got[break_check] == "fail", verdicts.memo[("wandb", break_check, "messages")][break_check]
@@ -115,7 +107,6 @@ def test_each_break_fails_its_check_as_on_mlflow(verdicts, break_check: str) -> 
     assert {n: s for n, s in wandb_got.items() if n not in WANDB_SKIPS} == expected
 
 
-@pytest.mark.slow
 def test_long_term_repro_break_is_a_documented_skip(verdicts) -> None:
     got = verdicts("wandb", "long-term-repro")
     assert got["long-term-repro"] == "skip"
