@@ -15,6 +15,8 @@ from click.testing import CliRunner
 
 from mltrack import conventions
 from mltrack.cli import main
+from mltrack.pressure.policy import Policy
+from mltrack.pressure.runner import run_checks
 from tests.support.dump import assert_unchanged, dump_store
 from tests.support.stores import copy_store
 
@@ -53,7 +55,11 @@ def test_rollback_moves_records_and_verifies(reference_store, tmp_path: Path) ->
         "version": "2", "previous": "3", "alias": "production", "reason": "rollback"}
     assert conventions.TAG_PRODUCTION_UNTIL in client.get_model_version(MODEL, "3").tags
     assert conventions.TAG_PRODUCTION_UNTIL not in client.get_model_version(MODEL, "2").tags
-    # The record lets the next rollback go further back (to v1), not forth to the broken v3.
+    # The record lets the next rollback go further back (to v1), not forth to the broken v3,
+    # and the rollback pressure check plans the very same move.
+    plan = run_checks(store.uri, Policy(), ["rollback"]).result("rollback")
+    assert plan.status.value == "pass", plan.message
+    assert "v2 -> v1" in plan.message, plan.message
     second = _rollback(store.uri, "--yes")
     assert second.exit_code == 0, second.output
     assert str(client.get_model_version_by_alias(MODEL, "production").version) == "1"

@@ -1,7 +1,7 @@
 """`mltrack rollback`: move production back to the previous version, record it, verify it loads.
 
 Steps: read the model (current production by alias, else the Production stage), work out the
-previous version from the promotion records (`ops.promotions`), check the target loads BEFORE
+previous version from the promotion records (`mltrack.promotions`), check the target loads BEFORE
 touching anything, move the alias (and the stage where the store uses stages), write the
 promotion record exactly like the reference runs do, then load `models:/NAME@ALIAS` again to
 prove production now serves the target. If that last load fails the alias is put back.
@@ -26,7 +26,7 @@ from typing import Any
 
 from mltrack import conventions
 from mltrack.errors import EXIT_FINDINGS, MltrackError
-from mltrack.ops import promotions as promo
+from mltrack import promotions as promo
 
 
 class RollbackRefused(MltrackError):

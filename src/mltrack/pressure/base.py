@@ -9,13 +9,13 @@ evidence; the runner turns a store that dies during `gather` into an `error` res
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mltrack import conventions
+from mltrack.promotions import previous_version, read_promotions
 from mltrack.model import CheckResult, ModelVersionRecord, RegisteredModelRecord, RunRecord, Status, StoreSnapshot
 from mltrack.pressure.policy import Policy
 
@@ -160,34 +160,15 @@ def production_versions(model: RegisteredModelRecord, alias: str) -> tuple[list[
 
 
 def promotion_records(model: RegisteredModelRecord) -> list[dict[str, Any]]:
-    raw = model.tags.get(conventions.TAG_PROMOTIONS)
-    if not raw:
-        return []
-    try:
-        records = json.loads(raw)
-    except ValueError:
-        return []
-    return [r for r in records if isinstance(r, dict)] if isinstance(records, list) else []
+    return read_promotions(model.tags)
 
 
-def previous_production(model: RegisteredModelRecord, current: str | None) -> tuple[str | None, str]:
-    """The version production would roll back to, and the record that says so.
-
-    Promotion records first (the `previous` of the last promotion), then the version whose
-    `production_until` is the latest, then the most recently updated Archived version."""
-    records = promotion_records(model)
-    if records:
-        last = records[-1]
-        previous = last.get("previous")
-        if previous not in (None, "") and model.version(str(previous)) is not None:
-            return str(previous), f"{conventions.TAG_PROMOTIONS} (last promotion: v{last.get('version')})"
-    ended = [v for v in model.versions
-             if v.tags.get(conventions.TAG_PRODUCTION_UNTIL) and v.version != current]
-    if ended:
-        latest = max(ended, key=lambda v: v.tags[conventions.TAG_PRODUCTION_UNTIL])
-        return latest.version, f"version tag {conventions.TAG_PRODUCTION_UNTIL}"
-    archived = [v for v in model.versions if v.current_stage.lower() == "archived" and v.version != current]
-    if archived:
-        latest = max(archived, key=lambda v: (v.last_updated_time or 0, int(v.version) if v.version.isdigit() else 0))
-        return latest.version, "stage Archived"
-    return None, "no promotion records, no production_until tags, no Archived stage"
+def previous_production(model: RegisteredModelRecord, current: str,
+                        alias: str = conventions.PRODUCTION_ALIAS) -> tuple[str | None, str]:
+    """The version production would roll back to, and how we know: the very rule
+    `mltrack rollback` follows (after a rollback, the next one goes further back)."""
+    listing = [(v.version, v.current_stage, v.tags) for v in model.versions]
+    previous, how = previous_version(current, read_promotions(model.tags), listing, alias)
+    if previous is not None and model.version(previous) is None:
+        return None, f"the records name version {previous}, which does not exist"
+    return previous, how

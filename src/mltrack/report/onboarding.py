@@ -214,7 +214,7 @@ def _over_time(runs: list[RunRecord], metric: str) -> dict[str, Any]:
 
 
 def _production(snapshot: StoreSnapshot, policy: Any, active: list[RunRecord]) -> list[dict[str, Any]]:
-    from mltrack.ops.promotions import previous_version, read_promotions
+    from mltrack.promotions import previous_version, read_promotions
 
     models = []
     for model in snapshot.registered_models:
@@ -233,7 +233,7 @@ def _production(snapshot: StoreSnapshot, policy: Any, active: list[RunRecord]) -
 
 
 def _version_facts(snapshot, model, version: str, records, policy, active) -> dict[str, Any]:
-    from mltrack.ops.promotions import promoted_at
+    from mltrack.promotions import promoted_at
 
     record = model.version(version)
     run = snapshot.run(record.run_id) if record and record.run_id else None

@@ -50,7 +50,7 @@ def _plans(snapshot: StoreSnapshot, policy: Policy) -> list[dict[str, Any]]:
         if len(current) != 1:
             plans.append({"model": name, "problem": f"{name!r} has no single production version to roll back from"})
             continue
-        previous, source = previous_production(model, current[0].version)
+        previous, source = previous_production(model, current[0].version, policy.production_alias)
         plan: dict[str, Any] = {"model": name, "current": current[0].version, "current_found_by": how,
                                 "previous": previous, "found_by": source}
         if previous is None:
