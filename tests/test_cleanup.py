@@ -96,3 +96,23 @@ def test_apply_prints_how_to_restore(small_reference_store, tmp_path: Path) -> N
     assert "Soft-deleted:" in result.output
     if "Deleted 0 run(s)" not in result.output:
         assert "mlflow runs restore --run-id" in result.output
+
+
+def test_cleanup_command_and_artifact_cleanup_check_agree(small_reference_store) -> None:
+    """One protection rule (mltrack.retention): what `mltrack cleanup` would delete is exactly
+    what the artifact-cleanup check counts as reclaimable, on a real seeded store."""
+    from mltrack.pressure.checks.artifact_cleanup import cleanup_plan
+    from mltrack.pressure.policy import Policy
+    from mltrack.stores import open_store
+
+    store = open_store(small_reference_store.uri)
+    try:
+        snapshot = store.snapshot()
+    finally:
+        store.close()
+    policy = Policy()
+    command = plan_cleanup(snapshot, keep_top=policy.keep_top, older_than_days=0)
+    check = cleanup_plan(snapshot, policy)
+    assert {i.run_id for i in command.candidates} == {r.run_id for r in check.candidates}
+    assert command.candidates and not check.deleted_protected
+    assert {i.run_id for i in command.protected} >= set(check.protected)

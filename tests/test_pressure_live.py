@@ -63,7 +63,7 @@ EXPECTED = {
     "prediction-audit": ["input_data_hash", "predictions_hash"],
     "hparam-search": ["no hyperparameter varied"],
     "long-term-repro": ["python_version", "torch_version", "artifacts"],
-    "artifact-cleanup": ["protected run", "registered model mltrack-reference-classifier v1"],
+    "artifact-cleanup": ["protected run", "registered version mltrack-reference-classifier v1"],
     "onboarding": ["mltrack-reference-scratch", "no finished runs"],
 }
 

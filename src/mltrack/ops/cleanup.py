@@ -1,9 +1,8 @@
 """`mltrack cleanup`: which runs can go, which must stay and why; soft delete only.
 
 The plan is pure (snapshot in, plan out) so the dry run and `--apply` cannot disagree. A run is
-protected when it is among the top N by the metric in its experiment, behind a registered model
-version, referenced by an inference run (`training_run_id`), tagged `mltrack.keep=true`, newer
-than the threshold, still running, or itself an inference run (prediction lineage). Every other
+protected for the reasons in `mltrack.retention` (shared with the artifact-cleanup check) or
+when it is newer than the threshold. Every other
 active run older than the threshold is a candidate. `--apply` uses MLflow's deleted lifecycle
 (restorable with `mlflow runs restore`); artifacts stay on disk until someone runs `mlflow gc`,
 which mltrack never does, so "bytes" are what becomes reclaimable.
@@ -13,12 +12,13 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from mltrack import conventions
 from mltrack.model import RunRecord, StoreSnapshot
+from mltrack.retention import protections
 
 DAY_MS = 86_400_000
 
@@ -68,9 +68,8 @@ def plan_cleanup(
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     names = {e.experiment_id: e.name for e in snapshot.experiments}
     active = [r for r in snapshot.runs if r.lifecycle_stage == "active"]
-    reasons: dict[str, list[str]] = defaultdict(list)
-    for run_id, why in _protections(snapshot, active, metric, goal, keep_top):
-        reasons[run_id].append(why)
+    reasons: dict[str, list[str]] = defaultdict(
+        list, protections(snapshot, metric=metric, goal=goal, keep_top=keep_top))
     candidates, protected = [], []
     for run in active:
         age = (now_ms - run.start_time) / DAY_MS if run.start_time else None
@@ -88,33 +87,6 @@ def plan_cleanup(
     candidates.sort(key=lambda i: (-(i.bytes or 0), i.run_id))
     protected.sort(key=lambda i: (i.experiment, i.name, i.run_id))
     return CleanupPlan(tuple(candidates), tuple(protected), keep_top, older_than_days, metric)
-
-
-def _protections(snapshot: StoreSnapshot, active: list[RunRecord], metric: str, goal: str,
-                 keep_top: int) -> Iterable[tuple[str, str]]:
-    by_experiment: dict[str, list[RunRecord]] = defaultdict(list)
-    for run in active:
-        if run.tags.get(conventions.TAG_KEEP, "").lower() == "true":
-            yield run.run_id, f"tagged {conventions.TAG_KEEP}=true"
-        if run.status in {"RUNNING", "SCHEDULED"}:
-            yield run.run_id, f"still {run.status.lower()}"
-        if run.tags.get(conventions.TAG_RUN_TYPE) == conventions.RUN_TYPE_INFERENCE:
-            yield run.run_id, "inference run (prediction lineage)"
-        elif metric in run.metrics:
-            by_experiment[run.experiment_id].append(run)
-    reverse = goal != "min"
-    for runs in by_experiment.values():
-        ranked = sorted(runs, key=lambda r: r.metrics[metric], reverse=reverse)
-        for rank, run in enumerate(ranked[:keep_top], start=1):
-            yield run.run_id, f"top {keep_top} by {metric} (#{rank})"
-    for model in snapshot.registered_models:
-        for version in model.versions:
-            if version.run_id:
-                yield version.run_id, f"behind registered version {model.name} v{version.version}"
-    for run in snapshot.runs:  # deleted inference runs still say where predictions came from
-        source = run.params.get("training_run_id") or run.tags.get("training_run_id")
-        if source:
-            yield source, f"referenced by inference run {run.name or run.run_id}"
 
 
 def _listed_bytes(run: RunRecord) -> int | None:

@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mltrack import conventions
 from mltrack.model import RunRecord, Status, StoreSnapshot
-from mltrack.pressure.base import Check, GatherContext, Verdict, age_days, field_value, inference_runs, ranked, shorten, training_runs
+from mltrack.pressure.base import Check, GatherContext, Verdict, age_days, shorten, training_runs
 from mltrack.pressure.evidence import artifact_bytes, artifacts_of, local_root, prefetch_artifacts
 from mltrack.pressure.policy import Policy
+from mltrack.retention import protections
 
 DOC = """\
 ## What it checks
@@ -45,22 +45,9 @@ def cleanup_plan(snapshot: StoreSnapshot, policy: Policy, keep_top: int | None =
                  older_than_days: float | None = None) -> CleanupPlan:
     """Pure: which runs are protected (and why), which may go. Shared with `mltrack cleanup`."""
     keep_top = policy.keep_top if keep_top is None else keep_top
-    reasons: dict[str, list[str]] = {}
+    reasons = protections(snapshot, metric=policy.metric, goal=policy.metric_goal, keep_top=keep_top,
+                          references_from_deleted=False)
     active = training_runs(snapshot, policy)
-    for run in ranked([r for r in active if r.status == "FINISHED"], policy)[:keep_top]:
-        reasons.setdefault(run.run_id, []).append(f"top {keep_top} by {policy.metric}")
-    for model in snapshot.registered_models:
-        for version in model.versions:
-            run_id = version.run_id or version.tags.get(conventions.VERSION_TAG_RUN_ID)
-            if run_id:
-                reasons.setdefault(run_id, []).append(f"source of registered model {model.name} v{version.version}")
-    for run in inference_runs(snapshot, policy):
-        if (run_id := field_value(run, ("training_run_id",))):
-            reasons.setdefault(run_id, []).append("referenced by inference runs")
-    for run in snapshot.runs:
-        if run.tags.get(conventions.TAG_KEEP, "").lower() == "true":
-            reasons.setdefault(run.run_id, []).append(f"tagged {conventions.TAG_KEEP}=true")
-    reasons = {k: list(dict.fromkeys(v)) for k, v in reasons.items()}
     deleted = []
     for run_id, why in reasons.items():
         run = snapshot.run(run_id)
@@ -109,7 +96,7 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
     if plan.deleted_protected:
         first = plan.deleted_protected[0]
         return Verdict(Status.FAIL, f"protected run {first['run_id']} ({first['name'] or 'unnamed'}) is "
-                       f"{first['state']}; it is protected as the {'; '.join(first['protected_because'])}", facts,
+                       f"{first['state']}; it is protected: {'; '.join(first['protected_because'])}", facts,
                        "Restore it (MlflowClient().restore_run) and clean up only with `mltrack cleanup`, "
                        "which never deletes a protected run")
     if evidence.get("listing_failure_count"):
