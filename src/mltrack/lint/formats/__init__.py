@@ -17,6 +17,13 @@ if TYPE_CHECKING:
 FORMATS = ("text", "json", "sarif", "github")
 
 
+def located_message(record: dict[str, Any]) -> str:
+    """The message, prefixed with the notebook cell and line when the format has no cell field."""
+    if record["cell"] is None:
+        return record["message"]
+    return f"cell {record['cell']}, line {record['line']}: {record['message']}"
+
+
 def finding_record(finding: Finding) -> dict[str, Any]:
     """The public JSON form of a finding. Lines and columns are 1-based (edits too); `cell` is
     the 1-based position of the notebook cell among all cells, or null outside notebooks."""

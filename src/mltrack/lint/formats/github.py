@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mltrack.lint.formats import finding_record
+from mltrack.lint.formats import finding_record, located_message
 
 if TYPE_CHECKING:
     from mltrack.lint.engine import LintRun
@@ -24,9 +24,7 @@ def escape_property(text: str) -> str:
 
 def annotation(record: dict) -> str:
     level = "warning" if record["severity"] == "warning" else "error"
-    message = record["message"]
-    if record["cell"] is not None:
-        message = f"cell {record['cell']}, line {record['line']}: {message}"
+    message = located_message(record)
     props = {
         "file": record["path"],
         "line": record["line"],

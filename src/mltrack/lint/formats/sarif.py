@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from mltrack.lint.formats import finding_record
+from mltrack.lint.formats import finding_record, located_message
 
 if TYPE_CHECKING:
     from mltrack.lint.engine import LintRun
@@ -72,9 +72,7 @@ def sarif_log(run: LintRun) -> dict[str, Any]:
     results = []
     for finding in run.findings:
         record = finding_record(finding)
-        message = record["message"]
-        if record["cell"] is not None:
-            message = f"cell {record['cell']}, line {record['line']}: {message}"
+        message = located_message(record)
         region = {
             "startLine": record["line"],
             "startColumn": record["column"],
