@@ -159,10 +159,6 @@ def production_versions(model: RegisteredModelRecord, alias: str) -> tuple[list[
     return staged, "stage Production"
 
 
-def promotion_records(model: RegisteredModelRecord) -> list[dict[str, Any]]:
-    return read_promotions(model.tags)
-
-
 def previous_production(model: RegisteredModelRecord, current: str,
                         alias: str = conventions.PRODUCTION_ALIAS) -> tuple[str | None, str]:
     """The version production would roll back to, and how we know: the very rule

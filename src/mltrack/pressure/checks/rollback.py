@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from mltrack.model import Status, StoreSnapshot
-from mltrack.pressure.base import Check, GatherContext, Verdict, previous_production, production_versions, promotion_records
+from mltrack.pressure.base import Check, GatherContext, Verdict, previous_production, production_versions
+from mltrack.promotions import read_promotions
 from mltrack.pressure.evidence import fetch_and_load
 from mltrack.pressure.policy import Policy
 
@@ -44,7 +45,7 @@ def _plans(snapshot: StoreSnapshot, policy: Policy) -> list[dict[str, Any]]:
             continue
         current, how = production_versions(model, policy.production_alias)
         if not current:  # production-model reports the missing alias; the records still know
-            records = promotion_records(model)
+            records = read_promotions(model.tags)
             last = model.version(str(records[-1].get("version"))) if records else None
             current, how = ([last], "last promotion record") if last else ([], how)
         if len(current) != 1:
@@ -57,7 +58,7 @@ def _plans(snapshot: StoreSnapshot, policy: Policy) -> list[dict[str, Any]]:
             plan["problem"] = f"{name!r}: previous production version cannot be identified ({source})"
         else:
             moves = []
-            if "alias" in how or model.aliases or promotion_records(model):
+            if "alias" in how or model.aliases or read_promotions(model.tags):
                 moves.append(f"alias @{policy.production_alias}: v{current[0].version} -> v{previous}")
             if any(v.current_stage.lower() == "production" for v in model.versions):
                 moves.append(f"stage Production: v{current[0].version} -> Archived, v{previous} -> Production")
