@@ -2,7 +2,8 @@
 Flags API keys, tokens and passwords written in code: `wandb.login(key="...")`, `api_key=` /
 `token=` / `password=` arguments, tracking URIs with a password (`https://user:pw@host`),
 `os.environ["WANDB_API_KEY"] = "..."` (and `MLFLOW_TRACKING_TOKEN`, `MLFLOW_TRACKING_PASSWORD`,
-`AWS_SECRET_ACCESS_KEY`, `HF_TOKEN`, ...), and `API_KEY = "..."`-style constants. Placeholders
+`AWS_SECRET_ACCESS_KEY`, `HF_TOKEN`, ...), `API_KEY = "..."`-style constants, and well-known
+token shapes (`ghp_...`, `sk-...`, `AKIA...`, JWTs) under any name. Placeholders
 (`"<your key>"`, `"xxx"`, `"changeme"`) and empty strings are not reported. The message never
 repeats the secret.
 
@@ -26,35 +27,31 @@ None.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
+from mltrack import secrets
 from mltrack.lint.context import FileContext
 from mltrack.lint.facts import literal_string
 from mltrack.lint.rule import Rule
 from mltrack.model import Finding
 from mltrack.uri import redact
 
-_SECRET_KEYWORDS = {"api_key", "token", "password", "secret", "access_token", "auth_token",
-                    "hf_token", "apikey", "secret_key", "aws_secret_access_key"}
-_SECRET_NAME = re.compile(r"(api_?key|token|secret|passw(or)?d|pwd)$", re.I)
-_URI_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/:@\s]+:[^@/\s]+@", re.I)
-_PLACEHOLDER = re.compile(r"^$|your|<|>|\$\{|xxx|\*\*\*|changeme|example|dummy|placeholder|todo|"
-                          r"^none$|^null$", re.I)
-
-
-_NAME_LIKE = re.compile(r"^[A-Za-z_.-]+$")  # `"HF_TOKEN"`, `"gateway_secret"`: names, not secrets
+# What counts as a secret name, a secret value and a well-known token shape is defined once in
+# mltrack.secrets, shared with the reports' masking of secret-looking params and tags.
 
 
 def _is_secret_value(value: str | None) -> bool:
-    """Long enough, no whitespace, not a placeholder, and not merely a word or an env var name."""
+    """Long enough, no whitespace, not a placeholder, not merely a name, a URL or a path."""
     return (
         value is not None
-        and len(value) >= 8
-        and not any(c.isspace() for c in value)
-        and not _PLACEHOLDER.search(value)
-        and not _NAME_LIKE.match(value)
+        and secrets.looks_like_secret_value(value)
+        and "://" not in value
+        and not value.startswith(("/", "./", "~"))
     )
+
+
+def _secret_named(name: str | None) -> bool:
+    return name is not None and secrets.is_secret_name(name)
 
 
 class HardcodedSecret(Rule):
@@ -74,6 +71,8 @@ class HardcodedSecret(Rule):
         "import wandb\nWANDB_API_KEY = 'f00dfeedf00dfeedf00d'\n",
         # a settings module with no ML import is still checked for tracker credentials
         "import os\nos.environ['MLFLOW_TRACKING_URI'] = 'https://ci:Zx9!k2lm@mlflow.corp'\n",
+        # a well-known token shape is a secret whatever the variable is called
+        "import mlflow\nGITHUB = 'ghp_0123456789abcdefghijABCDEFGHIJ012345'\n",
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
@@ -83,15 +82,17 @@ class HardcodedSecret(Rule):
                 if value is None:
                     continue
                 keyword = arg.keyword.value if arg.keyword is not None else None
-                if value and _URI_WITH_PASSWORD.search(value):
+                if value and secrets.has_uri_password(value):
                     yield self.finding(ctx, arg.value, f"`{redact(value)}` has a password in it")
-                elif keyword in _SECRET_KEYWORDS and _is_secret_value(value):
+                elif (kind := secrets.token_shape(value)) is not None:
+                    yield self.finding(ctx, arg.value, f"a literal {kind} is written in code")
+                elif _secret_named(keyword) and _is_secret_value(value):
                     yield self.finding(ctx, arg, f"`{keyword}=` is given a literal secret")
                 elif (site.name == "login" and (keyword == "key" or site.positional(0) is arg)
                       and _is_secret_value(value)):
                     yield self.finding(ctx, arg, "`wandb.login` is given a literal API key")
                 elif (site.name in ("setdefault", "putenv") and site.positional(1) is arg
-                      and _SECRET_NAME.search(literal_string(site.node.args[0].value) or "")
+                      and _secret_named(literal_string(site.node.args[0].value))
                       and _is_secret_value(value)):
                     yield self.finding(ctx, arg, "a secret environment variable is set to a literal")
         for target, key, value, statement in ctx.facts.attr_assigns:
@@ -99,16 +100,16 @@ class HardcodedSecret(Rule):
             name = key if key is not None else target.rsplit(".", 1)[-1]
             if text is None:
                 continue
-            if _URI_WITH_PASSWORD.search(text):
+            if secrets.has_uri_password(text):
                 yield self.finding(ctx, statement, f"`{redact(text)}` has a password in it")
-            elif _SECRET_NAME.search(name) and _is_secret_value(text):
+            elif secrets.token_shape(text) or (_secret_named(name) and _is_secret_value(text)):
                 yield self.finding(ctx, statement, f"`{name}` is assigned a literal secret")
         for name, values in ctx.facts.assigns.items():
             for value in values:
                 text = literal_string(value)
                 if text is None:
                     continue
-                if _URI_WITH_PASSWORD.search(text):
+                if secrets.has_uri_password(text):
                     yield self.finding(ctx, value, f"`{redact(text)}` has a password in it")
-                elif _SECRET_NAME.search(name) and _is_secret_value(text):
+                elif secrets.token_shape(text) or (_secret_named(name) and _is_secret_value(text)):
                     yield self.finding(ctx, value, f"`{name}` is assigned a literal secret")

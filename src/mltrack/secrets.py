@@ -1,0 +1,115 @@
+"""What looks like a secret: one definition for URI redaction, report masking and MLT012.
+
+- by name: a parameter, tag, keyword, variable or query key whose name says it holds a secret
+  (`api_key`, `MLFLOW_TRACKING_TOKEN`, `db_password`, `sslpassword`, `client_secret`, ...);
+- by value: a URI with a password in it, or a string shaped like a well-known credential
+  (OpenAI/Anthropic `sk-...`, GitHub `ghp_...`, AWS `AKIA...`, Slack `xox.-`, Hugging Face
+  `hf_...`, Databricks `dapi...`, JWTs, PEM private keys).
+
+Placeholders (`<your key>`, `changeme`, `${TOKEN}`, `***`) are not secrets: MLT012 must not
+nag about them and masking them would hide nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+MASK = "***"
+
+# Name words, matched case-insensitively anywhere in a name (no word boundaries needed:
+# "apikey", "db_password", "sslkey", "X-Amz-Credential" all contain one of these). "key" alone is deliberately broad (api_key, secret_key, sslkey, access-key):
+# a masked "sort_key" costs a reader little, a published access key costs much more.
+SECRET_NAME_WORDS = ("password", "passwd", "pwd", "passphrase", "secret", "token", "key",
+                     "credential", "auth", "private", "signature", "cookie", "session_id")
+_SECRET_NAME = re.compile("|".join(SECRET_NAME_WORDS), re.I)
+# Names that contain a word above but hold no secret: the author of a run should still see them.
+_NOT_SECRET_NAMES = re.compile(
+    r"^(?:.*_)?(?:key_?(?:name|id|path|file|column|col|field|type)s?|max_tokens?|num_tokens?|"
+    r"n_tokens?|tokens?_(?:count|len|length|limit|per_\w+)|tokenizer\w*|\w*_tokens|author\w*|"
+    r"monkey\w*|keyword\w*|keep\w*|primary_key|sort_key|group_key|dict_key|hotkey)$",
+    re.I,
+)
+_PLAIN_KEY_NAMES = {"key", "keys"}  # alone, "key" is a secret more often than not (wandb login)
+
+
+def is_secret_name(name: str) -> bool:
+    """True when a name (param, tag, keyword, env var, query key) says it holds a secret."""
+    if not name:
+        return False
+    if name.lower() in _PLAIN_KEY_NAMES:
+        return True
+    return bool(_SECRET_NAME.search(name)) and not _NOT_SECRET_NAMES.match(name)
+
+
+# `scheme://user:password@host` or `scheme://:password@host`: the precise detector, for code and
+# values. (mltrack.uri.redact hides more: any userinfo, however oddly written.)
+URI_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.\-]*://[^/@\s]*:[^@\s/]+@[^\s@/]", re.I)
+# Secret query parameters: `?password=`, `&sslpassword=`, `;token=`, `?api_key=` ...
+SECRET_QUERY_KEY = re.compile(r"[a-z_\-.]*(?:" + "|".join(SECRET_NAME_WORDS) + r")[a-z_\-.]*", re.I)
+
+# Well-known credential shapes. Prefixes make these reliable even without a telling name.
+TOKEN_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("openai-style key", re.compile(r"\bsk-(?:[A-Za-z0-9_\-]{2,20}-)?[A-Za-z0-9_\-]{20,}")),
+    ("GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})")),
+    ("AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")),
+    ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,}")),
+    ("Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}")),
+    ("Databricks token", re.compile(r"\bdapi[0-9a-f]{32}\b")),
+    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}")),
+    ("JSON web token", re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")),
+    ("private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+)
+# A W&B API key is 40 hex digits (newer ones are prefixed, e.g. `local-...`): only a secret in a
+# field whose name says so, since a git commit hash has the same shape.
+WANDB_KEY = re.compile(r"^(?:[a-z0-9]+-)?[0-9a-f]{40}$")
+
+PLACEHOLDER = re.compile(r"^$|your|<|>|\$\{|^\$[A-Z_]+$|xxx|\*\*\*|changeme|example|dummy|"
+                         r"placeholder|todo|^none$|^null$|^redacted$|^masked$", re.I)
+_NAME_LIKE = re.compile(r"^[A-Za-z_.-]+$")  # `"HF_TOKEN"`, `"gateway_secret"`: names, not secrets
+
+
+def is_placeholder(value: str) -> bool:
+    return bool(PLACEHOLDER.search(value.strip()))
+
+
+def token_shape(value: str) -> str | None:
+    """The kind of well-known credential `value` contains, or None."""
+    for kind, pattern in TOKEN_SHAPES:
+        if pattern.search(value):
+            return kind
+    return None
+
+
+def has_uri_password(value: str) -> bool:
+    return bool(URI_WITH_PASSWORD.search(value))
+
+
+def looks_like_secret_value(value: str, *, min_length: int = 8) -> bool:
+    """A literal that could be a real credential when a secret-named thing holds it: long
+    enough, one word, not a placeholder, and not merely a name (an env var's, a setting's)."""
+    return (
+        len(value) >= min_length
+        and not any(c.isspace() for c in value)
+        and not is_placeholder(value)
+        and not _NAME_LIKE.match(value)
+    )
+
+
+def secret_reason(name: str, value: str) -> str | None:
+    """Why the pair (name, value) - a param, tag or setting - must not be published, or None.
+
+    Secret-named fields are masked whatever they hold (short passwords are still passwords),
+    except for empty values and placeholders; any field holding a URI with a password or a
+    well-known token shape is masked whatever its name.
+    """
+    text = value if isinstance(value, str) else str(value)
+    if has_uri_password(text):
+        return "URI with a password"
+    kind = token_shape(text)
+    if kind:
+        return kind
+    if is_secret_name(name) and text.strip() and not is_placeholder(text):
+        if WANDB_KEY.match(text.strip()):
+            return "W&B API key"
+        return f"secret-named field {name!r}"
+    return None
