@@ -40,6 +40,10 @@ class StoreUnreachable(StoreError):
     """Nothing answers at the URI (connection refused, DNS, timeout) or the URI is malformed."""
 
 
+class StoreTimeout(StoreError):
+    """The store did not finish answering a read within the overall deadline (`read_deadline_s`)."""
+
+
 class StoreNotEmpty(StoreError):
     """`mltrack seed` refused: the store already holds the reference experiment."""
 

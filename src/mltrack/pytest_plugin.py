@@ -181,7 +181,8 @@ def _adapter(state: _SuiteState) -> Any:
     if state.adapter is None:
         from mltrack.stores import open_store
 
-        state.adapter = open_store(state.uri, timeout=state.policy.timeout_s)
+        state.adapter = open_store(state.uri, timeout=state.policy.timeout_s,
+                                   read_deadline_s=state.policy.read_deadline_s)
     return state.adapter
 
 

@@ -22,18 +22,22 @@ from mltrack.cli.common import handle_errors, tracking_uri_option
               help="Read runs of this experiment only (name or id; repeatable). Default: all.")
 @click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=1),
               help="Seconds to wait for each request to the store.")
+@click.option("--read-deadline", default=180.0, show_default=True, type=click.FloatRange(min=1),
+              help="Seconds the whole read may take (a hung server ends then, exit 2).")
 @click.option("--indent", default=None, type=click.IntRange(min=0),
               help="Pretty-print the JSON with this indent.")
 @handle_errors
 def snapshot_command(tracking_uri: str, out_file: Path, experiments: tuple[str, ...],
-                     timeout: float, indent: int | None) -> None:
+                     timeout: float, read_deadline: float, indent: int | None) -> None:
     """Read a tracking store (never writing to it) and save its StoreSnapshot as JSON."""
     from mltrack.errors import MltrackError
     from mltrack.stores import open_store
+    from mltrack.stores.deadline import read_within
 
-    store = open_store(tracking_uri, timeout=timeout)
+    store = open_store(tracking_uri, timeout=timeout, read_deadline_s=read_deadline)
     try:
-        snapshot = store.snapshot(list(experiments) or None)
+        snapshot = read_within(store.read_deadline, store.uri.redacted,
+                               lambda: store.snapshot(list(experiments) or None))
     finally:
         store.close()
     text = snapshot.to_json(indent=indent)

@@ -9,6 +9,7 @@ check off. The `lint` sub-table belongs to the linter and is ignored here.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ class Policy:
     rerun_command: str | None = None  # e.g. "python train.py"; params are passed as --key value
     rerun_tolerance: float = 0.0
     timeout_s: float = 120.0  # per check: gathering evidence may not take longer
+    read_deadline_s: float = 180.0  # the whole snapshot read (open, every page, every retry)
     answer_target_s: float = 30.0  # production-model: time to download + load
     drill_target_s: float = 300.0  # rollback drill end to end
     cleanup_list_limit: int = 500  # runs whose artifacts are listed through the API, at most
@@ -67,7 +69,9 @@ _TUPLE_KEYS = {"experiments", "inference_experiments", "registered_models", "inf
                "environment_fields"}
 _INT_KEYS = {"old_run_days", "stale_run_days", "keep_top", "min_users", "min_search_runs",
              "cleanup_list_limit"}
-_FLOAT_KEYS = {"rerun_tolerance", "timeout_s", "answer_target_s", "drill_target_s"}
+_FLOAT_KEYS = {"rerun_tolerance", "timeout_s", "answer_target_s", "drill_target_s", "read_deadline_s"}
+# Durations: zero or less would time out at once and then blame the store.
+_POSITIVE_KEYS = {"timeout_s", "answer_target_s", "drill_target_s", "read_deadline_s"}
 _STR_KEYS = {"metric", "metric_goal", "production_alias", "rerun_command", "ui_url"}
 KNOWN_KEYS = _TUPLE_KEYS | _INT_KEYS | _FLOAT_KEYS | _STR_KEYS | {"required_fields"}
 
@@ -110,7 +114,12 @@ def _coerce(key: str, value: Any, where: str) -> Any:
             raise bad("a non-negative integer")
         return value
     if key in _FLOAT_KEYS:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        # TOML has nan and inf: neither is a usable threshold or number of seconds.
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise bad("a finite number")
+        if key in _POSITIVE_KEYS and value <= 0:
+            raise bad("a positive number of seconds")
+        if value < 0:
             raise bad("a non-negative number")
         return float(value)
     if key in _STR_KEYS:

@@ -62,10 +62,22 @@ def validate_policy(snapshot: StoreSnapshot, policy: Policy) -> None:
 
 
 def read_snapshot(adapter: Any, policy: Policy, progress: Progress | None = None) -> tuple[StoreSnapshot, str | None]:
-    """The one read of the store a run makes: server version, then the snapshot, validated."""
+    """The one read of the store a run makes: server version, then the snapshot, validated.
+
+    Bounded by `policy.read_deadline_s` (started when open_store was given it, else now): a
+    store that hangs ends the run with StoreTimeout (exit 2) naming the deadline."""
+    from mltrack.stores.deadline import ReadDeadline, read_within
+
+    deadline = getattr(adapter, "read_deadline", None) or ReadDeadline(policy.read_deadline_s)
+    if hasattr(adapter, "read_deadline"):
+        adapter.read_deadline = deadline  # the adapter fits its requests and retries in it too
+    where = getattr(getattr(adapter, "uri", None), "redacted", None) or "the store"
+
+    def read() -> tuple[str | None, StoreSnapshot]:
+        return adapter.server_version(), adapter.snapshot(progress=progress)
+
     try:
-        server_version = adapter.server_version()
-        snapshot = adapter.snapshot(progress=progress)
+        server_version, snapshot = read_within(deadline, where, read)
     except StoreError:
         raise
     except Exception as exc:  # noqa: BLE001 - one clear line, no traceback
@@ -84,7 +96,7 @@ def run_checks(uri_or_adapter: Any, policy: Policy, names: Sequence[str] | str |
     if owned:
         from mltrack.stores import open_store
 
-        adapter = open_store(uri_or_adapter, timeout=policy.timeout_s)
+        adapter = open_store(uri_or_adapter, timeout=policy.timeout_s, read_deadline_s=policy.read_deadline_s)
     else:
         adapter = uri_or_adapter
     try:

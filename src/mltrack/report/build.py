@@ -21,7 +21,7 @@ def write_onboarding(uri: str, out_file: Path, *, policy: Any, checks: str | Non
     from mltrack.stores import open_store
 
     started = time.perf_counter()
-    adapter = open_store(uri, timeout=policy.timeout_s)
+    adapter = open_store(uri, timeout=policy.timeout_s, read_deadline_s=policy.read_deadline_s)
     try:
         note = "not run (--checks none)" if checks is None else None
         outcome = None

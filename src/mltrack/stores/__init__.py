@@ -6,18 +6,26 @@
 from __future__ import annotations
 
 from mltrack.stores.base import StoreAdapter
+from mltrack.stores.deadline import ReadDeadline
 from mltrack.uri import parse
 
 __all__ = ["StoreAdapter", "open_store"]
 
 
-def open_store(uri: str, *, timeout: float = 30.0) -> StoreAdapter:
-    """An adapter for `uri`; raises StoreUnreachable (exit 2) when nothing answers there."""
+def open_store(uri: str, *, timeout: float = 30.0, read_deadline_s: float | None = None) -> StoreAdapter:
+    """An adapter for `uri`; raises StoreUnreachable (exit 2) when nothing answers there.
+
+    `timeout`: each request. `read_deadline_s`: opening plus the first snapshot read, together
+    (StoreTimeout, exit 2, when a store hangs); the policy's `read_deadline_s`.
+    """
     parsed = parse(uri)
+    deadline = ReadDeadline(read_deadline_s) if read_deadline_s is not None else None
     if parsed.tracker == "wandb":
         from mltrack.stores.wandb_store import open_wandb_store
 
-        return open_wandb_store(parsed, timeout=timeout)
+        store = open_wandb_store(parsed, timeout=timeout)
+        store.read_deadline = deadline
+        return store
     from mltrack.stores.mlflow_store import open_mlflow_store
 
-    return open_mlflow_store(parsed, timeout=timeout)
+    return open_mlflow_store(parsed, timeout=timeout, read_deadline=deadline)

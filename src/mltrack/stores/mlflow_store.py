@@ -5,13 +5,16 @@ store through `MlflowClient(tracking_uri=..., registry_uri=...)`, never the glob
 `mlflow.set_tracking_uri` (several stores may be open in one process). Every search is paged
 to the end (the client silently stops at 1,000 runs otherwise) and records are built page by
 page, so only one page of MLflow entities is alive at a time. Transient HTTP errors are retried
-a bounded number of times (stores/retry.py). Nothing here writes.
+a bounded number of times (stores/retry.py), and while a read deadline is set (opening the store
+and the snapshot read, stores/deadline.py) every request timeout and retry fits in the time left.
+Nothing here writes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -21,6 +24,7 @@ from mltrack.errors import StoreError, UsageError
 from mltrack.model import ArtifactFile, RunRecord, StoreSnapshot
 from mltrack.stores import mlflow_connect as connect
 from mltrack.stores.base import Progress
+from mltrack.stores.deadline import ReadDeadline
 from mltrack.stores.mlflow_records import experiment_record, registered_model_record, run_record
 from mltrack.stores.paging import iter_items, iter_pages
 from mltrack.stores.retry import call_with_retry
@@ -56,34 +60,59 @@ class MlflowStore:
         with connect.client_settings(conn, timeout):  # a file store is built here, eagerly
             self._client = MlflowClient(tracking_uri=conn.client_uri, registry_uri=conn.client_uri)
         self._server_version: str | None = None
+        # Set while the store is opened and its snapshot read; None afterwards (checks have
+        # their own per-check timeout_s).
+        self.read_deadline: ReadDeadline | None = None
 
     # -- plumbing ------------------------------------------------------------------------
+    def _request_timeout(self, timeout: float | None = None) -> float:
+        timeout = self._timeout if timeout is None else timeout
+        return self.read_deadline.cap(timeout) if self.read_deadline else timeout
+
+    def _retrying(self, what: str, func: Callable[[], T], attempts: int, backoff_s: float,
+                  timeout: float | None = None) -> T:
+        """`func` under our retry policy, each attempt with a request timeout that fits the
+        read deadline; StoreTimeout once the deadline is spent, whatever the last error was."""
+        deadline = self.read_deadline
+
+        def attempt() -> T:
+            if deadline is not None:
+                deadline.check(self.uri.redacted, what)
+            with connect.client_settings(self._conn, self._request_timeout(timeout)):
+                return func()
+
+        try:
+            return call_with_retry(attempt, attempts=attempts, backoff_s=backoff_s,
+                                   sleep=deadline.sleep if deadline else time.sleep)
+        except StoreError:
+            raise
+        except Exception:
+            if deadline is not None and deadline.expired:
+                raise deadline.error(self.uri.redacted, what) from None
+            raise
+
     def _call(self, what: str, func: Callable[[], T], *, attempts: int | None = None) -> T:
         """Run one client call with our retry policy; any failure becomes a redacted StoreError."""
-        with connect.client_settings(self._conn, self._timeout):
-            try:
-                return call_with_retry(func, attempts=attempts or self._attempts,
-                                       backoff_s=self._backoff_s)
-            except StoreError:
-                raise
-            except Exception as exc:
-                text = redact(str(exc)).strip().splitlines()
-                raise StoreError(
-                    f"{what} failed on {self.uri.redacted}: {text[0] if text else type(exc).__name__}"
-                ) from None
+        try:
+            return self._retrying(what, func, attempts or self._attempts, self._backoff_s)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"{what} failed on {self.uri.redacted}: {_first_line(exc)}") from None
 
     def check_readable(self) -> None:
         """One cheap API call, so open_store fails now, not halfway through a snapshot."""
         from mlflow.entities import ViewType
 
-        with connect.client_settings(self._conn, min(self._timeout, connect.PROBE_TIMEOUT_S)):
-            try:
-                call_with_retry(
-                    lambda: self._client.search_experiments(view_type=ViewType.ALL, max_results=1),
-                    attempts=2, backoff_s=0.2,
-                )
-            except Exception as exc:
-                raise connect.describe_client_error(exc, self.uri.redacted) from None
+        try:
+            self._retrying(
+                "opening the store",
+                lambda: self._client.search_experiments(view_type=ViewType.ALL, max_results=1),
+                attempts=2, backoff_s=0.2, timeout=min(self._timeout, connect.PROBE_TIMEOUT_S))
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise connect.describe_client_error(exc, self.uri.redacted) from None
 
     # -- StoreAdapter --------------------------------------------------------------------
     def server_version(self) -> str | None:
@@ -115,18 +144,22 @@ class MlflowStore:
 
         taken_at = int(time.time() * 1000)
         client = self._client
-        exps = [experiment_record(e) for e in iter_items(lambda token: self._call(
-            "listing experiments",
-            lambda: client.search_experiments(view_type=ViewType.ALL,
-                                              max_results=EXPERIMENT_PAGE_SIZE, page_token=token)))]
-        wanted = _select_experiments(exps, experiments, self.uri.redacted)
-        with _cyclic_gc_paused():
-            runs = self._read_runs(wanted, progress) if wanted else []
-            models = self._read_registered_models(progress)
+        try:
+            exps = [experiment_record(e) for e in iter_items(lambda token: self._call(
+                "listing experiments",
+                lambda: client.search_experiments(view_type=ViewType.ALL,
+                                                  max_results=EXPERIMENT_PAGE_SIZE, page_token=token)))]
+            wanted = _select_experiments(exps, experiments, self.uri.redacted)
+            with _cyclic_gc_paused():
+                runs = self._read_runs(wanted, progress) if wanted else []
+                models = self._read_registered_models(progress)
+            server_version = self.server_version()
+        finally:
+            self.read_deadline = None  # the read is over; checks run on their own timeouts
         return StoreSnapshot(
             uri=self.uri.redacted,
             tracker=self.tracker,
-            server_version=self.server_version(),
+            server_version=server_version,
             taken_at=taken_at,
             experiments=tuple(exps),
             runs=tuple(runs),
@@ -273,6 +306,18 @@ class MlflowStore:
         self.close()
 
 
+def _first_line(exc: BaseException) -> str:
+    """One redacted line for a client error. A database missing one of MLflow's tables says so
+    in words (MLflow's own text is a multi-line SQL dump)."""
+    text = redact(str(exc)).strip().splitlines()
+    first = text[0] if text else type(exc).__name__
+    missing = re.search(r"no such table: (\w+)|relation \"(\w+)\" does not exist", first)
+    if missing:
+        table = missing.group(1) or missing.group(2)
+        return f"the database has no {table!r} table (damaged, or not fully migrated: `mlflow db upgrade`)"
+    return first
+
+
 @contextlib.contextmanager
 def _cyclic_gc_paused() -> Iterator[None]:
     """Building tens of thousands of small objects triggers the cyclic GC again and again, and
@@ -301,13 +346,17 @@ def _select_experiments(exps: list[Any], wanted: Sequence[str] | None, redacted:
 
 
 def open_mlflow_store(parsed: TrackingUri, timeout: float = 30.0, *, attempts: int = 4,
-                      backoff_s: float = 0.5) -> MlflowStore:
+                      backoff_s: float = 0.5, read_deadline: ReadDeadline | None = None) -> MlflowStore:
     """Open an MLflow store for reading; StoreUnreachable (exit 2) within ~10 s when nothing
     answers or the URI is malformed. `attempts`/`backoff_s`: the retry policy for transient
-    HTTP errors (one call plus attempts-1 retries, backoff doubling from backoff_s)."""
+    HTTP errors (one call plus attempts-1 retries, backoff doubling from backoff_s).
+    `read_deadline`: bounds opening and the first snapshot read together."""
+    from mltrack.stores.vendor_logs import demote_vendor_logs
+
+    demote_vendor_logs()
     conn = connect.resolve(parsed)
     if conn.kind == "http":
-        connect.probe_http(conn, parsed.redacted, timeout)
+        connect.probe_http(conn, parsed.redacted, read_deadline.cap(timeout) if read_deadline else timeout)
     elif conn.kind == "sqlite":
         connect.check_sqlite_file(conn, parsed.redacted)
     elif conn.kind == "database":
@@ -316,5 +365,6 @@ def open_mlflow_store(parsed: TrackingUri, timeout: float = 30.0, *, attempts: i
         store = MlflowStore(parsed, conn, timeout, attempts=attempts, backoff_s=backoff_s)
     except Exception as exc:
         raise connect.describe_client_error(exc, parsed.redacted) from None
+    store.read_deadline = read_deadline
     store.check_readable()
     return store

@@ -46,6 +46,9 @@ class WandbStore:
         self.timeout = timeout
         self._runs: dict[str, WandbRun] = {}
         self._snapshot: StoreSnapshot | None = None
+        # The read's overall deadline, started by open_store; runner.read_snapshot enforces it
+        # (stores/deadline.py) around the whole read.
+        self.read_deadline: object | None = None
         if uri.scheme == "wandb-offline":
             self.root: Path | None = Path(uri.raw[len("wandb-offline:"):]).expanduser()
             if not self.root.exists():
