@@ -41,7 +41,7 @@ def test_plan_protects_every_kind_and_deletes_the_rest() -> None:
     why = {i.run_id: " ".join(i.reasons) for i in plan.protected}
     assert "top 2 by val_acc (#1)" in why["best"] and "#2" in why["second"]
     assert "mltrack.keep=true" in why["kept"] and "registered version m v1" in why["registered"]
-    assert "referenced by inference run infer" in why["used"] and "newer than 30 days" in why["fresh"]
+    assert "lineage of inference run infer (its training_run_id)" in why["used"] and "newer than 30 days" in why["fresh"]
     assert "still running" in why["live"] and "inference run" in why["infer"]
     lowest_first = plan_cleanup(snapshot, goal="min", keep_top=1, older_than_days=30, now_ms=NOW)
     # goal=min: the lowest val_acc is "best"; the highest is just old now
@@ -57,7 +57,7 @@ def test_dry_run_lists_reasons_and_changes_nothing(small_reference_store, tmp_pa
     assert_unchanged(before, dump_store(store.db_path, store.artifacts_dir))
     out = result.output
     assert "Would delete (dry run):" in out and "Total reclaimable:" in out and "Nothing was changed" in out
-    for reason in ("tagged mltrack.keep=true", "behind registered version", "referenced by inference run",
+    for reason in ("tagged mltrack.keep=true", "behind registered version", "lineage of inference run",
                    "top 10 by val_acc", "newer than 30 days"):
         assert reason in out, reason
 
@@ -66,7 +66,8 @@ def test_apply_soft_deletes_only_unprotected_runs_and_they_restore(small_referen
     from mlflow.tracking import MlflowClient
 
     store = copy_store(small_reference_store, tmp_path / "store")
-    result = CliRunner().invoke(main, ["cleanup", "--tracking-uri", store.uri, "--apply", "--format", "json"])
+    result = CliRunner().invoke(main, ["cleanup", "--tracking-uri", store.uri, "--apply", "--format", "json",
+                                       "--journal", str(tmp_path / "journal.jsonl")])
     assert result.exit_code == 0, result.output
     plan = json.loads(result.output)
     assert plan["deleted"] and sorted(plan["deleted"]) == sorted(c["run_id"] for c in plan["candidates"])
@@ -91,11 +92,13 @@ def test_apply_soft_deletes_only_unprotected_runs_and_they_restore(small_referen
 
 def test_apply_prints_how_to_restore(small_reference_store, tmp_path: Path) -> None:
     store = copy_store(small_reference_store, tmp_path / "store")
-    result = CliRunner().invoke(main, ["cleanup", "--tracking-uri", store.uri, "--apply", "--older-than", "200"])
+    journal = tmp_path / "journal.jsonl"
+    result = CliRunner().invoke(main, ["cleanup", "--tracking-uri", store.uri, "--apply", "--older-than", "200",
+                                       "--journal", str(journal)])
     assert result.exit_code == 0, result.output
-    assert "Soft-deleted:" in result.output
-    if "Deleted 0 run(s)" not in result.output:
-        assert "mlflow runs restore --run-id" in result.output
+    assert "Soft-deleting:" in result.output and "Deleted 0 run(s)" not in result.output
+    assert f'mltrack cleanup --restore {journal} --tracking-uri "$MLTRACK_TRACKING_URI"' in result.output
+    assert store.uri not in result.output.split("Restore them all with:")[1]  # the URI stays in the env
 
 
 def test_cleanup_command_and_artifact_cleanup_check_agree(small_reference_store) -> None:
@@ -111,8 +114,8 @@ def test_cleanup_command_and_artifact_cleanup_check_agree(small_reference_store)
     finally:
         store.close()
     policy = Policy()
-    command = plan_cleanup(snapshot, keep_top=policy.keep_top, older_than_days=0)
+    command = plan_cleanup(snapshot, keep_top=policy.keep_top, older_than_days=policy.old_run_days)
     check = cleanup_plan(snapshot, policy)
-    assert {i.run_id for i in command.candidates} == {r.run_id for r in check.candidates}
+    assert {i.run_id for i in command.candidates} == set(check.candidate_ids)
     assert command.candidates and not check.deleted_protected
-    assert {i.run_id for i in command.protected} >= set(check.protected)
+    assert {i.run_id for i in command.protected} == set(check.protected)

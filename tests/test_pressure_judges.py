@@ -162,7 +162,7 @@ def test_long_term_repro_skip_and_fail():
 
 
 def test_artifact_cleanup_protects_and_flags_deleted_protected_run():
-    runs = [run(i, 0.5 + i / 100) for i in range(15)]
+    runs = [run(i, 0.5 + i / 100, days_old=90) for i in range(15)]  # older than old_run_days
     runs[0] = RunRecord(**{**runs[0].__dict__, "lifecycle_stage": "deleted"})
     m = model([version("1", "run0")], aliases={"production": "1"})
     result = judge("artifact-cleanup", snapshot(runs, [m]), {"reclaimable_bytes": 100, "runs_counted": 4})

@@ -1,26 +1,30 @@
-"""`mltrack cleanup`: which runs can go, which must stay and why; soft delete only.
+"""`mltrack cleanup`: which runs can go, which must stay and why; soft delete only, journaled.
 
-The plan is pure (snapshot in, plan out) so the dry run and `--apply` cannot disagree. A run is
-protected for the reasons in `mltrack.retention` (shared with the artifact-cleanup check) or
-when it is newer than the threshold. Every other
-active run older than the threshold is a candidate. `--apply` uses MLflow's deleted lifecycle
-(restorable with `mlflow runs restore`); artifacts stay on disk until someone runs `mlflow gc`,
+The plan comes from `mltrack.retention.plan_retention`, the very function the artifact-cleanup
+check calls, so the dry run, `--apply` and the audit cannot disagree. `--apply` first writes
+every run it will delete to a journal (`mltrack.ops.cleanup_journal`), then deletes in order,
+recording each delete; on any failure it stops and says what was deleted, what was not, and
+how to restore. MLflow's deleted lifecycle keeps the artifacts until someone runs `mlflow gc`,
 which mltrack never does, so "bytes" are what becomes reclaimable.
 """
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mltrack import conventions
-from mltrack.model import RunRecord, StoreSnapshot
-from mltrack.retention import protections
+from mltrack.envvars import temporary_environ
+from mltrack.model import ArtifactFile, RunRecord, StoreSnapshot
+from mltrack.ops.cleanup_journal import Journal
+from mltrack.retention import DAY_MS, RetentionRules, find_output_inference, plan_retention
+from mltrack.stores.retry import call_with_retry
 
-DAY_MS = 86_400_000
+__all__ = ["DAY_MS", "CleanupItem", "CleanupPlan", "ApplyOutcome", "plan_cleanup", "apply_cleanup"]
+
+# Writes fail fast (no MLflow-internal minutes of retries); ours are bounded: 3 attempts.
+_WRITE_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "15"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ class CleanupPlan:
     candidates: tuple[CleanupItem, ...]
     protected: tuple[CleanupItem, ...]
     keep_top: int
-    older_than_days: int
+    older_than_days: float
     metric: str
 
     @property
@@ -61,29 +65,27 @@ def plan_cleanup(
     metric: str = conventions.METRIC,
     goal: str = conventions.METRIC_GOAL,
     keep_top: int = 10,
-    older_than_days: int = 30,
+    older_than_days: float = 30,
     bytes_of: Callable[[RunRecord], int | None] | None = None,
+    files_of: Callable[[RunRecord], tuple[ArtifactFile, ...] | None] | None = None,
     now_ms: int | None = None,
 ) -> CleanupPlan:
-    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    """The retention plan, with names, ages and bytes. `files_of` lists a run's artifacts: it
+    finds inference runs known only by their predictions file (the check does the same)."""
+    rules = RetentionRules(metric, goal, keep_top, older_than_days)
+    by_output = find_output_inference(snapshot, rules, files_of, now_ms) if files_of else {}
+    plan = plan_retention(snapshot, rules, inference_by_output=by_output, now_ms=now_ms)
+    now_ms = snapshot.taken_at if now_ms is None else now_ms
     names = {e.experiment_id: e.name for e in snapshot.experiments}
-    active = [r for r in snapshot.runs if r.lifecycle_stage == "active"]
-    reasons: dict[str, list[str]] = defaultdict(
-        list, protections(snapshot, metric=metric, goal=goal, keep_top=keep_top))
-    candidates, protected = [], []
-    for run in active:
-        age = (now_ms - run.start_time) / DAY_MS if run.start_time else None
-        if age is None or age < older_than_days:
-            reasons[run.run_id].append(f"newer than {older_than_days} days"
-                                       + ("" if age is not None else " (no start time)"))
-        experiment = names.get(run.experiment_id, run.experiment_id)
-        if reasons[run.run_id]:
-            protected.append(CleanupItem(run.run_id, run.name, experiment, _round(age), tuple(reasons[run.run_id])))
-            continue
-        why = f"older than {older_than_days} days ({age:.0f} d)"
-        why += f", not in the top {keep_top} by {metric}" if metric in run.metrics else f", no {metric} logged"
-        size = bytes_of(run) if bytes_of else _listed_bytes(run)
-        candidates.append(CleanupItem(run.run_id, run.name, experiment, _round(age), (why,), size))
+
+    def item(run: RunRecord, reasons: tuple[str, ...], size: int | None = None) -> CleanupItem:
+        age = None if not run.start_time else round((now_ms - run.start_time) / DAY_MS, 1)
+        return CleanupItem(run.run_id, run.name, names.get(run.experiment_id, run.experiment_id), age,
+                           reasons, size)
+
+    candidates = [item(r, (plan.why_candidate[r.run_id],), bytes_of(r) if bytes_of else _listed_bytes(r))
+                  for r in plan.candidates]
+    protected = [item(r, plan.protected[r.run_id]) for r in snapshot.runs if r.run_id in plan.protected]
     candidates.sort(key=lambda i: (-(i.bytes or 0), i.run_id))
     protected.sort(key=lambda i: (i.experiment, i.name, i.run_id))
     return CleanupPlan(tuple(candidates), tuple(protected), keep_top, older_than_days, metric)
@@ -93,31 +95,45 @@ def _listed_bytes(run: RunRecord) -> int | None:
     return None if run.artifacts is None else sum(a.size or 0 for a in run.artifacts)
 
 
-def _round(age: float | None) -> float | None:
-    return None if age is None else round(age, 1)
+@dataclass
+class ApplyOutcome:
+    deleted: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (run id, why not deleted)
+    not_deleted: list[str] = field(default_factory=list)  # planned, never reached
+    uncertain: str | None = None  # the delete that failed: the server may have done it
+    error: str | None = None  # what stopped the apply
 
 
-def apply_cleanup(client: Any, plan: CleanupPlan, *, progress: Callable[[int, int, str], None] | None = None) -> list[str]:
-    """Soft-delete the plan's candidates; re-read each run first and skip one that became
-    protected since the plan (tagged to keep meanwhile). Returns the deleted run ids."""
-    deleted = []
-    for index, item in enumerate(plan.candidates, start=1):
-        run = client.get_run(item.run_id)
-        if run.info.lifecycle_stage != "active" or run.data.tags.get(conventions.TAG_KEEP, "").lower() == "true":
-            continue
-        client.delete_run(item.run_id)
-        deleted.append(item.run_id)
-        if progress:
-            progress(index, len(plan.candidates), item.name or item.run_id)
-    return deleted
-
-
-def restore_hint(uri_redacted: str, run_ids: list[str]) -> list[str]:
-    """How to undo `--apply`: one shell line that restores every deleted run."""
-    if not run_ids:
-        return []
-    return [
-        "Restore (artifacts included; nothing is freed until someone runs `mlflow gc`):",
-        f"  export MLFLOW_TRACKING_URI='{uri_redacted}'",
-        "  for id in " + " ".join(run_ids) + "; do mlflow runs restore --run-id $id; done",
-    ]
+def apply_cleanup(client: Any, plan: CleanupPlan, journal: Journal, *,
+                  progress: Callable[[int, int, str], None] | None = None) -> ApplyOutcome:
+    """Soft-delete the plan's candidates in order, each recorded in the journal before and
+    after. Re-read each run first and skip one that became protected since the plan (tagged to
+    keep, or no longer active). Stops at the first failure; never raises for a store error."""
+    outcome = ApplyOutcome()
+    items = list(plan.candidates)
+    with temporary_environ(_WRITE_ENV):
+        for index, item in enumerate(items, start=1):
+            started = False
+            try:
+                run = call_with_retry(lambda: client.get_run(item.run_id))
+                if run.info.lifecycle_stage != "active":
+                    outcome.skipped.append((item.run_id, f"already {run.info.lifecycle_stage}"))
+                    continue
+                if run.data.tags.get(conventions.TAG_KEEP, "").lower() == "true":
+                    outcome.skipped.append((item.run_id, f"tagged {conventions.TAG_KEEP}=true since the plan"))
+                    continue
+                journal.record("deleting", item.run_id)
+                started = True
+                call_with_retry(lambda: client.delete_run(item.run_id))
+                journal.record("deleted", item.run_id)
+                outcome.deleted.append(item.run_id)
+            except Exception as exc:  # noqa: BLE001 - any failure: stop, and say exactly where
+                outcome.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                outcome.not_deleted = [i.run_id for i in items[index - 1:]]
+                outcome.uncertain = item.run_id if started else None
+                journal.record("stopped", item.run_id, error=outcome.error)
+                return outcome
+            if progress:
+                progress(index, len(items), item.name or item.run_id)
+    journal.record("finished", None)
+    return outcome

@@ -3,70 +3,63 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from mltrack.model import RunRecord, Status, StoreSnapshot
-from mltrack.pressure.base import Check, GatherContext, Verdict, age_days, shorten, training_runs
+from mltrack.model import Status, StoreSnapshot
+from mltrack.pressure.base import Check, GatherContext, Verdict
 from mltrack.pressure.evidence import artifact_bytes, artifacts_of, local_root, prefetch_artifacts
 from mltrack.pressure.policy import Policy
-from mltrack.retention import protections
+from mltrack.retention import RetentionPlan, RetentionRules, find_output_inference, plan_retention
 
 DOC = """\
 ## What it checks
-Computes what a cleanup could delete - training runs outside the top `keep_top` by the metric,
-not behind a registered model version, not referenced by an inference run (`training_run_id`),
-not tagged `mltrack.keep=true` - and the bytes it would free (run artifacts listed recursively
-plus their MLflow 3 logged models). Local artifact stores are walked on disk; remote ones are
-listed through the API for at most `cleanup_list_limit` runs and the rest estimated (the evidence
-says how bytes were counted). It deletes nothing.
+Computes what `mltrack cleanup` would delete - it calls the very planning function the command
+calls (`mltrack.retention.plan_retention`) with the policy's `keep_top` and `old_run_days` - and
+the bytes that would free (run artifacts listed recursively plus their MLflow 3 logged models).
+Protected, by content rather than mltrack's tags: runs behind any registered version or alias
+(`run_id`, a `runs:/<id>/...` source), inference runs (they load a model or write predictions
+and log no training metric) and every run their lineage points to, the best `keep_top` runs
+per experiment and the sweep parents (`mlflow.parentRunId`) holding them, runs newer than
+`old_run_days` or still running, and runs tagged `mltrack.keep=true`. Local artifact stores are
+walked on disk; remote ones are listed through the API for at most `cleanup_list_limit` runs
+and the rest estimated (the evidence says how bytes were counted). It deletes nothing.
 
 ## Why it matters
-Storage bills grow until someone deletes the wrong run: the one behind the production model.
+Storage bills grow until someone deletes the wrong run: the one behind the production model,
+or the inference runs that are the audit trail of every prediction.
 
 ## How it fails
 `fail` when a protected run was already deleted (naming it and why it is protected), or when
 artifacts cannot be listed.
 
 ## How to fix
-Restore the run (`mlflow.tracking.MlflowClient().restore_run(run_id)`), and clean up with
-`mltrack cleanup` (dry run unless `--apply`), which never touches a protected run.
+Restore the run (`mlflow.tracking.MlflowClient().restore_run(run_id)`, or
+`mltrack cleanup --restore JOURNAL` after an apply), and clean up only with `mltrack cleanup`
+(dry run unless `--apply`), which never touches a protected run.
 """
 
 
-@dataclass(frozen=True)
-class CleanupPlan:
-    protected: dict[str, list[str]]  # run id -> reasons
-    candidates: list[RunRecord]
-    deleted_protected: list[dict[str, Any]] = field(default_factory=list)
+def rules_of(policy: Policy) -> RetentionRules:
+    """The policy's cleanup rules: the defaults of `mltrack cleanup` too."""
+    return RetentionRules(policy.metric, policy.metric_goal, policy.keep_top, policy.old_run_days)
 
 
-def cleanup_plan(snapshot: StoreSnapshot, policy: Policy, keep_top: int | None = None,
-                 older_than_days: float | None = None) -> CleanupPlan:
-    """Pure: which runs are protected (and why), which may go. Shared with `mltrack cleanup`."""
-    keep_top = policy.keep_top if keep_top is None else keep_top
-    reasons = protections(snapshot, metric=policy.metric, goal=policy.metric_goal, keep_top=keep_top,
-                          references_from_deleted=False)
-    active = training_runs(snapshot, policy)
-    deleted = []
-    for run_id, why in reasons.items():
-        run = snapshot.run(run_id)
-        if run is None or run.lifecycle_stage != "active":
-            deleted.append({"run_id": run_id, "name": run.name if run else None,
-                            "state": "missing from the store" if run is None else run.lifecycle_stage,
-                            "protected_because": why})
-    candidates = [r for r in active if r.run_id not in reasons and (
-        older_than_days is None or (age_days(snapshot, r.start_time) or 0) > older_than_days)]
-    return CleanupPlan(reasons, candidates, deleted)
+def cleanup_plan(snapshot: StoreSnapshot, policy: Policy,
+                 inference_by_output: Mapping[str, str] | None = None) -> RetentionPlan:
+    """Exactly what `mltrack cleanup` plans with the policy's defaults."""
+    return plan_retention(snapshot, rules_of(policy), inference_by_output=inference_by_output)
 
 
 def gather(ctx: GatherContext) -> dict[str, Any]:
-    plan = cleanup_plan(ctx.snapshot, ctx.policy)
-    prefetch_artifacts(ctx, plan.candidates[: ctx.policy.cleanup_list_limit])
+    rules = rules_of(ctx.policy)
+    by_output = find_output_inference(ctx.snapshot, rules, lambda run: artifacts_of(ctx, run)[0])
+    plan = plan_retention(ctx.snapshot, rules, inference_by_output=by_output)
+    candidates = list(plan.candidates)
+    prefetch_artifacts(ctx, candidates[: ctx.policy.cleanup_list_limit])
     counted, failures, how_counts, total = 0, [], {}, 0
     estimated = 0
     listed = ctx.cache.get("artifacts", {})
-    for run in plan.candidates:
+    for run in candidates:
         if run.artifacts is None and local_root(run.artifact_uri) is None and run.run_id not in listed:
             estimated += 1  # beyond cleanup_list_limit: estimated from the listed runs' mean
             continue
@@ -80,23 +73,25 @@ def gather(ctx: GatherContext) -> dict[str, Any]:
     if estimated and counted:
         total += round(total / counted * estimated)
     return {"reclaimable_bytes": total, "runs_counted": counted, "runs_estimated": estimated,
-            "listed_by": how_counts, "listing_failures": failures[:20], "listing_failure_count": len(failures)}
+            "listed_by": how_counts, "listing_failures": failures[:20], "listing_failure_count": len(failures),
+            "inference_by_output": by_output}
 
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
-    plan = cleanup_plan(snapshot, policy)
+    plan = cleanup_plan(snapshot, policy, evidence.get("inference_by_output"))
     facts: dict[str, Any] = {
-        "candidates": len(plan.candidates), "candidate_runs": shorten([r.run_id for r in plan.candidates]),
-        "protected": len(plan.protected), "keep_top": policy.keep_top,
-        "deleted_protected": plan.deleted_protected, **dict(evidence),
+        "candidates": len(plan.candidates), "candidate_run_ids": plan.candidate_ids,
+        "protected": len(plan.protected), "keep_top": policy.keep_top, "older_than_days": policy.old_run_days,
+        "deleted_protected": list(plan.deleted_protected), **dict(evidence),
     }
     facts["how_counted"] = (f"{evidence.get('runs_counted', 0)} runs listed "
                             f"({', '.join(f'{n} via {k}' for k, n in evidence.get('listed_by', {}).items()) or 'none'})"
                             + (f", {evidence['runs_estimated']} estimated from their mean" if evidence.get("runs_estimated") else ""))
     if plan.deleted_protected:
         first = plan.deleted_protected[0]
+        more = f" (and {len(plan.deleted_protected) - 1} more)" if len(plan.deleted_protected) > 1 else ""
         return Verdict(Status.FAIL, f"protected run {first['run_id']} ({first['name'] or 'unnamed'}) is "
-                       f"{first['state']}; it is protected: {'; '.join(first['protected_because'])}", facts,
+                       f"{first['state']}; it is protected: {'; '.join(first['protected_because'])}{more}", facts,
                        "Restore it (MlflowClient().restore_run) and clean up only with `mltrack cleanup`, "
                        "which never deletes a protected run")
     if evidence.get("listing_failure_count"):
@@ -104,8 +99,9 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
                        f"{evidence['listing_failures'][0]['error']}", facts,
                        "Check the artifact store's permissions and reachability")
     mib = evidence.get("reclaimable_bytes", 0) / 2**20
-    return Verdict(Status.PASS, f"{len(plan.candidates)} unprotected runs could be cleaned up, freeing "
-                   f"{mib:.1f} MiB; {len(plan.protected)} runs protected, none at risk (nothing deleted)", facts)
+    return Verdict(Status.PASS, f"{len(plan.candidates)} unprotected runs older than {policy.old_run_days} days "
+                   f"could be cleaned up, freeing {mib:.1f} MiB; {len(plan.protected)} runs protected, "
+                   "none at risk (nothing deleted)", facts)
 
 
 CHECK = Check("MLP09", "artifact-cleanup",

@@ -1,0 +1,195 @@
+"""What kind of run a run is, told by its content rather than by mltrack's own tags.
+
+A batch-inference script written with plain MLflow loads a model (`models:/name@production`,
+`models:/name/3`, `runs:/<id>/model`, a logged-model id) and records where it came from in a
+param or tag, writes a predictions file, and logs no training metric. Such a run is evidence
+(which model made which predictions), so cleanup must keep it and everything it points to.
+
+- `model_references(run)`: every model a run names in its params and tags.
+- `is_inference_run(run, metric)`: mltrack's `mltrack.run_type=inference` tag, or a model load /
+  predictions output with no training metric beside it.
+- `lineage(run, snapshot)`: the run ids an inference run's lineage points to, and how.
+
+Pure functions over `mltrack.model` records: shared by cleanup, the checks and (later) the
+zero-configuration "any store" work. Dataset inputs are not in the snapshot yet; once they are,
+an input with context "inference"/"eval" is one more signal here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from mltrack import conventions
+from mltrack.model import ArtifactFile, RegisteredModelRecord, RunRecord, StoreSnapshot
+
+# models:/<name>/<version|stage>, models:/<name>@<alias>, models:/m-<id> (MLflow 3 logged model)
+_MODELS_URI = re.compile(r"models:/(?P<body>[^\s'\",;]+)")
+_RUNS_URI = re.compile(r"runs:/(?P<run_id>[0-9a-f]{32})(?![0-9a-f])(?:/[^\s'\",;]*)?")
+_LOGGED_MODEL_ID = re.compile(r"^m-[0-9a-f]{32}$")
+# Param/tag names that hold a model version when the URI itself is not logged.
+_VERSION_KEYS = ("model_version", "registered_model_version", "model.version", "version")
+_NAME_KEYS = ("model_name", "registered_model_name", "registered_model", "model.name")
+_TRAINING_RUN_KEYS = ("training_run_id", "source_run_id", "train_run_id")
+# A metric with one of these in its name describes training, not serving.
+_TRAINING_METRIC = re.compile(r"loss|^train|^val[_/-]|^valid", re.IGNORECASE)
+_PREDICTIONS_FILE = re.compile(r"(^|/)(predictions?|preds|scores|scored|inference[_-]?output)[^/]*$",
+                               re.IGNORECASE)
+_STAGES = {"production", "staging", "archived", "none"}
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """One model a run names. Exactly one way of naming is set (name+version, name+alias,
+    name+stage, a logged-model id, or a run id)."""
+
+    text: str  # as logged, for messages
+    name: str | None = None
+    version: str | None = None
+    alias: str | None = None
+    stage: str | None = None
+    model_id: str | None = None
+    run_id: str | None = None
+
+
+def model_references(run: RunRecord) -> list[ModelRef]:
+    """Every model a run names in its params and tags (MLflow's own bookkeeping tags excluded)."""
+    refs: list[ModelRef] = []
+    for key, value in _fields(run):
+        for match in _MODELS_URI.finditer(value):
+            ref = _parse_models_uri(match.group(0), match.group("body"))
+            if ref is not None:
+                refs.append(ref)
+        for match in _RUNS_URI.finditer(value):
+            refs.append(ModelRef(match.group(0), run_id=match.group("run_id")))
+    name = _first(run, _NAME_KEYS)
+    version = _first(run, _VERSION_KEYS)
+    if name and version and version.isdigit():
+        refs.append(ModelRef(f"{name} v{version}", name=name, version=version))
+    return list(dict.fromkeys(refs))
+
+
+def _parse_models_uri(text: str, body: str) -> ModelRef | None:
+    body = body.rstrip("/")
+    if _LOGGED_MODEL_ID.match(body.split("/")[0]):
+        return ModelRef(text, model_id=body.split("/")[0])
+    if "@" in body:
+        name, _, alias = body.partition("@")
+        return ModelRef(text, name=name, alias=alias) if name and alias else None
+    name, _, rest = body.partition("/")
+    if not name or not rest:
+        return None
+    rest = rest.split("/")[0]
+    if rest.isdigit():
+        return ModelRef(text, name=name, version=rest)
+    if rest.lower() in _STAGES or rest.lower() == "latest":
+        return ModelRef(text, name=name, stage=rest)
+    return None
+
+
+def training_metrics(run: RunRecord, metric: str = conventions.METRIC) -> list[str]:
+    """The run's metrics that only training produces (the primary metric, losses, train/val)."""
+    return sorted(k for k in run.metrics if k == metric or _TRAINING_METRIC.search(k))
+
+
+def predictions_outputs(files: Iterable[ArtifactFile] | None) -> list[str]:
+    """Artifact paths that look like a predictions file (predictions.csv, preds.parquet...)."""
+    return sorted(f.path for f in files or () if _PREDICTIONS_FILE.search(f.path))
+
+
+def inference_signals(run: RunRecord, metric: str = conventions.METRIC,
+                      files: Iterable[ArtifactFile] | None = None) -> list[str]:
+    """Why this run looks like an inference run (empty: it does not). `files`: its artifacts,
+    when listed (the snapshot's own listing is used otherwise)."""
+    signals = []
+    if run.tags.get(conventions.TAG_RUN_TYPE) == conventions.RUN_TYPE_INFERENCE:
+        signals.append(f"tagged {conventions.TAG_RUN_TYPE}={conventions.RUN_TYPE_INFERENCE}")
+    if training_metrics(run, metric):
+        return signals  # it loads a model and trains (fine-tuning): a training run
+    refs = model_references(run)
+    if refs:
+        signals.append(f"loads model {refs[0].text}")
+    outputs = predictions_outputs(files if files is not None else run.artifacts)
+    if outputs:
+        signals.append(f"writes predictions {outputs[0]}")
+    if _first(run, ("predictions_hash", "output_hash", "predictions_sha256")):
+        signals.append("logs a predictions hash")
+    return signals
+
+
+def is_inference_run(run: RunRecord, metric: str = conventions.METRIC,
+                     files: Iterable[ArtifactFile] | None = None) -> bool:
+    return bool(inference_signals(run, metric, files))
+
+
+def lineage(run: RunRecord, snapshot: StoreSnapshot) -> list[tuple[str, str]]:
+    """(run id, how) for every run this run's lineage points to: a logged training run id, a
+    `runs:/` URI, and the training runs behind every model version it names (by number, alias,
+    stage or logged-model id). Ids of runs missing from the store are returned too."""
+    found: list[tuple[str, str]] = []
+    for key in _TRAINING_RUN_KEYS:
+        value = run.params.get(key) or run.tags.get(key)
+        if value:
+            found.append((value, f"its {key}"))
+    for ref in model_references(run):
+        if ref.run_id:
+            found.append((ref.run_id, f"it loads {ref.text}"))
+        elif ref.model_id:
+            found.extend((rid, f"it loads {ref.text}") for rid in _runs_of_logged_model(snapshot, ref.model_id))
+        elif ref.name and (model := snapshot.registered_model(ref.name)) is not None:
+            for version in _versions_named(model, ref):
+                found.extend((rid, f"it loads {ref.text} (v{version.version})")
+                             for rid in version_run_ids(version, snapshot))
+    return [(rid, how) for rid, how in dict.fromkeys(found) if rid != run.run_id]
+
+
+def version_run_ids(version, snapshot: StoreSnapshot) -> list[str]:
+    """The run(s) behind a model version: its run_id, the run in a `runs:/` source, the run
+    mltrack's registration tag names, and the run that logged its MLflow 3 model."""
+    ids = [version.run_id, version.tags.get(conventions.VERSION_TAG_RUN_ID)]
+    match = _RUNS_URI.search(version.source or "")
+    if match:
+        ids.append(match.group("run_id"))
+    if version.model_id:
+        ids.extend(_runs_of_logged_model(snapshot, version.model_id))
+    return list(dict.fromkeys(i for i in ids if i))
+
+
+def _versions_named(model: RegisteredModelRecord, ref: ModelRef) -> Iterator:
+    if ref.version:
+        if (v := model.version(ref.version)) is not None:
+            yield v
+    elif ref.alias:
+        number = model.aliases.get(ref.alias)
+        if number is not None and (v := model.version(number)) is not None:
+            yield v
+    elif ref.stage and ref.stage.lower() == "latest":
+        if model.versions:
+            yield model.versions[-1]
+    elif ref.stage:
+        yield from (v for v in model.versions if v.current_stage.lower() == ref.stage.lower())
+
+
+def _runs_of_logged_model(snapshot: StoreSnapshot, model_id: str) -> list[str]:
+    return [r.run_id for r in snapshot.runs if model_id in r.logged_model_ids]
+
+
+def _fields(run: RunRecord) -> Iterator[tuple[str, str]]:
+    yield from run.params.items()
+    # MLflow's own bookkeeping tags (source name, log-model history) name no loaded model.
+    yield from ((k, v) for k, v in run.tags.items() if not k.startswith("mlflow."))
+
+
+def _first(run: RunRecord, keys: Iterable[str]) -> str | None:
+    for key in keys:
+        value = run.params.get(key) or run.tags.get(key)
+        if value not in (None, "", "None"):
+            return str(value)
+    return None
+
+
+def finite(value: object) -> bool:
+    """A metric value that can rank (NaN and infinities are diverged runs, never best)."""
+    return isinstance(value, (int, float)) and math.isfinite(value)
