@@ -12,7 +12,6 @@ import shutil
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,10 +205,7 @@ def _probe(ctx: GatherContext) -> str | None:
     uri = getattr(ctx.adapter, "uri", None)
     if uri is None or uri.scheme not in ("http", "https"):
         return None
-    try:
-        with urllib.request.urlopen(uri.raw.rstrip("/") + "/health", timeout=min(5.0, ctx.policy.timeout_s)):
-            return None
-    except Exception as exc:  # noqa: BLE001
-        if getattr(exc, "code", None) is not None:  # answered (401/404): alive
-            return None
-        return f"the store at {redact(uri.raw)} stopped answering ({describe_error(exc)})"
+    from mltrack.stores.http_client import alive  # MLflow's credentials (userinfo, env vars)
+
+    exc = alive(uri.raw, min(5.0, ctx.policy.timeout_s))  # any answer (even 401/404) is alive
+    return None if exc is None else f"the store at {redact(uri.raw)} stopped answering ({describe_error(exc)})"

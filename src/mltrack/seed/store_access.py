@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 from typing import Any
 
 from mltrack import conventions as cv
@@ -45,22 +42,18 @@ def artifact_root(uri: TrackingUri) -> Path | None:
 
 
 def _check_health(uri: TrackingUri) -> None:
-    parts = urlsplit(uri.raw)
-    # urllib cannot take user:password@ in a URL; /health needs no credentials anyway.
-    netloc = parts.hostname or ""
-    netloc = f"[{netloc}]" if ":" in netloc else netloc
-    if parts.port:
-        netloc += f":{parts.port}"
-    url = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/health", "", ""))
+    # With the credentials MLflow's client will send (userinfo or MLFLOW_TRACKING_* env vars):
+    # a server behind an authenticating proxy protects /health too.
+    from mltrack.stores import http_client
+
     try:
-        with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT / 2) as response:  # noqa: S310
-            if response.status == 200:
-                return
-            reason = f"HTTP {response.status}"
-    except urllib.error.HTTPError as exc:
-        reason = f"HTTP {exc.code}"
-    except (OSError, ValueError) as exc:
+        response = http_client.get(uri.raw, "/health", CONNECT_TIMEOUT / 2)
+    except Exception as exc:  # noqa: BLE001 - one line below
         reason = str(getattr(exc, "reason", exc))
+    else:
+        if response.status_code == 200:
+            return
+        reason = f"HTTP {response.status_code}"
     raise StoreUnreachable(f"cannot reach tracking server {uri.redacted}: {redact(reason)}")
 
 

@@ -7,6 +7,8 @@
   sees a name without slashes and creates nothing in the working directory.
 - http(s): `/health` is probed with a short timeout, then one cheap API call, so a closed port
   or a server that refuses us fails within seconds, not after MLflow's minutes of retries.
+  Our own requests carry the credentials MLflow's would (stores/http_client.py): userinfo in
+  the URI, else MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN.
 - a local path / `file:` (legacy file store): must be an existing MLflow store directory.
 """
 
@@ -111,12 +113,14 @@ def client_settings(conn: Connection, timeout: float) -> Iterator[None]:
 
 
 def probe_http(conn: Connection, redacted: str, timeout: float) -> None:
-    """Fail fast when nothing answers at the server's /health."""
-    import requests
+    """Fail fast when nothing answers at the server's /health (asked with the credentials
+    MLflow itself would send: stores/http_client.py)."""
+    from mltrack.stores import http_client
 
     try:
-        response = requests.get(f"{conn.http_base}/health", timeout=min(timeout, PROBE_TIMEOUT_S))
-    except requests.RequestException as exc:
+        response = http_client.get(conn.http_base or conn.client_uri, "/health",
+                                   min(timeout, PROBE_TIMEOUT_S))
+    except Exception as exc:  # noqa: BLE001 - requests' or MLflow's wrapper of it
         raise StoreUnreachable(
             f"cannot reach tracking server {redacted}: {_reason(exc)}",
             hint="is `mlflow server` running there?",
@@ -124,7 +128,8 @@ def probe_http(conn: Connection, redacted: str, timeout: float) -> None:
     if response.status_code in {401, 403}:
         raise StoreError(
             f"tracking server {redacted} refused access (HTTP {response.status_code})",
-            hint="check credentials (MLFLOW_TRACKING_USERNAME/PASSWORD or TOKEN)",
+            hint="check the credentials: the URI's userinfo (percent-encoded), or "
+            "MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN",
         )
     # Other answers (404 behind a proxy without /health, 5xx) are left to the API probe,
     # which retries transient errors.

@@ -125,10 +125,10 @@ class MlflowStore:
 
         if self._conn.kind != "http":
             return mlflow.__version__  # the client library reads the store directly
-        import requests
+        from mltrack.stores import http_client  # MLflow's credentials, as for every read
 
-        def fetch() -> requests.Response:
-            response = requests.get(f"{self._conn.http_base}/version", timeout=self._timeout)
+        def fetch() -> Any:
+            response = http_client.get(self._conn.http_base or "", "/version", self._request_timeout())
             if response.status_code >= 500 or response.status_code == 429:
                 response.raise_for_status()
             return response
