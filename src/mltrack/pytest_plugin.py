@@ -172,8 +172,10 @@ def _read_store(state: _SuiteState) -> None:
 
     try:
         state.snapshot, state.server_version = read_snapshot(_adapter(state), state.policy)
-    except MltrackError as err:
-        raise pytest.UsageError(f"mltrack: {err}") from None
+    except MltrackError as err:  # may quote the server's answer: escapes made visible
+        from mltrack.textsafe import for_terminal
+
+        raise pytest.UsageError(f"mltrack: {for_terminal(err)}") from None
     state.reads += 1
 
 
@@ -198,11 +200,12 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     state = _state(config)
     if state is None:
         return None
+    from mltrack.textsafe import for_terminal
     from mltrack.uri import redact
 
     tracker = state.snapshot.tracker if state.snapshot is not None else "store"
     version = state.server_version or "unknown"
-    return [f"mltrack: tracking URI {redact(state.uri)} (from {state.source}); {tracker} version {version}"]
+    return [for_terminal(f"mltrack: tracking URI {redact(state.uri)} (from {state.source}); {tracker} version {version}")]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -238,6 +241,7 @@ def pressure_check(request: pytest.FixtureRequest, mltrack_snapshot: Any):
         from mltrack.pressure.registry import get
         from mltrack.pressure.render import format_result
         from mltrack.pressure.runner import CheckSession
+        from mltrack.textsafe import for_terminal
 
         if state.session is None:
             state.session = CheckSession(_adapter(state), mltrack_snapshot, state.policy,
@@ -249,7 +253,7 @@ def pressure_check(request: pytest.FixtureRequest, mltrack_snapshot: Any):
         if result.status in (Status.FAIL, Status.ERROR):
             pytest.fail(text, pytrace=False)
         if result.status is Status.SKIP:
-            pytest.skip(f"{name}: {result.message}")
+            pytest.skip(for_terminal(f"{name}: {result.message}"))
         if result.status is Status.WARN:
             warnings.warn(PressureWarning(text), stacklevel=2)
         return result
@@ -271,9 +275,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if not rows:
         return
     from mltrack.pressure.registry import CHECKS
+    from mltrack.textsafe import for_terminal
 
     terminalreporter.section("mltrack pressure suite")
     for check in CHECKS:
         if check.name in rows:
             row = rows[check.name]
-            terminalreporter.line(f"{row['code']} {row['name']:<17} {row['status'].upper():<5} {row['message'][:110]}")
+            terminalreporter.line(for_terminal(  # store text: escapes made visible before clipping
+                f"{row['code']} {row['name']:<17} {row['status'].upper():<5} {for_terminal(row['message'])[:110]}"))

@@ -19,7 +19,7 @@ _MARK = {"pass": "PASS ", "fail": "FAIL ", "warn": "WARN ", "error": "ERROR", "s
 
 @click.command("audit")
 @tracking_uri_option
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),  # checked by check_out_dir
               help="Directory for report.json, report.md, report.html, junit.xml (earlier audits are kept in history/).")
 @click.option("--checks", default="all", show_default=True,
               help="all, monthly (data-change, long-term-repro, artifact-cleanup), or comma-separated check names/codes.")
@@ -35,17 +35,20 @@ def audit_command(tracking_uri: str, out_dir: Path, checks: str, config_path: st
     from mltrack.report.audit import exit_code, run_audit
     from mltrack.report.progress import ProgressPrinter
     from mltrack.report.trend import describe_number, ordered_numbers
+    from mltrack.report.writer import check_out_dir
+    from mltrack.textsafe import for_terminal
 
     policy = load_policy(config_path)
     select(checks)  # an unknown check name is a usage error before any store is touched
+    check_out_dir(out_dir)  # an unwritable --out fails now, not after the whole audit ran
     printer = ProgressPrinter(interactive=progress)
     try:
         report = run_audit(tracking_uri, out_dir, checks=checks, policy=policy, progress=printer)
     finally:
         printer.finish()
     for result in report["results"]:
-        click.echo(f"{_MARK.get(result['status'], result['status'])} {result['code']} "
-                   f"{result['name']:<17} {result['message']}")
+        click.echo(for_terminal(f"{_MARK.get(result['status'], result['status'])} {result['code']} "
+                                f"{result['name']:<17} {result['message']}"))  # store text: no raw escapes
     summary = report["summary"]
     click.echo(f"{summary['pass']} passed, {summary['fail']} failed, {summary['warn']} warned, "
                f"{summary['error']} errors, {summary['skip']} skipped in {report['duration_s']:.1f} s")
@@ -56,7 +59,7 @@ def audit_command(tracking_uri: str, out_dir: Path, checks: str, config_path: st
         for key, change in ordered_numbers(trend["numbers"]):
             if change.get("delta"):
                 click.echo(f"  {describe_number(key, change)}")
-    click.echo(f"Report: {out_dir / 'report.html'} (also report.md, junit.xml, report.json)")
+    click.echo(f"Report: {for_terminal(out_dir / 'report.html')} (also report.md, junit.xml, report.json)")
     raise SystemExit(exit_code(report))
 
 

@@ -15,7 +15,7 @@ from mltrack.cli.common import handle_errors, tracking_uri_option
 
 @click.command("report")
 @tracking_uri_option
-@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path),  # checked by check_out_file
               help="HTML file to write, e.g. onboarding.html.")
 @click.option("--checks", default="all", show_default=True,
               help="Pressure checks whose verdicts the page shows: all, monthly, names, or none.")
@@ -26,16 +26,19 @@ def report_command(tracking_uri: str, out_file: Path, checks: str, config_path: 
     from mltrack.pressure.policy import load_policy
     from mltrack.report.build import write_onboarding
     from mltrack.report.progress import ProgressPrinter
+    from mltrack.report.writer import check_out_file
+    from mltrack.textsafe import for_terminal
 
     policy = load_policy(config_path)
+    check_out_file(out_file)  # an unwritable --out fails now, not after the store was read
     printer = ProgressPrinter()
     try:
         stats = write_onboarding(tracking_uri, out_file, policy=policy,
                                  checks=None if checks == "none" else checks, progress=printer)
     finally:
         printer.finish()
-    click.echo(f"Wrote {out_file} ({stats['bytes'] / 1024:.0f} KiB in {stats['seconds']:.1f} s). "
-               f"Open it in a browser: file://{out_file.resolve()}")
+    click.echo(f"Wrote {for_terminal(out_file)} ({stats['bytes'] / 1024:.0f} KiB in {stats['seconds']:.1f} s). "
+               f"Open it in a browser: file://{for_terminal(out_file.resolve())}")
 
 
 main.add_command(report_command)

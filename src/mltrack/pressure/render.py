@@ -1,4 +1,8 @@
-"""A check result as terminal text: verdict line, evidence, fix. Rendered from the data only."""
+"""A check result as terminal text: verdict line, evidence, fix. Rendered from the data only.
+
+Each piece of store text (message, evidence keys and values, fix) is made safe on its own with
+`textsafe.for_terminal` before the lines are joined: an escape sequence in a run name reaches
+no terminal raw, and a newline in one cannot forge a line of its own."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mltrack.model import CheckResult
+from mltrack.textsafe import for_terminal
 from mltrack.uri import redact
 
 MAX_LIST = 8
@@ -14,12 +19,12 @@ MAX_LINE = 160
 
 
 def format_result(result: CheckResult) -> str:
-    lines = [f"{result.code} {result.name}: {result.status.value.upper()} - {result.message}"]
+    lines = [for_terminal(f"{result.code} {result.name}: {result.status.value.upper()} - {result.message}")]
     if result.evidence:
         lines.append("evidence:")
         lines += _render(result.evidence, indent=2)
     if result.fix:
-        lines.append(f"fix: {result.fix}")
+        lines.append(for_terminal(f"fix: {result.fix}"))
     return redact("\n".join(lines))
 
 
@@ -29,9 +34,9 @@ def _render(value: Any, indent: int) -> list[str]:
     if isinstance(value, Mapping):
         for key, item in value.items():
             if _is_scalar(item) or _short(item):
-                out.append(_clip(f"{pad}{key}: {_scalar(item)}"))
+                out.append(_clip(f"{pad}{for_terminal(key)}: {_scalar(item)}"))
             else:
-                out.append(f"{pad}{key}:")
+                out.append(f"{pad}{for_terminal(key)}:")
                 out += _render(item, indent + 2)
     elif isinstance(value, (list, tuple)):
         for item in value[:MAX_LIST]:
@@ -58,8 +63,8 @@ def _short(value: Any) -> bool:
 
 def _scalar(value: Any) -> str:
     if isinstance(value, (list, tuple, Mapping)):
-        return json.dumps(value, default=str)
-    return "-" if value is None else str(value)
+        return json.dumps(value, default=str)  # ensure_ascii: controls arrive as \u001b
+    return "-" if value is None else for_terminal(value)
 
 
 def _clip(line: str) -> str:

@@ -1,5 +1,10 @@
 """The shell every mltrack HTML page shares: one self-contained document, inline CSS, system
-fonts, no scripts, no external requests (the pages must work offline and behind firewalls)."""
+fonts, no scripts, no external requests (the pages must work offline and behind firewalls).
+
+Store text (names, params, messages) reaches a page only through `esc`: HTML-escaped, quotes
+included (it also goes into attributes), with control and invisible characters made visible
+(`\x1b`). The Content-Security-Policy forbids scripts and every external request, so even a
+rendering bug could not run store-supplied code."""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ import html
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+from mltrack.textsafe import for_terminal
 
 _CSS = """
 :root{--fg:#1d2330;--muted:#5b6478;--line:#d9dee8;--bg:#fff;--band:#f5f7fb;--accent:#2f6fdf}
@@ -45,7 +52,7 @@ dl dt{font-weight:600;margin-top:8px}dl dd{margin-left:16px}
 
 
 def esc(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    return html.escape(for_terminal("" if value is None else value, keep_newlines=True), quote=True)
 
 
 def page(title: str, subtitle: str, nav: Sequence[tuple[str, str]], body: str) -> str:

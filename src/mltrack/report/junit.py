@@ -4,6 +4,10 @@ One <testsuite> named `mltrack-audit`, one <testcase> per check (classname `mltr
 name = the check's name, so CI's test view matches `pytest -k NAME`). JUnit knows no "warn":
 a warning is a passing test case whose <system-out> says so. `skip` -> <skipped>,
 `fail` -> <failure>, `error` (could not evaluate) -> <error>; the evidence goes in the body.
+
+Every attribute and text passes through `textsafe.for_xml`: a control character in a run name
+(store text, anyone can log it) would otherwise make the whole file not well-formed, and CI
+would drop the audit's results.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 from xml.etree import ElementTree as ET
+
+from mltrack.textsafe import for_xml
 
 SUITE_NAME = "mltrack-audit"
 CLASSNAME = "mltrack.pressure"
@@ -48,6 +54,7 @@ def render_junit(report: Mapping[str, Any]) -> str:
         ET.SubElement(properties, "property", {"name": name, "value": str(value)})
     for result in results:
         _testcase(suite, result)
+    _make_safe(root)
     ET.indent(root, space="  ")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
@@ -55,7 +62,7 @@ def render_junit(report: Mapping[str, Any]) -> str:
 def _testcase(suite: ET.Element, result: Mapping[str, Any]) -> None:
     case = ET.SubElement(suite, "testcase", {
         "classname": CLASSNAME,
-        "name": result["name"],
+        "name": str(result["name"]),
         "time": _secs(result.get("duration_s", 0)),
     })
     status, message = result["status"], _one_line(result["message"])
@@ -63,11 +70,21 @@ def _testcase(suite: ET.Element, result: Mapping[str, Any]) -> None:
     if status == "skip":
         ET.SubElement(case, "skipped", {"message": message})
     elif status == "fail":
-        ET.SubElement(case, "failure", {"message": message, "type": result["code"]}).text = body
+        ET.SubElement(case, "failure", {"message": message, "type": str(result["code"])}).text = body
     elif status == "error":
-        ET.SubElement(case, "error", {"message": message, "type": result["code"]}).text = body
+        ET.SubElement(case, "error", {"message": message, "type": str(result["code"])}).text = body
     elif status == "warn":
         ET.SubElement(case, "system-out").text = f"WARNING: {message}\n{body}"
+
+
+def _make_safe(root: ET.Element) -> None:
+    """Every attribute value and text in the tree made XML-safe, in one place, so a field added
+    later cannot forget it."""
+    for element in root.iter():
+        for key, value in element.attrib.items():
+            element.set(key, for_xml(value))
+        if element.text is not None:
+            element.text = for_xml(element.text)
 
 
 def _body(result: Mapping[str, Any]) -> str:

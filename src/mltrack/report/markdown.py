@@ -1,4 +1,10 @@
-"""report.json -> report.md (reads the dict only; golden-file tested)."""
+"""report.json -> report.md (reads the dict only; golden-file tested).
+
+Every string from the report passes through `mltrack.textsafe` (`for_markdown` inline,
+`markdown_code` in backticks, `markdown_fence` for evidence): names and messages come from
+whoever can log to the store, and a rendered report.md must show them as text, never as HTML,
+headings, links or broken tables.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mltrack.report.trend import describe_number, ordered_numbers as _ordered, human_bytes
+from mltrack.textsafe import for_markdown as _md, markdown_code as _code, markdown_fence
 
 _ICON = {"pass": "✅ pass", "fail": "❌ fail", "warn": "⚠️ warn", "error": "💥 error", "skip": "⏭️ skip"}
 _EVIDENCE_LIMIT = 4000  # characters of evidence JSON per check; the full text is in report.json
@@ -17,10 +24,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     lines = [
         "# mltrack audit",
         "",
-        f"- **Store:** `{report['uri']}` ({report['tracker']}, server {report.get('server_version') or 'unknown'})",
-        f"- **When:** {report['created_at']} (took {report.get('duration_s', 0):.1f} s)",
-        f"- **mltrack:** {report['mltrack_version']}, Python {report['environment'].get('python', '?')}, "
-        f"checks: {report['environment'].get('checks_requested', 'all')}",
+        f"- **Store:** {_code(report['uri'])} ({_md(report['tracker'])}, server "
+        f"{_md(report.get('server_version') or 'unknown')})",
+        f"- **When:** {_md(report['created_at'])} (took {report.get('duration_s', 0):.1f} s)",
+        f"- **mltrack:** {_md(report['mltrack_version'])}, Python {_md(report['environment'].get('python', '?'))}, "
+        f"checks: {_md(report['environment'].get('checks_requested', 'all'))}",
         f"- **Verdict:** {_verdict(summary)}",
         "",
         "## Key numbers",
@@ -37,8 +45,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     lines += ["## Checks", "", "| code | check | status | verdict | time |", "|---|---|---|---|---:|"]
     for result in report["results"]:
         lines.append(
-            f"| {result['code']} | [{result['name']}](#{result['name']}) | {_ICON.get(result['status'], result['status'])} "
-            f"| {_cell(result['message'])} | {result.get('duration_s', 0):.2f} s |"
+            f"| {_md(result['code'])} | [{_md(result['name'])}](#{_anchor(result['name'])}) | {_status(result)} "
+            f"| {_md(result['message'])} | {result.get('duration_s', 0):.2f} s |"
         )
     lines.append("")
     for result in report["results"]:
@@ -56,36 +64,41 @@ def _verdict(summary: Mapping[str, Any]) -> str:
 def _trend(trend: Mapping[str, Any] | None) -> list[str]:
     if not trend:
         return ["## Since the last audit", "", "First audit in this directory: no trend yet.", ""]
-    lines = ["## Since the last audit", "", f"Compared with the audit of {trend.get('previous_created_at')} "
-             f"(`{trend.get('previous')}`).", ""]
+    lines = ["## Since the last audit", "", f"Compared with the audit of {_md(trend.get('previous_created_at'))} "
+             f"({_code(trend.get('previous'))}).", ""]
     lines.append(f"- Newly failing: {_names(trend.get('newly_failing'))}")
     lines.append(f"- Fixed: {_names(trend.get('fixed'))}")
     lines.append(f"- Still failing: {_names(trend.get('still_failing'))}")
     for key, change in _ordered(trend.get("numbers", {})):
-        lines.append(f"- {describe_number(key, change)}")
+        lines.append(f"- {_md(describe_number(key, change))}")
     return lines + [""]
 
 
 def _details(result: Mapping[str, Any]) -> list[str]:
-    lines = [f"### {result['name']}", "", f"**{result['code']} — {_ICON.get(result['status'], result['status'])}:** "
-             f"{result['message']}", ""]
+    lines = [f"### {_md(result['name'])}", "", f"**{_md(result['code'])} — {_status(result)}:** "
+             f"{_md(result['message'])}", ""]
     if result.get("fix"):
-        lines += [f"**Fix:** {result['fix']}", ""]
+        lines += [f"**Fix:** {_md(result['fix'])}", ""]
     if result.get("evidence"):
         text = json.dumps(result["evidence"], indent=2, sort_keys=True, default=str)
         if len(text) > _EVIDENCE_LIMIT:
             text = text[:_EVIDENCE_LIMIT] + "\n… (truncated; the full evidence is in report.json)"
-        lines += ["<details><summary>Evidence</summary>", "", "```json", text, "```", "", "</details>", ""]
+        lines += ["<details><summary>Evidence</summary>", "", *markdown_fence(text, "json"), "", "</details>", ""]
     return lines
 
 
 def _names(names: Any) -> str:
-    return ", ".join(f"`{n}`" for n in names) if names else "none"
+    return ", ".join(_code(n) for n in names) if names else "none"
 
 
 def _num(value: Any) -> str:
-    return "n/a" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+    return "n/a" if value is None else f"{value:,}" if isinstance(value, int) else _md(value)
 
 
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def _status(result: Mapping[str, Any]) -> str:
+    return _ICON.get(result["status"]) or _md(result["status"])
+
+
+def _anchor(name: str) -> str:
+    """The id GitHub gives the check's `### name` heading: lower case, only [a-z0-9_-] kept."""
+    return "".join(c for c in str(name).lower().replace(" ", "-") if c.isalnum() or c in "-_")

@@ -2,7 +2,8 @@
 
 A bar full of carriage returns is unreadable in a CI log, so when stderr is not a terminal or
 `CI` is set we print one line per step instead. Called as `progress(done, total, what)`, the
-same signature as `mltrack.stores.base.Progress`.
+same signature as `mltrack.stores.base.Progress`. `what` may name store things (experiments,
+runs): it is printed through `textsafe.for_terminal`, never raw.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import os
 import sys
 import time
 from typing import TextIO
+
+from mltrack.textsafe import for_terminal
 
 _WIDTH = 28
 
@@ -27,6 +30,7 @@ class ProgressPrinter:
         self._drawn = False
 
     def __call__(self, done: int, total: int | None, what: str) -> None:
+        what = for_terminal(what)
         if self.interactive:
             self._draw(done, total, what)
             return
