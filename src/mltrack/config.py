@@ -46,6 +46,9 @@ def load_tool_table(path: Path | str | None = None, start: Path | None = None) -
     `[tool.mltrack]` table is used) or a standalone mltrack TOML file (its top level is used)."""
     if path is not None:
         file = Path(path)
+        if file.is_dir():
+            raise ConfigError(f"config file {file} is a directory",
+                              hint="pass the TOML file itself, e.g. its pyproject.toml")
         if not file.is_file():
             raise ConfigError(f"config file {file} does not exist")
     else:

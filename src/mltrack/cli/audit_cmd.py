@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from mltrack.cli import main
-from mltrack.cli.common import handle_errors, tracking_uri_option
+from mltrack.cli.common import handle_errors, tracking_uri_option, validate_checks
 
 _MARK = {"pass": "PASS ", "fail": "FAIL ", "warn": "WARN ", "error": "ERROR", "skip": "SKIP "}
 
@@ -31,7 +31,6 @@ def audit_command(tracking_uri: str, out_dir: Path, checks: str, config_path: st
                   progress: bool | None) -> None:
     """Run the pressure checks against a live store and write the audit report."""
     from mltrack.pressure.policy import load_policy
-    from mltrack.pressure.registry import select
     from mltrack.report.audit import exit_code, run_audit
     from mltrack.report.progress import ProgressPrinter
     from mltrack.report.trend import describe_number, ordered_numbers
@@ -39,7 +38,7 @@ def audit_command(tracking_uri: str, out_dir: Path, checks: str, config_path: st
     from mltrack.textsafe import for_terminal
 
     policy = load_policy(config_path)
-    select(checks)  # an unknown check name is a usage error before any store is touched
+    validate_checks(checks)  # before any store is touched
     check_out_dir(out_dir)  # an unwritable --out fails now, not after the whole audit ran
     printer = ProgressPrinter(interactive=progress)
     try:

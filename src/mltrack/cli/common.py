@@ -42,6 +42,21 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def validate_checks(checks: str, *, allow_none: bool = False) -> None:
+    """`--checks` must name at least one check: an unknown name, or a value naming nothing
+    (`--checks ''`, `--checks ,`) that would run no check and pass, is a usage error before any
+    store is touched."""
+    from mltrack.errors import UsageError
+    from mltrack.pressure.registry import select
+
+    if allow_none and checks.strip() == "none":
+        return
+    if not select(checks):
+        raise UsageError(f"--checks {checks!r} names no check",
+                         hint="use all, monthly or comma-separated check names"
+                         + (", or none" if allow_none else ""))
+
+
 tracking_uri_option = click.option(
     "--tracking-uri",
     envvar="MLTRACK_TRACKING_URI",

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from mltrack.cli import main
-from mltrack.cli.common import handle_errors, tracking_uri_option
+from mltrack.cli.common import handle_errors, tracking_uri_option, validate_checks
 
 
 @click.command("report")
@@ -30,6 +30,7 @@ def report_command(tracking_uri: str, out_file: Path, checks: str, config_path: 
     from mltrack.textsafe import for_terminal
 
     policy = load_policy(config_path)
+    validate_checks(checks, allow_none=True)  # before any store is touched
     check_out_file(out_file)  # an unwritable --out fails now, not after the store was read
     printer = ProgressPrinter()
     try:

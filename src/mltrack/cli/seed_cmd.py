@@ -7,7 +7,7 @@ import sys
 import click
 
 from mltrack.cli import main
-from mltrack.cli.common import handle_errors
+from mltrack.cli.common import fail, handle_errors
 from mltrack.errors import UsageError
 from mltrack.seed.breaks import BREAKS, validate_break
 
@@ -37,6 +37,7 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
 @click.command("seed")
@@ -73,6 +74,10 @@ def seed(tracking_uri: str | None, tracker: str, out_dir: str | None, runs: int,
     try:
         summary = seed_store(tracking_uri, runs=runs, break_check=break_check, force=force,
                              progress=progress)
+    except KeyboardInterrupt:
+        progress.close()
+        fail("interrupted; if writing had begun, the store now holds an incomplete seed: "
+             "rerun with --force", 130)
     finally:
         progress.close()
     click.echo(f"Seeded {summary.uri} in {summary.elapsed_seconds:.1f} s"

@@ -24,7 +24,8 @@ from mltrack import conventions as cv
 from mltrack.errors import SeedError, UsageError
 from mltrack.seed import plan as planning
 from mltrack.seed.breaks import validate_break
-from mltrack.seed.store_access import artifact_root, clear_reference, connect, refuse_if_seeded
+from mltrack.seed.store_access import INCOMPLETE_TAG, artifact_root, clear_reference, connect
+from mltrack.seed.store_access import refuse_if_seeded
 from mltrack.seed.writer import Omissions, training_fields, write_inference_run, write_scratch_runs
 from mltrack.seed.writer import write_training_run
 from mltrack.uri import parse
@@ -127,9 +128,9 @@ class _Job:
             self.local.client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
         return self.local.client
 
-    def _experiment(self, name: str, description: str) -> str:
+    def _experiment(self, name: str, description: str, tags: dict[str, str] | None = None) -> str:
         return self.client.create_experiment(name, artifact_location=self._location(name),
-                                             tags={"mlflow.note.content": description})
+                                             tags={"mlflow.note.content": description, **(tags or {})})
 
     def run(self, runs: int, redacted_uri: str, started: float) -> SeedSummary:
         from mltrack.seed.provenance import current_provenance
@@ -147,8 +148,10 @@ class _Job:
         timeline = planning.build_timeline(configs, [r.history[-1]["val_acc"] for r in results],
                                            self.now, single_user=self.brk == "multi-user")
         provenance = current_provenance()
+        # Marked incomplete until the last write: an interrupted seed is recognised as such.
         train_exp = self._experiment(cv.REFERENCE_EXPERIMENT,
-                                     "Reference hyperparameter search (mltrack seed).")
+                                     "Reference hyperparameter search (mltrack seed).",
+                                     {INCOMPLETE_TAG: "true"})
         infer_exp = self._experiment(cv.INFERENCE_EXPERIMENT,
                                      "Batch predictions of the registered reference classifier.")
         registered = {p.run_index for p in timeline.promotions}
@@ -166,10 +169,13 @@ class _Job:
             return run_id
 
         run_ids: dict[int, str] = {}
-        with ThreadPoolExecutor(self.workers) as pool:
+        pool = ThreadPoolExecutor(self.workers)
+        try:
             futures = {s.index: pool.submit(write, s) for s in timeline.slots if s.index not in registered}
             for index, future in futures.items():
                 run_ids[index] = future.result()
+        finally:  # on Ctrl-C, stop after the runs being written instead of writing all the rest
+            pool.shutdown(wait=True, cancel_futures=True)
         model_infos = self._registered_runs(timeline, results, epoch_states, registered, write, run_ids,
                                             provenance.torch_version)
         versions = self._register(timeline, model_infos, run_ids, results)
@@ -182,6 +188,7 @@ class _Job:
                 SCRATCH_EXPERIMENT))
             write_scratch_runs(self.client, scratch, planning.USERS, self.now)
             experiment_ids[SCRATCH_EXPERIMENT] = scratch
+        self.client.delete_experiment_tag(train_exp, INCOMPLETE_TAG)  # the seed is complete
         best = max(timeline.slots, key=lambda s: (results[s.index].history[-1]["val_acc"], s.start))
         users = sorted({s.user for s in timeline.slots} | {s.user for s in timeline.inferences})
         production = versions[-1] if self.brk != "production-model" else None

@@ -6,6 +6,7 @@ Everything here answers within ~10 s: an unreachable server or a malformed URI i
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from pathlib import Path
@@ -16,6 +17,10 @@ from mltrack.errors import StoreNotEmpty, StoreUnreachable
 from mltrack.uri import TrackingUri, redact
 
 CONNECT_TIMEOUT = 8.0
+# Set on the reference experiment when seeding starts writing, deleted when it finishes: a store
+# that still carries it was left half-written (Ctrl-C, a crash) and says so.
+INCOMPLETE_TAG = "mltrack.seed.incomplete"
+INCOMPLETE_MESSAGE = "this store holds an incomplete seed (interrupted?); rerun with --force"
 _DATABASE_SCHEMES = {"postgresql", "postgres", "mysql", "mssql"}
 
 
@@ -67,6 +72,8 @@ def connect(uri: TrackingUri) -> Any:
     if uri.scheme == "sqlite" and (db is None or not db.parent.is_dir()):
         raise StoreUnreachable(f"cannot open {uri.redacted}: the folder for the database file "
                                "does not exist (use sqlite:///PATH/TO/FILE.db)")
+    if db is not None:
+        _check_sqlite_writable(uri, db)
     client = MlflowClient(tracking_uri=uri.raw, registry_uri=uri.raw)
     outcome: dict[str, BaseException | None] = {}
 
@@ -89,10 +96,41 @@ def connect(uri: TrackingUri) -> Any:
     return client
 
 
+def _check_sqlite_writable(uri: TrackingUri, db: Path) -> None:
+    """Write to the database file ourselves first: MLflow retries an engine it cannot create for
+    about two minutes, printing a warning each time, before it gives up."""
+    import sqlite3
+    from urllib.parse import quote
+
+    if db.is_dir():
+        raise StoreUnreachable(f"cannot seed {uri.redacted}: {db} is a directory",
+                               hint="point sqlite:/// at a database file, e.g. DIR/mlflow.db")
+    existed = db.exists()
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(db), safe='/')}?mode=rwc", uri=True,
+                               timeout=CONNECT_TIMEOUT, isolation_level=None)
+        try:  # a real write, rolled back: opening alone succeeds on a read-only file
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("CREATE TABLE mltrack_write_probe (x)")
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        if not existed:
+            with contextlib.suppress(OSError):
+                db.unlink()
+        raise StoreUnreachable(f"cannot write the sqlite database {uri.redacted}: {exc}",
+                               hint="seed into a folder you can write to") from None
+
+
 def refuse_if_seeded(client: Any, uri: TrackingUri) -> None:
-    """StoreNotEmpty (exit 2) when the reference experiment or model exists already."""
+    """StoreNotEmpty (exit 2) when the reference experiment or model exists already; a seed
+    that never finished is named as such."""
     experiment = client.get_experiment_by_name(cv.REFERENCE_EXPERIMENT)
     models = client.search_registered_models(f"name = '{cv.REGISTERED_MODEL}'")
+    if (experiment is not None and INCOMPLETE_TAG in (experiment.tags or {})) or (
+            experiment is None and client.get_experiment_by_name(cv.INFERENCE_EXPERIMENT) is not None):
+        raise StoreNotEmpty(f"{uri.redacted}: {INCOMPLETE_MESSAGE}", hint="nothing was changed")
     if experiment is not None or models:
         what = f"experiment {cv.REFERENCE_EXPERIMENT}" if experiment else f"model {cv.REGISTERED_MODEL}"
         raise StoreNotEmpty(f"{uri.redacted} already holds the reference {what}; nothing was changed",

@@ -53,6 +53,9 @@ def resolve(parsed: TrackingUri) -> Connection:
         return Connection("http", raw.rstrip("/"), http_base=raw.rstrip("/"))
     if parsed.scheme == "sqlite":
         path = _sqlite_path(parsed)
+        if path.is_dir():
+            raise StoreUnreachable(f"no sqlite database at {parsed.redacted!r} ({path} is a directory)",
+                                   hint="point sqlite:/// at the database file, e.g. DIR/mlflow.db")
         if not path.is_file():
             raise StoreUnreachable(
                 f"no sqlite database at {parsed.redacted!r} ({path} does not exist)",

@@ -15,6 +15,8 @@ classes ship with the `wandb` package and are imported lazily.
 
 from __future__ import annotations
 
+import os
+import stat
 import struct
 import zlib
 from collections.abc import Iterator
@@ -45,9 +47,40 @@ class CorruptLogError(StoreError):
         self.reason = reason
 
 
+class UnreadableLogError(CorruptLogError):
+    """A run's `.wandb` path is no regular file (a directory, a FIFO, a socket) or cannot be
+    opened: named and skipped like a damaged log, never fatal and never a hang."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(path, 0, reason)
+        self.message = f"{path}: unreadable W&B log: {reason}"
+        self.hint = "the run is skipped; the rest of the directory is read"
+
+
+def read_log_bytes(path: Path) -> bytes:
+    """The whole log, after checking it is a regular file: reading a FIFO would block forever
+    and a directory would abort the read of every other run."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise UnreadableLogError(path, exc.strerror or type(exc).__name__) from None
+    if not stat.S_ISREG(mode):
+        kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+                else "not a regular file")
+        raise UnreadableLogError(path, f"it is {kind}, not a file")
+    try:
+        # O_NONBLOCK: should the path become a FIFO after the check, opening it must not block.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise UnreadableLogError(path, exc.strerror or type(exc).__name__) from None
+
+
 def iter_payloads(path: Path) -> Iterator[bytes]:
     """Yield each record's serialized bytes; raise CorruptLogError at the first damage."""
-    data = Path(path).read_bytes()
+    data = read_log_bytes(Path(path))
     count = 0
 
     def corrupt(reason: str) -> CorruptLogError:
