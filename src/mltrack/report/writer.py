@@ -86,6 +86,9 @@ def _rendered(data: Mapping[str, Any], out_dir: Path) -> list[tuple[Path, str | 
 
 def write_files(files: Sequence[tuple[Path, str | bytes]]) -> None:
     """Write every (path, content) or none: all temporaries first, then the renames."""
+    for path, _ in files:  # the one thing that would make a rename fail after others succeeded
+        if path.is_dir():
+            raise ReportError(f"cannot write {path}: it is a directory; nothing was written")
     temps: list[tuple[Path, Path]] = []
     current = None
     try:
@@ -137,7 +140,7 @@ def _describe(exc: OSError, path: Path) -> str:
         why = "no space left on device"
     else:
         why = (exc.strerror or str(exc)).lower()
-    return f"cannot write {path}: {why}; the previous reports in {path.parent} are unchanged"
+    return f"cannot write {path}: {why}; nothing was replaced, the previous reports are unchanged"
 
 
 # --- `--out` checked before any work starts -------------------------------------------------
