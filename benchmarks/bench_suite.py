@@ -95,15 +95,15 @@ def naive(uri: str) -> dict:
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from mltrack.pressure.evidence import load_model_dir
+    from mltrack.pressure.evidence import check_model
 
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     train, infer = ["mltrack-reference"], ["mltrack-reference-inference"]
-    scratch = Path(tempfile.mkdtemp())  # models load with the suite's loader: only querying differs
+    scratch = Path(tempfile.mkdtemp())  # models verified by the suite's own check: only querying differs
 
     def load(model_uri: str) -> None:
-        load_model_dir(Path(mlflow.artifacts.download_artifacts(
+        check_model(Path(mlflow.artifacts.download_artifacts(
             artifact_uri=client.get_model_version_download_uri(*model_uri.split("/")[1:]), dst_path=str(scratch))))
 
     def every(**kw):

@@ -292,3 +292,30 @@ def _assert_safe_html(page: str) -> str:
     assert HOSTILE["img"] in shown and HOSTILE["script"] in shown and "\\x1b]52;c;aGVsbG8=\\x07" in shown
     assert not RAW_CONTROL.search(page.replace("\t", ""))
     return shown
+
+
+def test_cleanup_listing_of_a_hostile_store(hostile, tmp_path: Path) -> None:
+    """mltrack cleanup (owned elsewhere) lists run names: checked here with the same store."""
+    done = _run([str(MLTRACK), "cleanup", "--tracking-uri", hostile.uri, "--keep-top", "0",
+                 "--older-than", "0"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    _assert_terminal_safe(done.stdout + done.stderr)
+    assert "\\x1b]0;pwned\\x07" in done.stdout
+
+
+def test_an_error_line_quoting_store_text_shows_escapes() -> None:
+    import click
+    from click.testing import CliRunner
+
+    from mltrack.cli.common import handle_errors
+    from mltrack.errors import StoreError
+
+    @click.command()
+    @handle_errors
+    def command() -> None:
+        raise StoreError(f"server answered: {ALL_HOSTILE}")
+
+    result = CliRunner().invoke(command, [])
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1 and "\\x1b]52;c;aGVsbG8=\\x07" in result.stderr
+    _assert_terminal_safe(result.stderr)

@@ -35,9 +35,11 @@ def test_reference_store_passes_over_sqlite_and_is_unchanged(reference_store):
     assert statuses(outcome) == {c.name: "pass" for c in CHECKS}, [r.message for r in outcome.results]
     assert outcome.server_version and len(outcome.snapshot.runs) >= 130
     assert_unchanged(before, dump_store(reference_store.db_path, reference_store.artifacts_dir))
-    # the evidence is real: the production model was downloaded and loaded with torch
+    # the evidence is real: the production model was downloaded and its pt2 archive's tensor
+    # table read, without running it (tests/test_model_safety.py covers the opt-in load)
     prod = outcome.result("production-model").evidence["models"][0]
-    assert prod["version"] == "3" and prod["load"]["loaded"] and prod["load"]["flavor"] == "pytorch"
+    assert prod["version"] == "3" and prod["load"]["verified"] and not prod["load"]["loaded"]
+    assert prod["load"]["verified_by"] == "static" and prod["load"]["weights"][0]["format"] == "pt2 archive"
 
 
 def test_reference_store_passes_over_http_and_is_unchanged(reference_store, tmp_path):

@@ -14,7 +14,7 @@ import json
 import os
 import tempfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="Also rehearse a rollback in a sandbox registered model (writes, then deletes it).",
+    )
+    group.addoption(
+        "--mltrack-load-models",
+        dest="mltrack_load_models",
+        action="store_true",
+        default=False,
+        help="Also load (unpickle) models in a child process; runs code from the store (policy load_models).",
     )
     parser.addini(INI_URI, "Tracking store for the mltrack pressure suite.", default="")
 
@@ -116,6 +123,8 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         parse(uri)
         policy = load_policy(config.getoption("mltrack_config"), start=config.rootpath)
+        if config.getoption("mltrack_load_models", False):
+            policy = replace(policy, load_models=True)
     except MltrackError as err:
         raise pytest.UsageError(f"mltrack: {err}") from None
     config.stash[_STATE] = _SuiteState(uri, source, policy, bool(config.getoption("mltrack_rollback_drill")))

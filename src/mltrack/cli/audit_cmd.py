@@ -7,6 +7,7 @@ store unreachable, output directory not writable).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -24,11 +25,14 @@ _MARK = {"pass": "PASS ", "fail": "FAIL ", "warn": "WARN ", "error": "ERROR", "s
 @click.option("--checks", default="all", show_default=True,
               help="all, monthly (data-change, long-term-repro, artifact-cleanup), or comma-separated check names/codes.")
 @click.option("--config", "config_path", default=None, help="TOML file with the [tool.mltrack] policy.")
+@click.option("--load-models", is_flag=True, default=False,
+              help="Also load (unpickle) each model, in a child process. This runs code stored in the "
+                   "tracking store: only for stores you trust. Default: verify models without running them.")
 @click.option("--progress/--no-progress", default=None,
               help="Force the progress bar on or off (default: a bar on a terminal, plain lines in CI).")
 @handle_errors
 def audit_command(tracking_uri: str, out_dir: Path, checks: str, config_path: str | None,
-                  progress: bool | None) -> None:
+                  progress: bool | None, load_models: bool = False) -> None:
     """Run the pressure checks against a live store and write the audit report."""
     from mltrack.pressure.policy import load_policy
     from mltrack.report.audit import exit_code, run_audit
@@ -38,6 +42,8 @@ def audit_command(tracking_uri: str, out_dir: Path, checks: str, config_path: st
     from mltrack.textsafe import for_terminal
 
     policy = load_policy(config_path)
+    if load_models:
+        policy = dataclasses.replace(policy, load_models=True)
     validate_checks(checks)  # before any store is touched
     check_out_dir(out_dir)  # an unwritable --out fails now, not after the whole audit ran
     printer = ProgressPrinter(interactive=progress)

@@ -16,8 +16,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:
-    """Print one redacted line to stderr and exit."""
-    click.echo(f"mltrack: error: {redact(message)}", err=True)
+    """Print one redacted line to stderr and exit (escapes made visible: it may quote store text)."""
+    from mltrack.textsafe import for_terminal
+
+    click.echo(f"mltrack: error: {for_terminal(redact(message))}", err=True)
     sys.exit(code)
 
 

@@ -5,6 +5,7 @@ Exit codes: 0 written (whatever the checks say: the page reports them), 2 could 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -20,8 +21,12 @@ from mltrack.cli.common import handle_errors, tracking_uri_option, validate_chec
 @click.option("--checks", default="all", show_default=True,
               help="Pressure checks whose verdicts the page shows: all, monthly, names, or none.")
 @click.option("--config", "config_path", default=None, help="TOML file with the [tool.mltrack] policy.")
+@click.option("--load-models", is_flag=True, default=False,
+              help="Also load (unpickle) each model, in a child process. This runs code stored in the "
+                   "tracking store: only for stores you trust. Default: verify models without running them.")
 @handle_errors
-def report_command(tracking_uri: str, out_file: Path, checks: str, config_path: str | None) -> None:
+def report_command(tracking_uri: str, out_file: Path, checks: str, config_path: str | None,
+                   load_models: bool = False) -> None:
     """Write the onboarding report: experiments, leaderboards, plots, production lineage, checks."""
     from mltrack.pressure.policy import load_policy
     from mltrack.report.build import write_onboarding
@@ -31,6 +36,8 @@ def report_command(tracking_uri: str, out_file: Path, checks: str, config_path: 
 
     policy = load_policy(config_path)
     validate_checks(checks, allow_none=True)  # before any store is touched
+    if load_models:
+        policy = dataclasses.replace(policy, load_models=True)
     check_out_file(out_file)  # an unwritable --out fails now, not after the store was read
     printer = ProgressPrinter()
     try:

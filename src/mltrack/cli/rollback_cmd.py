@@ -21,11 +21,15 @@ from mltrack.cli.common import handle_errors, tracking_uri_option
 @click.option("--to", "to_version", default=None, help="Version to restore (default: the previous production version).")
 @click.option("--alias", default=None, help="Alias that means production (default: policy, 'production').")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--load-models", is_flag=True, default=False,
+              help="Also load (unpickle) each model, in a child process. This runs code stored in the "
+                   "tracking store: only for stores you trust. Default: verify models without running them.")
 @click.option("--config", "config_path", default=None, help="TOML file with the [tool.mltrack] policy.")
 @handle_errors
 def rollback_command(tracking_uri: str, model_name: str, to_version: str | None, alias: str | None,
-                     yes: bool, config_path: str | None) -> None:
+                     yes: bool, config_path: str | None, load_models: bool = False) -> None:
     """Roll production back to the previous version of MODEL, and verify it loads."""
+    from mltrack.model_verify import describe_mode
     from mltrack.ops.rollback import plan_rollback, rollback
     from mltrack.ops.writable import open_for_write
     from mltrack.pressure.policy import load_policy
@@ -48,12 +52,13 @@ def rollback_command(tracking_uri: str, model_name: str, to_version: str | None,
         def confirm() -> bool:
             return yes or click.confirm(f"Roll {plan.alias!r} back to version {plan.target.version}?", default=False)
 
-        outcome = rollback(client, adapter, plan, confirm=confirm, started=started)
+        outcome = rollback(client, adapter, plan, confirm=confirm, started=started,
+                           load_models=load_models or policy.load_models)
     finally:
         adapter.close()
     verified = outcome.verified
     click.echo(f"Verified: models:/{plan.model}@{plan.alias} -> version {verified['alias_resolves_to']}, "
-               f"loads ({verified.get('flavor', 'model')}) in {verified.get('seconds', 0):.1f} s.")
+               f"verified by {describe_mode(verified.get('verified_by'))} in {verified.get('seconds', 0):.1f} s.")
     click.echo(f"Rolled back in {outcome.elapsed_s:.1f} s (command to verified). "
                f"Promotion recorded; to undo: mltrack rollback --tracking-uri URI --model {plan.model} "
                f"--to {plan.current.version}")

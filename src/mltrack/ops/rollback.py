@@ -115,18 +115,7 @@ def plan_rollback(client: Any, model: str, *, alias: str = conventions.PRODUCTIO
     )
 
 
-def verify_loads(adapter: Any, model_uri: str) -> dict[str, Any]:
-    """Download `model_uri` through the read-only adapter and load it (PyTorch, else pyfunc)."""
-    from mltrack.pressure.evidence import load_model_dir
 
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="mltrack-rollback-") as scratch:
-        try:
-            local = Path(adapter.download_model(model_uri, Path(scratch)))
-        except Exception as exc:  # noqa: BLE001 - a model that does not download does not load
-            return {"model_uri": model_uri, "loaded": False, "error": f"download failed: {_line(exc)}"}
-        facts = load_model_dir(local)
-    return {"model_uri": model_uri, **facts, "seconds": round(time.perf_counter() - started, 3)}
 
 
 def apply_rollback(client: Any, plan: RollbackPlan, *, by: str | None = None) -> None:
@@ -159,19 +148,19 @@ def undo_alias(client: Any, plan: RollbackPlan) -> None:
 
 
 def rollback(client: Any, adapter: Any, plan: RollbackPlan, *, confirm: Callable[[], bool],
-             started: float | None = None) -> RollbackOutcome:
+             started: float | None = None, load_models: bool = False) -> RollbackOutcome:
     """Check the target loads, ask, move, verify. Raises RollbackRefused / RollbackFailed."""
     started = time.perf_counter() if started is None else started
-    before = verify_loads(adapter, f"models:/{plan.model}/{plan.target.version}")
-    if not before.get("loaded"):
+    before = verify_loads(adapter, f"models:/{plan.model}/{plan.target.version}", load_models=load_models)
+    if not before.get("verified"):
         raise RollbackRefused(f"version {plan.target.version} of {plan.model!r} does not load: "
                               f"{before.get('error') or before.get('load_note', 'unknown reason')}; nothing changed")
     if not confirm():
         raise RollbackDeclined("rollback declined; nothing changed")
     apply_rollback(client, plan)
     serving = str(client.get_model_version_by_alias(plan.model, plan.alias).version)
-    after = verify_loads(adapter, f"models:/{plan.model}@{plan.alias}")
-    if serving != plan.target.version or not after.get("loaded"):
+    after = verify_loads(adapter, f"models:/{plan.model}@{plan.alias}", load_models=load_models)
+    if serving != plan.target.version or not after.get("verified"):
         undo_alias(client, plan)
         raise RollbackFailed(f"{plan.alias!r} did not verify after the move (serves {serving}, "
                              f"load: {after.get('error', 'ok')}); alias restored to {plan.current.version}")

@@ -45,7 +45,7 @@ def rollback_drill(ctx: GatherContext, model: str, current: str, previous: str) 
                      served_after_forward=real.get(forward, f"sandbox v{forward}"), load=load)
         if served != before or forward != now:
             facts["error"] = f"alias moved to v{served}/v{forward}, expected v{before}/v{now}"
-        elif not load.get("loaded") and load.get("error"):
+        elif not load.get("verified") and load.get("error"):
             facts["error"] = load["error"]
         else:
             facts["ok"] = True

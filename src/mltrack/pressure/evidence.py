@@ -1,4 +1,4 @@
-"""Evidence gathering that talks to the store: downloads, model loading, artifact listings.
+"""Evidence gathering that talks to the store: downloads, model verification, artifact listings.
 
 Failures that mean "this artifact is broken" become evidence (the judge fails the check);
 failures that mean "the store is gone" are re-raised as `StoreUnreachable` so the runner turns
@@ -10,12 +10,15 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from mltrack.errors import StoreUnreachable
 from mltrack.model import ArtifactFile, RunRecord
+from mltrack.model_load import DEFAULT_TIMEOUT_S, load_in_subprocess
+from mltrack.model_verify import verify_model_dir
 from mltrack.pressure.base import GatherContext
 from mltrack.uri import redact
 
@@ -53,11 +56,13 @@ def describe_error(exc: BaseException) -> str:
 
 
 def fetch_and_load(ctx: GatherContext, model_uri: str, label: str) -> dict[str, Any]:
-    """Download a model into the scratch directory and load it; time both. Never raises for a
-    broken model (that is evidence), only for a store that is gone."""
+    """Download a model into the scratch directory and verify it; time both. Verification never
+    runs the model (`mltrack.model_verify`); with the policy's `load_models` it is also loaded,
+    in a child process. Never raises for a broken model (that is evidence), only for a store
+    that is gone."""
     dst = ctx.workdir / label
     dst.mkdir(parents=True, exist_ok=True)
-    facts: dict[str, Any] = {"model_uri": model_uri, "downloaded": False, "loaded": False}
+    facts: dict[str, Any] = {"model_uri": model_uri, "downloaded": False, "verified": False, "loaded": False}
     started = time.perf_counter()
     try:
         local = Path(ctx.adapter.download_model(model_uri, dst))
@@ -69,54 +74,64 @@ def fetch_and_load(ctx: GatherContext, model_uri: str, label: str) -> dict[str, 
     facts["downloaded"] = True
     facts["download_s"] = round(time.perf_counter() - started, 3)
     facts["bytes"] = _tree_bytes(local)
-    loaded_at = time.perf_counter()
-    facts.update(load_model_dir(local))
-    facts["load_s"] = round(time.perf_counter() - loaded_at, 3)
-    facts["answer_s"] = round(time.perf_counter() - started, 3)
+    checked_at = time.perf_counter()
+    listed = _listed_files(ctx, model_uri)
+    facts.update(check_model(local, load_models=ctx.policy.load_models, listed=listed,
+                             timeout_s=ctx.policy.timeout_s))
+    facts["check_s"] = round(time.perf_counter() - checked_at, 3)
+    # Time to answer "which model is in production, and are its weights intact": download plus
+    # verification; with a full load, the load itself (`load_s`, measured in the child after its
+    # imports) instead of the child's start-up, which a serving process does not pay per model.
+    spent = facts["download_s"] + facts["check_s"]
+    if "subprocess_s" in facts:
+        spent += facts.get("load_s", 0.0) - facts["subprocess_s"]
+    facts["answer_s"] = round(spent, 3)
     shutil.rmtree(dst, ignore_errors=True)
     return facts
 
 
-def load_model_dir(path: Path) -> dict[str, Any]:
-    """Load a downloaded MLflow model: the PyTorch flavor with torch, else pyfunc; without
-    torch, verify the files and say so (a download is weaker evidence than a load)."""
-    mlmodel = path / "MLmodel"
-    if not mlmodel.is_file():
-        weights = [p for p in path.rglob("*") if p.suffix in MODEL_SUFFIXES]
-        if not weights:
-            return {"loaded": False, "error": f"no MLmodel file and no weights in {path.name}"}
-        return _load_torch_file(weights[0])
-    flavors = mlmodel.read_text(encoding="utf-8", errors="replace")
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return {"loaded": False, "load_note": "torch is not installed: download verified, weights not loaded",
-                "verified_files": True}
-    try:
-        if "pytorch:" in flavors:
-            import mlflow.pytorch
-
-            model = mlflow.pytorch.load_model(str(path))
-            return {"loaded": True, "flavor": "pytorch", "model_class": type(model).__name__}
-        import mlflow.pyfunc
-
-        model = mlflow.pyfunc.load_model(str(path))
-        return {"loaded": True, "flavor": "pyfunc", "model_class": type(model).__name__}
-    except Exception as exc:  # noqa: BLE001 - weights that do not load are the finding
-        return {"loaded": False, "error": f"load failed: {describe_error(exc)}"}
+def check_model(path: Path, *, load_models: bool = False, listed: Mapping[str, int | None] | None = None,
+                timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+    """Verify a downloaded model without running it; with `load_models`, also load it in a child
+    process. `loaded` is True only after a real load; `verified_by` names how it was verified."""
+    facts: dict[str, Any] = {"loaded": False, **verify_model_dir(path, listed)}
+    if not facts["verified"] or not load_models:
+        return facts
+    load = load_in_subprocess(path, timeout_s)
+    facts["verified_by"] = load["verified_by"]
+    facts.pop("note", None)
+    facts.update({k: v for k, v in load.items() if k != "verified_by"})
+    facts["verified"] = bool(load.get("loaded"))
+    return facts
 
 
-def _load_torch_file(file: Path) -> dict[str, Any]:
+def _listed_files(ctx: GatherContext, model_uri: str) -> dict[str, int | None] | None:
+    """The model's files as the store lists them (path -> size), when the snapshot names the
+    logged model behind `model_uri` and the run's listing is at hand; else None."""
+    model_id, run_id = _logged_model_of(ctx, model_uri)
+    run = ctx.snapshot.run(run_id) if run_id else None
+    if not model_id or run is None:
+        return None
     try:
-        import torch
-    except ImportError:
-        return {"loaded": False, "load_note": "torch is not installed: download verified, weights not loaded",
-                "verified_files": True}
-    try:
-        torch.load(str(file), map_location="cpu", weights_only=False)
-    except Exception as exc:  # noqa: BLE001
-        return {"loaded": False, "error": f"load failed: {describe_error(exc)}"}
-    return {"loaded": True, "flavor": "torch-file", "file": file.name}
+        files, _ = artifacts_of(ctx, run)
+    except StoreUnreachable:
+        raise
+    except Exception:  # noqa: BLE001 - no listing: the files are still checked
+        return None
+    prefix = f"models/{model_id}/"
+    listed = {f.path[len(prefix):]: f.size for f in files or () if f.path.startswith(prefix)}
+    return listed or None
+
+
+def _logged_model_of(ctx: GatherContext, model_uri: str) -> tuple[str | None, str | None]:
+    ref = model_uri[len("models:/"):] if model_uri.startswith("models:/") else ""
+    if ref.startswith("m-") and "/" not in ref:
+        owner = next((r for r in ctx.snapshot.runs if ref in r.logged_model_ids), None)
+        return ref, owner.run_id if owner else None
+    name, _, version = ref.partition("/")
+    model = ctx.snapshot.registered_model(name) if version else None
+    found = next((v for v in model.versions if v.version == version), None) if model else None
+    return (found.model_id, found.run_id) if found else (None, None)
 
 
 def _tree_bytes(path: Path) -> int:

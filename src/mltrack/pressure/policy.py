@@ -51,6 +51,7 @@ class Policy:
     drill_target_s: float = 300.0  # rollback drill end to end
     cleanup_list_limit: int = 500  # runs whose artifacts are listed through the API, at most
     ui_url: str | None = None  # where onboarding tells people to look (default: the URI if http)
+    load_models: bool = False  # also unpickle models, in a child process (runs the store's code)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "required_fields", MappingProxyType(dict(self.required_fields)))
@@ -73,7 +74,8 @@ _FLOAT_KEYS = {"rerun_tolerance", "timeout_s", "answer_target_s", "drill_target_
 # Durations: zero or less would time out at once and then blame the store.
 _POSITIVE_KEYS = {"timeout_s", "answer_target_s", "drill_target_s", "read_deadline_s"}
 _STR_KEYS = {"metric", "metric_goal", "production_alias", "rerun_command", "ui_url"}
-KNOWN_KEYS = _TUPLE_KEYS | _INT_KEYS | _FLOAT_KEYS | _STR_KEYS | {"required_fields"}
+_BOOL_KEYS = {"load_models"}
+KNOWN_KEYS = _TUPLE_KEYS | _INT_KEYS | _FLOAT_KEYS | _STR_KEYS | _BOOL_KEYS | {"required_fields"}
 
 
 def load_policy(path: str | Path | None = None, start: Path | None = None) -> Policy:
@@ -122,6 +124,10 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         if value < 0:
             raise bad("a non-negative number")
         return float(value)
+    if key in _BOOL_KEYS:
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
     if key in _STR_KEYS:
         if not isinstance(value, str):
             raise bad("a string")

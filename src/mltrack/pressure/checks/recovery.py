@@ -6,10 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from mltrack.model import Status, StoreSnapshot
+from mltrack.model_verify import FULL_LOAD, describe_mode
 from mltrack.pressure.base import (
     DATA_REFERENCES, Check, GatherContext, Verdict, field_value, missing_fields, ranked, run_ref, training_runs,
 )
-from mltrack.pressure.evidence import MODEL_SUFFIXES, artifacts_of, describe_error, fetch_and_load, reraise_if_store_down
+from mltrack.pressure.evidence import (
+    MODEL_SUFFIXES, artifacts_of, check_model, describe_error, fetch_and_load, reraise_if_store_down,
+)
 from mltrack.pressure.rerun import rerun
 from mltrack.pressure.policy import Policy
 
@@ -19,8 +22,11 @@ Finds the best run of the configured experiments by the configured metric (`metr
 `metric_goal`) and verifies that every required reproduction field is logged on it (learning
 rate, batch size, optimizer, random seed, git commit - a param or MLflow's
 `mlflow.source.git.commit` tag - and data hash; synonyms such as `lr` count), and that its model
-or checkpoint downloads. With `rerun_command` configured it re-trains the run from its logged
-params in a scratch experiment and compares the metric within `rerun_tolerance`.
+or checkpoint downloads and is well-formed. The model is verified without running it (its
+`MLmodel` parses, its files are there with the listed sizes, weights are read by a loader that
+cannot run code or by a scan of their pickle opcodes); with `load_models` it is also loaded, in a
+child process. With `rerun_command` configured it re-trains the run from its logged params in a
+scratch experiment and compares the metric within `rerun_tolerance`.
 
 ## Why it matters
 "Which run was our best, and can we rebuild it?" is the first question asked when a model
@@ -28,9 +34,9 @@ misbehaves. A best run without its seed, commit or data version cannot be rebuil
 
 ## How it fails
 `fail` names the best run (id and name) and the exact fields missing, or the artifact that
-does not download, or the re-run metric that does not match. `warn` when the best run names
-its data only by a path or version, not a hash: it can be re-run, but nobody can prove it
-would see the same data (the `data-change` check fails on that).
+does not download or is damaged, or the re-run metric that does not match. `warn` when the
+best run names its data only by a path or version, not a hash: it can be re-run, but nobody
+can prove it would see the same data (the `data-change` check fails on that).
 
 ## How to fix
 Log every hyperparameter, the seed, the git commit and a data hash in the training script.
@@ -71,11 +77,13 @@ def _fetch_artifact(ctx: GatherContext, run) -> dict[str, Any]:
     try:
         dst = ctx.workdir / "recovery-artifact"
         dst.mkdir(parents=True, exist_ok=True)
-        ctx.adapter.download_artifact(run.run_id, target, dst)
+        local = ctx.adapter.download_artifact(run.run_id, target, dst)
     except Exception as exc:  # noqa: BLE001
         reraise_if_store_down(exc)
         return {"downloaded": False, "path": target, "error": f"download failed: {describe_error(exc)}"}
-    return {"downloaded": True, "path": target, "bytes": weights[-1].size}
+    listed = {local.name: weights[-1].size} if local.is_file() else None
+    return {"downloaded": True, "path": target, "bytes": weights[-1].size,
+            **check_model(local, load_models=ctx.policy.load_models, listed=listed, timeout_s=ctx.policy.timeout_s)}
 
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
@@ -99,7 +107,8 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
         return Verdict(Status.FAIL, f"{name}: its model does not download ({artifact.get('error')})", facts,
                        "Log the model or checkpoint as an artifact (lint rule model-overwrite)")
     if artifact is not None and artifact.get("error") and not artifact.get("loaded"):
-        return Verdict(Status.FAIL, f"{name}: its model does not load ({artifact.get('error')})", facts,
+        broken = "does not load" if artifact.get("verified_by") == FULL_LOAD else "is damaged or incomplete"
+        return Verdict(Status.FAIL, f"{name}: its model {broken} ({artifact.get('error')})", facts,
                        "Log the model with mlflow.pytorch.log_model so it loads")
     rerun_facts = evidence.get("rerun")
     if rerun_facts is not None:
@@ -114,7 +123,7 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
                            f"(off by {delta:g} > tolerance {policy.rerun_tolerance:g})", facts,
                            "Seed every RNG and pin nondeterministic ops (lint rules missing-seed, "
                            "nondeterministic-ops)")
-    how = "re-run matches" if rerun_facts else "model downloads" if artifact else "fields present"
+    how = "re-run matches" if rerun_facts else _model_how(artifact) if artifact else "fields present"
     if "data_identified_by" in facts:
         # The run names its data by path or version only: it can be re-run, but nobody can prove it
         # saw the same bytes. A warning here; data-change owns the failure.
@@ -124,5 +133,13 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
     return Verdict(Status.PASS, f"{name} is reproducible: all required fields logged, {how}", facts)
 
 
-CHECK = Check("MLP01", "recovery", "The best run has every field needed to rebuild it, and its model downloads.",
+def _model_how(artifact: Mapping[str, Any]) -> str:
+    """How the model was shown to be there: which verification, never more than was done."""
+    if artifact.get("verified_by"):
+        return f"model downloads and is verified by {describe_mode(artifact['verified_by'])}"
+    return "model downloads"
+
+
+CHECK = Check("MLP01", "recovery",
+              "The best run has every field needed to rebuild it, and its model downloads and verifies.",
               DOC, judge, gather)
