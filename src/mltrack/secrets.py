@@ -13,6 +13,8 @@ nag about them and masking them would hide nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 MASK = "***"
 
@@ -42,8 +44,9 @@ def is_secret_name(name: str) -> bool:
 
 
 # `scheme://user:password@host` or `scheme://:password@host`: the precise detector, for code and
-# values. (mltrack.uri.redact hides more: any userinfo, however oddly written.)
-URI_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.\-]*://[^/@\s]*:[^@\s/]+@[^\s@/]", re.I)
+# values; an already redacted one (`user:***@`) is not. (mltrack.uri.redact hides more: any
+# userinfo, however oddly written.)
+URI_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.\-]*://[^/@\s]*:(?!\*\*\*@)[^@\s/]+@[^\s@/]", re.I)
 # Secret query parameters: `?password=`, `&sslpassword=`, `;token=`, `?api_key=` ...
 SECRET_QUERY_KEY = re.compile(r"[a-z_\-.]*(?:" + "|".join(SECRET_NAME_WORDS) + r")[a-z_\-.]*", re.I)
 
@@ -113,3 +116,51 @@ def secret_reason(name: str, value: str) -> str | None:
             return "W&B API key"
         return f"secret-named field {name!r}"
     return None
+
+
+# --------------------------------------------------------------------------- masking
+
+def mask_text(text: str) -> tuple[str, int]:
+    """`text` with credentials in URIs, secret key=value pairs and token shapes replaced by
+    MASK; and how many were replaced."""
+    from mltrack.uri import redact
+
+    if not text:
+        return text, 0
+    masked = redact(text)
+    count = masked.count(MASK) - text.count(MASK)
+    for _, pattern in TOKEN_SHAPES:
+        masked, found = pattern.subn(MASK, masked)
+        count += found
+    return masked, count
+
+
+def mask_value(name: str, value: Any) -> tuple[Any, int]:
+    """A param's, tag's or evidence entry's value fit to publish, and how many secrets were
+    hidden in it. A secret-looking string is replaced whole (a part of a key is still a key);
+    containers are walked, their keys naming their values."""
+    if isinstance(value, str):
+        if secret_reason(name, value):
+            return MASK, 1
+        return mask_text(value)
+    if isinstance(value, Mapping):
+        masked: dict[Any, Any] = {}
+        count = 0
+        for key, item in value.items():
+            masked[key], found = mask_value(str(key), item)
+            count += found
+        return masked, count
+    if isinstance(value, (list, tuple)):
+        items, count = [], 0
+        for item in value:
+            masked_item, found = mask_value(name, item)
+            items.append(masked_item)
+            count += found
+        return type(value)(items) if isinstance(value, tuple) else items, count
+    return value, 0
+
+
+def mask_fields(fields: Mapping[str, str]) -> tuple[dict[str, str], int]:
+    """Params or tags with every secret-looking value replaced by MASK."""
+    masked, count = mask_value("", dict(fields))
+    return masked, count

@@ -25,6 +25,7 @@ def render_audit_html(report: Mapping[str, Any]) -> str:
             ("runs", summary.get("runs", "n/a")), ("users", summary.get("users", "n/a")),
             ("untracked fields", summary.get("untracked_fields", "n/a")),
             ("reclaimable", human_bytes(summary.get("reclaimable_bytes"))),
+            ("secrets masked", summary.get("masked_secrets", 0)),  # shown as *** (mltrack.secrets)
         ]),
         "</section>",
         _trend(report.get("trend")),

@@ -41,6 +41,9 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         ),
         "",
     ]
+    if summary.get("masked_secrets"):  # mltrack.secrets: masked in report.json already
+        lines += [f"> {int(summary['masked_secrets'])} secret-looking value(s) (params, tags, URIs with "
+                  "passwords, tokens) are shown as `***` in this report.", ""]
     lines += _trend(report.get("trend"))
     lines += ["## Checks", "", "| code | check | status | verdict | time |", "|---|---|---|---|---:|"]
     for result in report["results"]:

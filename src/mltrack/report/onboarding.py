@@ -8,6 +8,7 @@ points (the top runs always included), and metric histories are read for the top
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -15,6 +16,8 @@ from typing import Any
 
 from mltrack import conventions
 from mltrack.model import CheckResult, RunRecord, StoreSnapshot
+from mltrack.report.schema import mask_results
+from mltrack.secrets import mask_fields, mask_value
 from mltrack.uri import redact
 
 MAX_TABLE_ROWS = 40
@@ -50,6 +53,10 @@ def build_onboarding(snapshot: StoreSnapshot, policy: Any, results: Sequence[Che
     from mltrack.pressure.base import field_value, is_inference, ranked
 
     now_ms = now_ms or int(time.time() * 1000)
+    # Secrets are masked in the data, before anything reads a param or a tag, so the page (and
+    # whatever else renders this data) never holds one: see mltrack.secrets.
+    snapshot, masked_in_store = _masked_snapshot(snapshot)
+    results, masked_in_checks = mask_results(tuple(results))
     active = [r for r in snapshot.runs if r.lifecycle_stage == "active"]
     training = [r for r in active if not is_inference(r)]
     names = {e.experiment_id: e.name for e in snapshot.experiments}
@@ -57,7 +64,7 @@ def build_onboarding(snapshot: StoreSnapshot, policy: Any, results: Sequence[Che
     main = _main_experiment(snapshot, policy, training)
     main_runs = [r for r in training if r.experiment_id == main]
     top = ranked(main_runs, policy)[:TOP_RUNS]
-    return {
+    data = {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now_ms / 1000)),
         "uri": redact(snapshot.uri), "tracker": snapshot.tracker, "server_version": snapshot.server_version,
         "metric": policy.metric, "metric_goal": policy.metric_goal,
@@ -76,6 +83,35 @@ def build_onboarding(snapshot: StoreSnapshot, policy: Any, results: Sequence[Che
         "checks": [r.to_dict() for r in results],
         "glossary": [list(item) for item in GLOSSARY],
     }
+    data, masked_elsewhere = mask_value("", data)  # anything else secret-shaped, by value
+    data["masked_secrets"] = masked_in_store + masked_in_checks + masked_elsewhere
+    return data
+
+
+def _masked_snapshot(snapshot: StoreSnapshot) -> tuple[StoreSnapshot, int]:
+    """The snapshot with secret-looking param and tag values (runs, models, versions) masked,
+    and how many values were. Records without one are kept as they are (no copies)."""
+    total = 0
+
+    def masked(record: Any, **fields: Any) -> Any:
+        nonlocal total
+        changed = {}
+        for name, values in fields.items():
+            clean, count = mask_fields(values)
+            if count:
+                changed[name], total = clean, total + count
+        return dataclasses.replace(record, **changed) if changed else record
+
+    runs = tuple(masked(r, params=r.params, tags=r.tags) for r in snapshot.runs)
+    models = []
+    for model in snapshot.registered_models:
+        versions = tuple(masked(v, tags=v.tags) for v in model.versions)
+        model = masked(model, tags=model.tags)
+        changed = any(new is not old for new, old in zip(versions, model.versions))
+        models.append(dataclasses.replace(model, versions=versions) if changed else model)
+    if not total:
+        return snapshot, 0
+    return dataclasses.replace(snapshot, runs=runs, registered_models=tuple(models)), total
 
 
 def _main_experiment(snapshot: StoreSnapshot, policy: Any, training: list[RunRecord]) -> str:

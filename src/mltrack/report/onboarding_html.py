@@ -51,7 +51,9 @@ def _overview(data: Mapping[str, Any]) -> str:
         ("registered models", totals["registered_models"])]) +
         f"<p>Store <code>{esc(data['uri'])}</code> ({esc(data['tracker'])}, server "
         f"{esc(data.get('server_version') or 'unknown')}). Leaderboards rank by <b>{esc(data['metric'])}</b> "
-        f"({'higher' if data['metric_goal'] == 'max' else 'lower'} is better). {esc(verdict)}</p>")
+        f"({'higher' if data['metric_goal'] == 'max' else 'lower'} is better). {esc(verdict)}</p>" +
+        (f"<p>{int(data['masked_secrets'])} secret-looking value(s) (params, tags, URIs with passwords, "
+         "tokens) are shown as <code>***</code>.</p>" if data.get("masked_secrets") else ""))
 
 
 def _experiments(data: Mapping[str, Any]) -> str:

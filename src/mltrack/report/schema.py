@@ -11,7 +11,9 @@ Schema version 1 (a change that removes or renames a key bumps it; adding a key 
     environment      {python, platform, mltrack, ci, checks_requested, ...}
     results          [{code, name, status, message, evidence{}, fix|null, duration_s}]
     summary          {checks, pass, fail, warn, error, skip, runs, users, experiments,
-                      untracked_fields, reclaimable_bytes|null}
+                      untracked_fields, reclaimable_bytes|null, masked_secrets}
+                     masked_secrets: how many secret-looking values (params, tags, URIs with
+                     passwords, token shapes; mltrack.secrets) were replaced by `***`
     trend            null | {previous, previous_created_at, newly_failing[], fixed[],
                              still_failing[], numbers{key: {before, after, delta}}}
     duration_s       float, the whole audit
@@ -22,6 +24,7 @@ from a newer mltrack is refused with a clear message instead of rendered wrong.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -34,6 +37,7 @@ from typing import Any
 from mltrack import __version__
 from mltrack.errors import MltrackError
 from mltrack.model import AuditReport, CheckResult, Status
+from mltrack.secrets import mask_text, mask_value
 from mltrack.uri import redact
 
 SCHEMA_VERSION = 1
@@ -64,7 +68,7 @@ def environment(checks_requested: str) -> dict[str, Any]:
         "platform": platform.platform(terse=True),
         "ci": is_ci(),
         "checks_requested": checks_requested,
-        "argv": redact(" ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))),
+        "argv": mask_text(" ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv)))[0],
     }
 
 
@@ -79,6 +83,20 @@ def summarize(results: tuple[CheckResult, ...], numbers: Mapping[str, Any]) -> d
     return {"checks": len(results), **counts, **{k: numbers.get(k) for k in SUMMARY_NUMBERS}}
 
 
+def mask_results(results: tuple[CheckResult, ...]) -> tuple[tuple[CheckResult, ...], int]:
+    """The results with every secret-looking value in their messages, evidence (params, tags,
+    URIs) and fixes replaced by `***`, and how many were: masked here, once, so every format
+    rendered from report.json (and the onboarding page) publishes none of them."""
+    masked, total = [], 0
+    for result in results:
+        message, in_message = mask_text(result.message)
+        evidence, in_evidence = mask_value("", result.evidence)
+        fix, in_fix = mask_text(result.fix) if result.fix else (result.fix, 0)
+        masked.append(dataclasses.replace(result, message=message, evidence=evidence, fix=fix))
+        total += in_message + in_evidence + in_fix
+    return tuple(masked), total
+
+
 def build_report(
     *,
     uri: str,
@@ -90,6 +108,7 @@ def build_report(
     duration_s: float,
     created_at: str | None = None,
 ) -> AuditReport:
+    results, masked = mask_results(tuple(results))
     return AuditReport(
         schema_version=SCHEMA_VERSION,
         mltrack_version=__version__,
@@ -99,7 +118,7 @@ def build_report(
         server_version=server_version,
         environment=environment(checks_requested),
         results=tuple(results),
-        summary=summarize(tuple(results), numbers),
+        summary={**summarize(results, numbers), "masked_secrets": masked},
         trend=None,
         duration_s=round(duration_s, 3),
     )

@@ -1,0 +1,129 @@
+"""Secret-looking params and tags are masked in every report, and the reports say how many.
+
+The store (fixtures/stores/secrets_in_params.py, plain MLflow) logs each engineer's `api_key`,
+`token`, `password` and a `db_uri` with a password as params, and tags runs with a clone URL
+holding a GitHub token. `mltrack audit` and `mltrack report` publish none of them, in any file or
+on the terminal, while the hyperparameters stay readable. What counts as a secret is
+mltrack.secrets, the definition MLT012 uses too.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fixtures.stores import secrets_in_params as store_module
+from mltrack.cli import main
+from mltrack.model import CheckResult, Status
+from mltrack.report.schema import build_report
+from mltrack.secrets import MASK, mask_value, secret_reason
+from tests.support.stores import empty_database
+
+POLICY = Path(store_module.__file__).with_suffix(".policy.toml")
+
+
+@pytest.fixture(scope="module")
+def secrets_store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    root = tmp_path_factory.mktemp("secrets-store")
+    db = root / "mlflow.db"
+    shutil.copy2(empty_database(tmp_path_factory.getbasetemp()), db)
+    uri = f"sqlite:///{db}"
+    store_module.build(uri, str(root / "artifacts"))
+    return uri
+
+
+def _texts(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): p.read_text(encoding="utf-8", errors="replace")
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _assert_published_nowhere(texts: dict[str, str]) -> None:
+    for where, text in texts.items():
+        for secret in store_module.SECRETS:
+            assert secret not in text, f"{secret!r} published in {where}"
+
+
+def test_audit_publishes_no_secret_and_counts_what_it_masked(secrets_store: str, tmp_path: Path) -> None:
+    out = tmp_path / "audit"
+    result = CliRunner().invoke(main, ["audit", "--tracking-uri", secrets_store, "--out", str(out),
+                                       "--config", str(POLICY), "--no-progress"])
+    assert result.exit_code in (0, 1), result.output
+    _assert_published_nowhere({"stdout": result.output, **_texts(out)})
+    report = json.loads((out / "report.json").read_text())
+    search = next(r for r in report["results"] if r["name"] == "hparam-search")
+    # the evidence a naive report would have published: masked, yet the search stays readable
+    best = search["evidence"]["best_config"]
+    assert best["api_key"] == best["token"] == best["password"] == best["db_uri"] == MASK
+    assert best["learning_rate"] and best["optimizer"] == "adam"
+    assert search["evidence"]["varied"]["api_key"] == [MASK] * 3
+    masked = report["summary"]["masked_secrets"]
+    assert masked >= 4 * 3 + 4  # varied values of the four secret params, plus best_config's
+    assert f"{masked} secret-looking value(s)" in (out / "report.md").read_text()
+    assert "secrets masked" in (out / "report.html").read_text()
+
+
+def test_onboarding_page_publishes_no_secret_and_says_so(secrets_store: str, tmp_path: Path) -> None:
+    page = tmp_path / "onboarding.html"
+    result = CliRunner().invoke(main, ["report", "--tracking-uri", secrets_store, "--out", str(page),
+                                       "--config", str(POLICY)])
+    assert result.exit_code == 0, result.output
+    text = page.read_text()
+    _assert_published_nowhere({"stdout": result.output, "onboarding.html": text})
+    assert "learning_rate" in text and "secret-looking value(s)" in text
+
+
+def test_onboarding_data_masks_params_and_tags_of_every_run(secrets_store: str) -> None:
+    from mltrack.pressure.policy import load_policy
+    from mltrack.report.onboarding import build_onboarding
+    from mltrack.stores import open_store
+
+    adapter = open_store(secrets_store)
+    try:
+        snapshot = adapter.snapshot()
+    finally:
+        adapter.close()
+    data = build_onboarding(snapshot, load_policy(str(POLICY)))
+    # every run: api_key, token, password, db_uri and the tagged clone URL
+    assert data["masked_secrets"] >= store_module.RUNS * 5
+    _assert_published_nowhere({"data": json.dumps(data)})
+    assert "--api_key '***'" in json.dumps(data)  # the printed rerun command, masked too
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("api_key", "a7c3e9f0b2d8"), ("OPENAI_API_KEY", "x"), ("db_password", "pw"), ("passwd", "hunter2"),
+    ("token", "t"), ("client_secret", "s3"), ("private_key_pem", "abc"), ("credentials", "c"),
+    ("auth_header", "Basic Zm9vOmJhcg=="), ("wandb_key", "0123456789abcdef0123456789abcdef01234567"),
+    ("notes", "sk-proj-abcdefghijklmnopqrstuvwxyz0123"), ("notes", "ghp_" + "a1" * 18),
+    ("aws", "AKIAIOSFODNN7EXAMPLE"), ("cfg", "postgresql://u:pw@h/db"),
+    ("bearer", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"),
+])
+def test_secret_looking_fields(name: str, value: str) -> None:
+    assert secret_reason(name, value), (name, value)
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("learning_rate", "0.001"), ("mlflow.source.git.commit", "0123456789abcdef0123456789abcdef01234567"),
+    ("max_tokens", "512"), ("tokenizer", "bert-base"), ("author", "maya"), ("api_key", "<your key>"),
+    ("password", ""), ("primary_key", "id"), ("tracking_uri", "http://mlflow:5000"), ("sort_key", "val_acc"),
+])
+def test_plain_fields(name: str, value: str) -> None:
+    assert secret_reason(name, value) is None, (name, value)
+
+
+def test_build_report_masks_messages_evidence_and_fixes_once() -> None:
+    result = CheckResult("MLP07", "hparam-search", Status.PASS,
+                         "best run used token=abc123xyz and postgresql://u:pw9@h/db",
+                         {"params": {"api_key": "k-123456", "lr": "0.1"}, "runs": ["ghp_" + "b2" * 18]},
+                         fix="rotate sk-abcdefghijklmnopqrstuvwx12")
+    report = build_report(uri="sqlite:///x.db", tracker="mlflow", server_version="3", results=(result,),
+                          numbers={}, checks_requested="all", duration_s=0.1).to_dict()
+    masked = report["results"][0]
+    assert masked["message"] == "best run used token=*** and postgresql://u:***@h/db"
+    assert masked["evidence"] == {"params": {"api_key": MASK, "lr": "0.1"}, "runs": [MASK]}
+    assert masked["fix"] == "rotate ***"
+    assert report["summary"]["masked_secrets"] == 5
+    assert mask_value("", masked) == (masked, 0)  # masking masked data finds nothing more
