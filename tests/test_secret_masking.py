@@ -127,3 +127,19 @@ def test_build_report_masks_messages_evidence_and_fixes_once() -> None:
     assert masked["fix"] == "rotate ***"
     assert report["summary"]["masked_secrets"] == 5
     assert mask_value("", masked) == (masked, 0)  # masking masked data finds nothing more
+
+
+def test_pytest_junit_and_terminal_publish_no_secret(secrets_store: str, tmp_path: Path) -> None:
+    """`pytest --tracking-uri` puts each result (evidence included) into junit.xml's properties."""
+    import subprocess
+    import sys
+
+    junit = tmp_path / "junit.xml"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "--tracking-uri", secrets_store, "--mltrack-config", str(POLICY),
+         "-k", "hparam-search", f"--junitxml={junit}", "-p", "no:cacheprovider", "-rA"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert "1 passed" in run.stdout, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "best_config" in junit.read_text()  # the evidence is there, masked
+    _assert_published_nowhere({"stdout": run.stdout, "stderr": run.stderr, "junit.xml": junit.read_text()})

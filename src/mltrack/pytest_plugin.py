@@ -250,12 +250,16 @@ def pressure_check(request: pytest.FixtureRequest, mltrack_snapshot: Any):
         from mltrack.pressure.registry import get
         from mltrack.pressure.render import format_result
         from mltrack.pressure.runner import CheckSession
+        from mltrack.report.schema import mask_results
         from mltrack.textsafe import for_terminal
 
         if state.session is None:
             state.session = CheckSession(_adapter(state), mltrack_snapshot, state.policy,
                                          rollback_drill=state.drill)
         result = state.session.run(get(name))
+        # Secret-looking params and tags masked, as in report.json: the result reaches junit.xml
+        # (user_properties) and the terminal.
+        result = mask_results((result,))[0][0]
         state.results[name] = result
         request.node.user_properties.append((RESULT_PROPERTY, json.dumps(result.to_dict(), default=str)))
         text = format_result(result)
