@@ -117,7 +117,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from mltrack.errors import MltrackError
     from mltrack.pressure.policy import load_policy
-    from mltrack.uri import parse
+    from mltrack.uri import parse, redact
 
     uri, source = resolved
     try:
@@ -126,7 +126,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.getoption("mltrack_load_models", False):
             policy = replace(policy, load_models=True)
     except MltrackError as err:
-        raise pytest.UsageError(f"mltrack: {err}") from None
+        raise pytest.UsageError(f"mltrack: {redact(str(err))}") from None
     config.stash[_STATE] = _SuiteState(uri, source, policy, bool(config.getoption("mltrack_rollback_drill")))
     folder = checks_dir()
     # Always add the folder (a `pytest .` would skip it inside a virtualenv), unless the command
@@ -184,7 +184,9 @@ def _read_store(state: _SuiteState) -> None:
     except MltrackError as err:  # may quote the server's answer: escapes made visible
         from mltrack.textsafe import for_terminal
 
-        raise pytest.UsageError(f"mltrack: {for_terminal(err)}") from None
+        from mltrack.uri import redact
+
+        raise pytest.UsageError(f"mltrack: {for_terminal(redact(str(err)))}") from None
     state.reads += 1
 
 

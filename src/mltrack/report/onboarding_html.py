@@ -161,7 +161,8 @@ def _production(data: Mapping[str, Any]) -> str:
                      + table(["", "version", "training run", data["metric"], "data", "promoted", "inference runs"],
                              rows, numeric=[1, 6])
                      + f"<p class='muted'>Previous version known from: {esc(model['previous_from'])}. "
-                     f"Roll back with <code>mltrack rollback --tracking-uri URI --model {esc(model['model'])}</code>.</p>")
+                     f"Roll back with <code>mltrack rollback --tracking-uri \"$MLTRACK_TRACKING_URI\" --model "
+                     f"{esc(model['model'])}</code>.</p>")
     return _section("production", "Models in production", "".join(parts) or "<p>No model is in production.</p>")
 
 
