@@ -144,9 +144,10 @@ def test_committed_labels_are_well_formed() -> None:
 
 
 @pytest.mark.slow
-def test_real_corpus_scores(tmp_path: Path) -> None:
+def test_real_corpus_scores(request: pytest.FixtureRequest) -> None:
     """Scores the whole real-world corpus where its mirrors are (the `fetch` tool puts them in
-    /work/.mirror); without them this is skipped with the missing names, never passed."""
+    /work/.mirror); without them this is skipped with the missing names, never passed. Linting
+    ~30 whole repositories takes minutes, so it runs only when asked for with `-m slow`."""
     repos = lint_corpus.load_labels(lint_corpus.LABELS)
     missing = [r.repo for r in repos if lint_corpus.mirror_dir(lint_corpus.MIRROR, r) is None]
     if missing:
@@ -155,6 +156,8 @@ def test_real_corpus_scores(tmp_path: Path) -> None:
             f"{lint_corpus.MIRROR} ({', '.join(missing[:3])}...); bring them with the fetch tool "
             "or set MLTRACK_CORPUS_MIRROR"
         )
+    if "slow" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("real-world lint corpus: mirrors present, but scoring takes minutes; run with -m slow")
     report = lint_corpus.score(lint_corpus.LABELS, lint_corpus.MIRROR, lint_corpus.CACHE)
     print(lint_corpus.render(report))
     assert not report.crashes, report.crashes
