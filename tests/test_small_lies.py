@@ -244,3 +244,18 @@ def test_an_interrupted_seed_is_named_incomplete(interrupted_seed: Path) -> None
     assert len(lines) == 1, done.stderr
     assert "this store holds an incomplete seed (interrupted?); rerun with --force" in lines[0]
     assert interrupted_seed.read_bytes() == before  # refused: nothing changed
+
+
+def test_mlflow_records_are_kept_at_debug_level(plain_store: Path, tmp_path: Path) -> None:
+    """Demoted, not dropped: MLTRACK_DEBUG=1 shows what MLflow logged about the damage."""
+    db = tmp_path / "mlflow.db"
+    db.write_bytes(plain_store.read_bytes())
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("DROP TABLE latest_metrics")
+        conn.commit()
+    done = subprocess.run([str(MLTRACK), "snapshot", "--tracking-uri", f"sqlite:///{db}", "--out",
+                           str(tmp_path / "s.json")], capture_output=True, text=True,
+                          env={**_env(), "MLTRACK_DEBUG": "1"}, timeout=300)
+    assert done.returncode == 2
+    assert "DEBUG:mlflow.store" in done.stderr and "no such table: latest_metrics" in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("mltrack: error: ")

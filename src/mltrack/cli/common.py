@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -28,6 +30,8 @@ def handle_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if os.environ.get("MLTRACK_DEBUG"):  # show the DEBUG records, MLflow's own among them
+            logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
         try:
             return func(*args, **kwargs)
         except MltrackError as exc:
