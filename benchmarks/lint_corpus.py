@@ -255,13 +255,14 @@ def lint_tree(tree: Path, config: Path) -> list[dict]:
     cmd = [*_linter(), "--format", "json", "--exit-zero", "--no-cache", "--jobs", "1",
            "--config", str(config), "."]
     done = subprocess.run(cmd, cwd=tree, capture_output=True, text=True)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise CorpusError(f"mltrack-lint failed on {tree} (exit {done.returncode}): {last}")
     try:
-        return json.loads(done.stdout or "[]")
+        # Exit 2 with JSON means a file crashed the linter: its MLT000 finding is reported.
+        return json.loads(done.stdout)
     except json.JSONDecodeError:
-        raise CorpusError(f"mltrack-lint printed no JSON for {tree}") from None
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise CorpusError(
+            f"mltrack-lint printed no JSON for {tree} (exit {done.returncode}): {last}"
+        ) from None
 
 
 # --------------------------------------------------------------------------- scoring

@@ -121,6 +121,8 @@ def test_a_missing_mirror_is_one_clear_line_and_exit_2(
         (('fire = true, line = 3, why = "torch init and randn, never seeded"', 'fire = "yes", why = "x"'), "fire must be"),
         (('fire = true, line = 3, why = "torch init and randn, never seeded"', "fire = true"), "needs a one-line `why`"),
         (("seeding = {", "seedling = {"), "unknown family 'seedling'"),
+        (('path = "train.py"', 'path = "nope.py"'), "nope.py is not in someone/tiny@"),
+        (('commit = "', 'commit = "0000000000000000000000000000000000000000"  # was "'), "lacks commit 0000"),
     ],
 )
 def test_bad_labels_are_usage_errors(
