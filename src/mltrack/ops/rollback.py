@@ -115,7 +115,20 @@ def plan_rollback(client: Any, model: str, *, alias: str = conventions.PRODUCTIO
     )
 
 
+def verify_loads(adapter: Any, model_uri: str, *, load_models: bool = False) -> dict[str, Any]:
+    """Download `model_uri` through the read-only adapter and verify it without running it
+    (`verified`, `verified_by`); with `load_models`, also load it in a child process (`loaded`)."""
+    from mltrack.pressure.evidence import check_model
 
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="mltrack-rollback-") as scratch:
+        try:
+            local = Path(adapter.download_model(model_uri, Path(scratch)))
+        except Exception as exc:  # noqa: BLE001 - a model that does not download does not load
+            return {"model_uri": model_uri, "verified": False, "loaded": False,
+                    "error": f"download failed: {_line(exc)}"}
+        facts = check_model(local, load_models=load_models)
+    return {"model_uri": model_uri, **facts, "seconds": round(time.perf_counter() - started, 3)}
 
 
 def apply_rollback(client: Any, plan: RollbackPlan, *, by: str | None = None) -> None:
