@@ -125,3 +125,21 @@ def test_report_snapshot_cleanup_rollback_and_pytest_work_through_credentials(fr
     assert '--tracking-uri "$MLTRACK_TRACKING_URI"' in rollback.output  # the undo command, runnable
     _assert_no_secret(page.output, snap.output, cleanup.output, rollback.output, header,
                       *_files_text(tmp_path))
+
+
+@pytest.mark.slow  # seeding trains 12 small models through the front: ~2.5 min on 2 busy cores
+def test_seed_writes_through_credentials(fresh_mlflow_server, tmp_path: Path) -> None:
+    """The only writing command that creates a store: its health check and MLflow's writes
+    (artifacts included) both carry the credentials."""
+    proxy = BasicAuthProxy(fresh_mlflow_server.url, USER, PASSWORD).start()
+    try:
+        refused = _run("seed", "--tracking-uri", proxy.url, "--runs", "12")
+        assert refused.exit_code == 2 and "HTTP 401" in refused.output, refused.output
+        seeded = _run("seed", "--tracking-uri", _with_credentials(proxy), "--runs", "12")
+    finally:
+        proxy.stop()
+    assert seeded.exit_code == 0, seeded.output
+    _assert_no_secret(refused.output, seeded.output)
+    snap = _run("snapshot", "--tracking-uri", fresh_mlflow_server.url, "--out", str(tmp_path / "s.json"))
+    assert snap.exit_code == 0, snap.output
+    assert len(json.loads((tmp_path / "s.json").read_text())["runs"]) >= 12
