@@ -4,7 +4,6 @@ back, and every refusal leaving the store byte-for-byte unchanged."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 import warnings
@@ -17,6 +16,7 @@ from mltrack import conventions
 from mltrack.cli import main
 from mltrack.pressure.policy import Policy
 from mltrack.pressure.runner import run_checks
+from mltrack.promotions import read_promotions
 from tests.support.dump import assert_unchanged, dump_store
 from tests.support.stores import copy_store
 
@@ -50,7 +50,7 @@ def test_rollback_moves_records_and_verifies(reference_store, tmp_path: Path) ->
     client = _client(store.uri)
     assert str(client.get_model_version_by_alias(MODEL, "production").version) == "2"
     assert (_stage(client, "2"), _stage(client, "3")) == ("Production", "Archived")
-    records = json.loads(client.get_registered_model(MODEL).tags[conventions.TAG_PROMOTIONS])
+    records = read_promotions(client.get_registered_model(MODEL).tags)
     assert {k: records[-1][k] for k in ("version", "previous", "alias", "reason")} == {
         "version": "2", "previous": "3", "alias": "production", "reason": "rollback"}
     assert conventions.TAG_PRODUCTION_UNTIL in client.get_model_version(MODEL, "3").tags

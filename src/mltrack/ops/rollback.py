@@ -1,25 +1,32 @@
 """`mltrack rollback`: move production back to the previous version, record it, verify it loads.
 
-Steps: read the model (current production by alias, else the Production stage), work out the
-previous version from the promotion records (`mltrack.promotions`), check the target loads BEFORE
-touching anything, move the alias (and the stage where the store uses stages), write the
-promotion record exactly like the reference runs do, then load `models:/NAME@ALIAS` again to
-prove production now serves the target. If that last load fails the alias is put back.
+Steps: read the model (production by alias, else the one version in stage Production), work out
+the previous version from evidence only (`mltrack.promotions`: promotion records), check the
+target's run and weights BEFORE touching anything, then, holding a short lease on the model and
+only if production is still where it was when planned (compare-and-set), move the alias and/or
+the stage, verify production now serves the target, and write the promotion record under a key
+of its own. If the verification fails the move is put back and nothing is recorded.
 
 Exit codes (see `cli/rollback_cmd.py`): 0 rolled back and verified; 1 declined at the prompt or
-the verification after the move failed (the alias was restored); 2 refused before any change
-(unknown model, no production version, no previous version, target missing or does not load,
-store unreachable).
+the verification after the move failed (the move was undone); 2 refused before any change
+(unknown model, an alias that does not exist, no or several production versions, no previous
+version known, target missing, its run deleted or its weights unverified without --force,
+production moved meanwhile, another rollback holding the lease, store unreachable).
 """
 
 from __future__ import annotations
 
 import getpass
+import json
 import os
+import random
+import shlex
 import tempfile
 import time
+import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,14 +34,34 @@ from typing import Any
 from mltrack import conventions
 from mltrack.errors import EXIT_FINDINGS, MltrackError
 from mltrack import promotions as promo
+from mltrack.textsafe import for_terminal
+
+# The lease: one tag on the registered model, {"owner", "by", "expires"} (epoch seconds).
+LOCK_TAG = "mltrack.rollback.lock"
+LEASE_S = 300.0  # a holder that died frees the model after this long
+# Fischer's mutual exclusion: after writing the lease, wait longer than any writer can take
+# between seeing the lease free and writing its own, then read it back; the last writer wins.
+SETTLE_S = 1.0
+WAIT_S = 60.0  # how long to wait for another rollback's lease before refusing
 
 
-class RollbackRefused(MltrackError):
+class _TerminalSafe(MltrackError):
+    def __str__(self) -> str:  # messages quote store text (names, aliases, errors)
+        return for_terminal(super().__str__())
+
+
+class RollbackRefused(_TerminalSafe):
     """Nothing was changed: the rollback cannot be done safely (exit 2)."""
 
 
-class RollbackFailed(MltrackError):
-    """The alias moved but production did not verify; the alias was restored (exit 1)."""
+class RollbackFailed(_TerminalSafe):
+    """The move was made but production did not verify; the move was undone (exit 1)."""
+
+    exit_code = EXIT_FINDINGS
+
+
+class RollbackDeclined(_TerminalSafe):
+    """The operator said no (or could not answer); nothing changed (exit 1)."""
 
     exit_code = EXIT_FINDINGS
 
@@ -47,6 +74,7 @@ class VersionFacts:
     data_version: str | None
     promoted_at: str | None
     stage: str
+    run_state: str | None = None  # "active" | "deleted" | "missing"; None: no run recorded
 
 
 @dataclass(frozen=True)
@@ -57,15 +85,27 @@ class RollbackPlan:
     current: VersionFacts
     target: VersionFacts
     how_known: str  # where the previous version came from
-    uses_stages: bool
+    moves_alias: bool  # the model has the alias: it is production
+    moves_stages: bool  # the current version holds stage Production
+    seen: tuple[str | None, tuple[str, ...]] = (None, ())  # (alias version, stage Production versions)
     promotions: tuple[dict[str, Any], ...] = ()
 
+    @property
+    def uses_stages(self) -> bool:
+        return self.moves_stages
+
+    @property
+    def production_uri(self) -> str:
+        return f"models:/{self.model}@{self.alias}" if self.moves_alias else f"models:/{self.model}/Production"
+
     def moves(self) -> list[str]:
-        lines = [f"alias {self.alias!r}: version {self.current.version} -> version {self.target.version}"]
-        if self.uses_stages:
+        lines = []
+        if self.moves_alias:
+            lines.append(f"alias {self.alias!r}: version {self.current.version} -> version {self.target.version}")
+        if self.moves_stages:
             lines.append(f"stage: version {self.target.version} -> Production, "
                          f"version {self.current.version} -> Archived")
-        lines.append(f"promotion record appended to {conventions.TAG_PROMOTIONS} on {self.model!r}; "
+        lines.append(f"promotion record added on {self.model!r} ({promo.RECORD_TAG_PREFIX}*); "
                      f"{conventions.TAG_PRODUCTION_SINCE}/{conventions.TAG_PRODUCTION_UNTIL} tags updated")
         return lines
 
@@ -75,43 +115,61 @@ class RollbackOutcome:
     plan: RollbackPlan
     verified: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    forced: list[str] = field(default_factory=list)  # what --force overrode
 
 
 def plan_rollback(client: Any, model: str, *, alias: str = conventions.PRODUCTION_ALIAS,
-                  to_version: str | None = None, metric: str = conventions.METRIC) -> RollbackPlan:
+                  alias_explicit: bool = False, to_version: str | None = None,
+                  metric: str = conventions.METRIC) -> RollbackPlan:
+    if not model or not model.strip():
+        raise RollbackRefused("the model name is empty: name a registered model")
     registered = _registered_model(client, model)
     versions = {str(v.version): v for v in _all_versions(client, model)}  # int on some stores
-    current_version = registered.aliases.get(alias) if registered.aliases else None
-    if current_version is None:
-        in_production = [v for v in versions.values() if v.current_stage == "Production"]
-        if not in_production:
-            raise RollbackRefused(f"model {model!r} has no {alias!r} alias and no Production stage: "
-                                  "nothing is in production to roll back")
-        current_version = max(in_production, key=lambda v: int(v.version)).version
-    current_version = str(current_version)
+    aliases = {str(k): str(v) for k, v in (registered.aliases or {}).items()}
+    staged = sorted((k for k, v in versions.items() if v.current_stage == "Production"), key=_vkey)
+    seen = (aliases.get(alias), tuple(staged))
+    if alias in aliases:
+        current_version, moves_alias = aliases[alias], True
+        moves_stages = current_version in staged
+        if moves_stages and len(staged) > 1:
+            raise RollbackRefused(f"model {model!r}: several versions are in stage Production "
+                                  f"({_listing(staged)}); nothing changed", hint="leave one in Production first")
+    elif alias_explicit:
+        raise RollbackRefused(f"model {model!r} has no alias {alias!r} "
+                              f"(its aliases: {_listing(sorted(aliases)) or 'none'}); nothing changed")
+    elif len(staged) != 1:
+        what = "no version" if not staged else f"several versions ({_listing(staged)})"
+        raise RollbackRefused(f"model {model!r} has no {alias!r} alias and {what} in stage Production: "
+                              "no single production version to roll back from; nothing changed",
+                              hint=f"aliases: {_listing(sorted(aliases))}; pass --alias" if aliases else None)
+    else:
+        current_version, moves_alias, moves_stages = staged[0], False, True
     records = promo.read_promotions(registered.tags or {})
     if to_version is not None:
-        target_version, how = str(to_version), "--to"
+        target_version, how = str(to_version).strip(), "--to"
         if target_version not in versions:
             raise RollbackRefused(f"model {model!r} has no version {target_version} "
-                                  f"(versions: {', '.join(sorted(versions, key=int))})")
+                                  f"(versions: {_listing(sorted(versions, key=_vkey))})")
         if target_version == current_version:
             raise RollbackRefused(f"version {target_version} of {model!r} is already {alias!r}")
     else:
-        listing = [(key, v.current_stage, v.tags or {}) for key, v in versions.items()]
-        found, how = promo.previous_version(current_version, records, listing, alias)
-        if found is None or found not in versions:
+        listing = [(key, v.current_stage or "None", v.tags or {}) for key, v in versions.items()]
+        found = promo.previous_production(current_version, records, listing, alias)
+        if found.version is None or found.version not in versions:
+            why = found.how if found.version is None else f"the records name version {found.version}, which does not exist"
+            candidates = f"; candidates: {_listing('v' + c for c in found.candidates)}" if found.candidates else ""
             raise RollbackRefused(
-                f"no previous production version of {model!r} can be identified ({how})",
-                hint="pass --to VERSION to choose one",
+                f"no previous production version of {model!r} can be identified ({why}{candidates}); nothing changed",
+                hint=f"choose one: mltrack rollback --tracking-uri \"$MLTRACK_TRACKING_URI\" "
+                     f"--model {shlex.quote(model)} --to VERSION",
             )
-        target_version = found
-    uses_stages = versions[current_version].current_stage == "Production"
+        target_version, how = found.version, found.how
     return RollbackPlan(
         model=model, alias=alias, metric_name=metric,
         current=_facts(client, versions[current_version], records, metric),
         target=_facts(client, versions[target_version], records, metric),
-        how_known=how, uses_stages=uses_stages, promotions=tuple(records),
+        how_known=how, moves_alias=moves_alias, moves_stages=moves_stages, seen=seen,
+        promotions=tuple(records),
     )
 
 
@@ -131,57 +189,166 @@ def verify_loads(adapter: Any, model_uri: str, *, load_models: bool = False) -> 
     return {"model_uri": model_uri, **facts, "seconds": round(time.perf_counter() - started, 3)}
 
 
-def apply_rollback(client: Any, plan: RollbackPlan, *, by: str | None = None) -> None:
-    """Move the alias (and stages), then write the promotion record and the version tags."""
-    now = promo.utc_iso()
-    client.set_registered_model_alias(plan.model, plan.alias, plan.target.version)
-    if plan.uses_stages:
+def apply_rollback(client: Any, plan: RollbackPlan) -> None:
+    """Move the alias and/or the stages. Records are written only once production verified."""
+    if plan.moves_alias:
+        client.set_registered_model_alias(plan.model, plan.alias, plan.target.version)
+    if plan.moves_stages:
         with warnings.catch_warnings():  # stages are deprecated in MLflow 3 but still served
             warnings.simplefilter("ignore")
             client.transition_model_version_stage(plan.model, plan.target.version, "Production")
             client.transition_model_version_stage(plan.model, plan.current.version, "Archived")
+
+
+def record_rollback(client: Any, plan: RollbackPlan, *, by: str | None = None) -> None:
+    """The promotion record (a tag of its own: a concurrent writer's record is never overwritten)
+    and the version tags, exactly like the reference runs write them."""
+    now = promo.utc_iso()
     client.set_model_version_tag(plan.model, plan.current.version, conventions.TAG_PRODUCTION_UNTIL, now)
     client.set_model_version_tag(plan.model, plan.target.version, conventions.TAG_PRODUCTION_SINCE, now)
     try:  # the target is production again: an old "until" would contradict the alias
         client.delete_model_version_tag(plan.model, plan.target.version, conventions.TAG_PRODUCTION_UNTIL)
     except Exception:  # noqa: BLE001 - absent tag
         pass
-    record = promo.append_record(plan.promotions, version=plan.target.version, previous=plan.current.version,
-                                 alias=plan.alias, by=by or _user(), when=now, reason=promo.REASON_ROLLBACK)
-    client.set_registered_model_tag(plan.model, conventions.TAG_PROMOTIONS, record)
+    record = promo.make_record(version=plan.target.version, previous=plan.current.version, alias=plan.alias,
+                               by=by or _user(), when=now, reason=promo.REASON_ROLLBACK)
+    client.set_registered_model_tag(plan.model, *promo.new_record_tag(record))
 
 
-def undo_alias(client: Any, plan: RollbackPlan) -> None:
-    client.set_registered_model_alias(plan.model, plan.alias, plan.current.version)
-    if plan.uses_stages:
+def undo_move(client: Any, plan: RollbackPlan) -> None:
+    if plan.moves_alias:
+        client.set_registered_model_alias(plan.model, plan.alias, plan.current.version)
+    if plan.moves_stages:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             client.transition_model_version_stage(plan.model, plan.current.version, "Production")
             client.transition_model_version_stage(plan.model, plan.target.version, "Archived")
 
 
+undo_alias = undo_move  # the name callers used before stages could move alone
+
+
 def rollback(client: Any, adapter: Any, plan: RollbackPlan, *, confirm: Callable[[], bool],
-             started: float | None = None, load_models: bool = False) -> RollbackOutcome:
-    """Check the target loads, ask, move, verify. Raises RollbackRefused / RollbackFailed."""
+             force: bool = False, started: float | None = None, load_models: bool = False,
+             on_wait: Callable[[dict[str, Any]], None] | None = None) -> RollbackOutcome:
+    """Check the target, ask, then (leased, compare-and-set) move, verify, record.
+    `on_wait(holder)` is told once when another rollback holds the model's lease.
+    Raises RollbackRefused / RollbackDeclined / RollbackFailed."""
     started = time.perf_counter() if started is None else started
-    before = verify_loads(adapter, f"models:/{plan.model}/{plan.target.version}", load_models=load_models)
-    if not before.get("verified"):
-        raise RollbackRefused(f"version {plan.target.version} of {plan.model!r} does not load: "
-                              f"{before.get('error') or before.get('load_note', 'unknown reason')}; nothing changed")
+    forced = []
+    target = plan.target
+    if target.run_state in ("deleted", "missing"):
+        problem = (f"the training run {target.run_id} of version {target.version} is "
+                   f"{'deleted' if target.run_state == 'deleted' else 'gone from the store'}")
+        if not force:
+            raise RollbackRefused(f"{problem}; nothing changed",
+                                  hint="restore the run (mlflow runs restore), choose another --to, or pass --force")
+        forced.append(problem)
+    before = verify_loads(adapter, f"models:/{plan.model}/{target.version}", load_models=load_models)
+    if not _verified(before):
+        problem = (f"version {target.version} of {plan.model!r} does not load: "
+                   f"{before.get('error') or before.get('load_note', 'unknown reason')}")
+        if not force:
+            raise RollbackRefused(f"{problem}; nothing changed", hint="choose another --to, or pass --force")
+        forced.append(problem)
     if not confirm():
         raise RollbackDeclined("rollback declined; nothing changed")
-    apply_rollback(client, plan)
-    serving = str(client.get_model_version_by_alias(plan.model, plan.alias).version)
-    after = verify_loads(adapter, f"models:/{plan.model}@{plan.alias}", load_models=load_models)
-    if serving != plan.target.version or not after.get("verified"):
-        undo_alias(client, plan)
-        raise RollbackFailed(f"{plan.alias!r} did not verify after the move (serves {serving}, "
-                             f"load: {after.get('error', 'ok')}); alias restored to {plan.current.version}")
-    return RollbackOutcome(plan, {"alias_resolves_to": serving, **after}, time.perf_counter() - started)
+    _still_as_planned(client, plan)  # before writing anything, even the lease
+    with _lease(client, plan, on_wait):
+        _still_as_planned(client, plan)  # the compare of compare-and-set, now that we hold the model
+        apply_rollback(client, plan)
+        serving = _serving(client, plan)
+        with warnings.catch_warnings():  # resolving a stage URI warns that stages are deprecated
+            warnings.simplefilter("ignore", FutureWarning)
+            after = verify_loads(adapter, plan.production_uri, load_models=load_models)
+        expected = (target.version if plan.moves_alias else None,
+                    (target.version,) if plan.moves_stages else None)
+        moved = (serving[0] if plan.moves_alias else None,
+                 serving[1] if plan.moves_stages else None) == expected
+        if not moved or not (_verified(after) or force):
+            undo_move(client, plan)
+            raise RollbackFailed(f"production did not verify after the move (serves {_describe(serving)}, "
+                                 f"load: {after.get('error', 'ok')}); moved back to version {plan.current.version}")
+        record_rollback(client, plan)
+    return RollbackOutcome(plan, {"alias_resolves_to": target.version, **after},
+                           time.perf_counter() - started, forced)
 
 
-class RollbackDeclined(MltrackError):
-    exit_code = EXIT_FINDINGS
+def _serving(client: Any, plan: RollbackPlan) -> tuple[str | None, tuple[str, ...]]:
+    """What production is now, read fresh: (alias version, versions in stage Production)."""
+    registered = client.get_registered_model(plan.model)
+    aliases = {str(k): str(v) for k, v in (registered.aliases or {}).items()}
+    staged = sorted((str(v.version) for v in _all_versions(client, plan.model)
+                     if v.current_stage == "Production"), key=_vkey)
+    return aliases.get(plan.alias), tuple(staged)
+
+
+def _still_as_planned(client: Any, plan: RollbackPlan) -> None:
+    now = _serving(client, plan)
+    if now != plan.seen:
+        raise RollbackRefused(f"production of {plan.model!r} moved since this rollback was planned "
+                              f"(was {_describe(plan.seen)}, now {_describe(now)}); nothing changed",
+                              hint="run mltrack rollback again to plan from where production is now")
+
+
+@contextmanager
+def _lease(client: Any, plan: RollbackPlan,
+           on_wait: Callable[[dict[str, Any]], None] | None = None) -> Iterator[None]:
+    """Hold the model's rollback lease for the block; refuse (nothing changed) if another
+    rollback holds it for longer than WAIT_S."""
+    owner = uuid.uuid4().hex
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        holder = _lease_holder(client, plan.model)
+        if holder is None:
+            _still_as_planned(client, plan)  # the winner may have moved production: refuse unwritten
+            client.set_registered_model_tag(plan.model, LOCK_TAG, json.dumps(
+                {"owner": owner, "by": _user(), "expires": time.time() + LEASE_S}))
+            time.sleep(SETTLE_S)
+            holder = _lease_holder(client, plan.model)
+            if holder is not None and holder.get("owner") == owner:
+                break
+        if holder is not None and on_wait is not None:
+            on_wait(holder)
+            on_wait = None  # say it once
+        if time.monotonic() > deadline:
+            raise RollbackRefused(f"another rollback of {plan.model!r} (by {holder.get('by', '?') if holder else '?'}) "
+                                  f"holds the lease; nothing changed", hint="try again in a minute")
+        time.sleep(0.2 + random.random() * 0.3)  # noqa: S311 - jitter, not cryptography
+    try:
+        yield
+    finally:
+        if (_lease_holder(client, plan.model) or {}).get("owner") == owner:
+            client.delete_registered_model_tag(plan.model, LOCK_TAG)
+
+
+def _lease_holder(client: Any, model: str) -> dict[str, Any] | None:
+    """The live lease on `model`, or None (none, unreadable or expired)."""
+    raw = (client.get_registered_model(model).tags or {}).get(LOCK_TAG)
+    try:
+        holder = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    if not isinstance(holder, dict) or float(holder.get("expires", 0)) < time.time():
+        return None
+    return holder
+
+
+def _verified(facts: dict[str, Any]) -> bool:
+    """A model check passed: `verified` (checked without running it) or, where only a load was
+    tried, `loaded`."""
+    return bool(facts.get("verified") if "verified" in facts else facts.get("loaded"))
+
+
+def _describe(state: tuple[str | None, tuple[str, ...]]) -> str:
+    alias, staged = state
+    parts = [f"alias -> v{alias}"] if alias else []
+    parts.append(f"stage Production: {_listing(staged) or 'none'}")
+    return ", ".join(parts)
+
+
+def _listing(versions: Any) -> str:
+    return ", ".join(str(v) for v in versions)
 
 
 def _registered_model(client: Any, model: str) -> Any:
@@ -195,8 +362,9 @@ def _registered_model(client: Any, model: str) -> Any:
 
 def _all_versions(client: Any, model: str) -> list[Any]:
     found, token = [], None
+    quoted = model.replace("'", "\\'")
     while True:
-        page = client.search_model_versions(f"name = '{model}'", max_results=200, page_token=token)
+        page = client.search_model_versions(f"name = '{quoted}'", max_results=200, page_token=token)
         found.extend(page)
         token = getattr(page, "token", None)
         if not token:
@@ -207,18 +375,31 @@ def _facts(client: Any, version: Any, records: list[dict[str, Any]], metric: str
     tags = dict(version.tags or {})
     # The reference registration copies the metric and data version onto the version's tags.
     value, data_version = tags.get(metric), tags.get(conventions.VERSION_TAG_DATA_VERSION)
-    if version.run_id and (value is None or data_version is None):
+    run_state = None
+    if version.run_id:
         try:
             run = client.get_run(version.run_id)
+        except Exception as exc:  # noqa: BLE001 - a run that is gone is a finding, not a crash
+            if "RESOURCE_DOES_NOT_EXIST" not in str(exc) and "not found" not in str(exc).lower():
+                raise
+            run_state = "missing"
+        else:
+            run_state = "deleted" if run.info.lifecycle_stage == "deleted" else "active"
             value = value if value is not None else run.data.metrics.get(metric)
             data_version = data_version or run.data.params.get(conventions.PARAM_DATA_VERSION)
-        except Exception:  # noqa: BLE001 - a deleted run leaves the facts we have
-            pass
+    try:
+        number = float(value) if value not in (None, "") else None
+    except ValueError:
+        number = None
     return VersionFacts(
-        version=str(version.version), run_id=version.run_id,
-        metric=float(value) if value not in (None, "") else None, data_version=data_version,
+        version=str(version.version), run_id=version.run_id, metric=number, data_version=data_version,
         promoted_at=promo.promoted_at(str(version.version), records, tags), stage=version.current_stage or "None",
+        run_state=run_state,
     )
+
+
+def _vkey(version: str) -> tuple[int, str]:
+    return (int(version), "") if version.isdigit() else (0, version)
 
 
 def _user() -> str:

@@ -7,16 +7,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from mltrack.model import Status, StoreSnapshot
-from mltrack.pressure.base import Check, GatherContext, Verdict, previous_production, production_versions
-from mltrack.promotions import read_promotions
+from mltrack.pressure.base import Check, GatherContext, Verdict, production_versions
+from mltrack.promotions import previous_production, read_promotions
 from mltrack.pressure.evidence import fetch_and_load
 from mltrack.pressure.policy import Policy
 
 DOC = """\
 ## What it checks
-For each registered model, the previous production version is identifiable (the
-`mltrack.promotions` record, `mltrack.production_until` version tags, or an Archived stage),
-its weights download and load, and the exact rollback - which alias or stage moves to which
+For each registered model, the previous production version is identifiable from evidence (the
+promotion records, else one newest `mltrack.production_until` version tag), by the very rule
+`mltrack rollback` follows: after a rollback the next one goes further back. An Archived stage
+is not evidence (a version can be archived straight from Staging), so a registry without
+records fails, listing the candidates. The previous version's training run is not deleted, its
+weights download and verify, and the exact rollback - which alias or stage moves to which
 version - is reported and timed end to end. All of this only reads, so it works with a read-only
 token. With `--mltrack-rollback-drill` (pytest) it also rehearses for real in a sandbox
 registered model (copies of the two versions; production moved back and forth there, never in
@@ -27,40 +30,56 @@ the real model; target `drill_target_s`), and deletes the sandbox even when the 
 records nobody can say what production was before.
 
 ## How it fails
-`fail`: "previous production version cannot be identified", or its weights do not load, or the
-drill failed or was slower than the target.
+`fail`: "previous production version cannot be identified" (with the candidates), no single
+production version, the previous version's run deleted, its weights do not verify, or the drill
+failed or was slower than the target.
 
 ## How to fix
-Promote with `mltrack rollback` (or write the `mltrack.promotions` record and
-`mltrack.production_since/until` tags yourself) so every promotion is written down.
+Write every promotion down: a registered-model tag `mltrack.promotion.<stamp>.<id>` holding
+`{"version", "alias", "promoted_at", "previous", "by"}` (`mltrack rollback` writes one per
+rollback). Until then, a rollback needs a human to choose: `mltrack rollback --to VERSION`.
 """
 
 
 def _plans(snapshot: StoreSnapshot, policy: Policy) -> list[dict[str, Any]]:
+    alias = policy.production_alias
     plans = []
     for name in policy.registered_models:
         model = snapshot.registered_model(name)
         if model is None:
             plans.append({"model": name, "problem": f"registered model {name!r} does not exist"})
             continue
-        current, how = production_versions(model, policy.production_alias)
+        records = read_promotions(model.tags)
+        current, how = production_versions(model, alias)
         if not current:  # production-model reports the missing alias; the records still know
-            records = read_promotions(model.tags)
             last = model.version(str(records[-1].get("version"))) if records else None
             current, how = ([last], "last promotion record") if last else ([], how)
         if len(current) != 1:
             plans.append({"model": name, "problem": f"{name!r} has no single production version to roll back from"})
             continue
-        previous, source = previous_production(model, current[0].version, policy.production_alias)
+        # The very rule `mltrack rollback` follows: evidence only, after a rollback further back.
+        listing = [(v.version, v.current_stage, v.tags) for v in model.versions]
+        found = previous_production(current[0].version, records, listing, alias)
+        previous = found.version if found.version is None or model.version(found.version) else None
         plan: dict[str, Any] = {"model": name, "current": current[0].version, "current_found_by": how,
-                                "previous": previous, "found_by": source}
+                                "previous": previous, "found_by": found.how,
+                                "candidates": list(found.candidates)}
         if previous is None:
-            plan["problem"] = f"{name!r}: previous production version cannot be identified ({source})"
+            why = found.how if found.version is None else f"the records name version {found.version}, which does not exist"
+            listed = f"; candidates: {', '.join('v' + c for c in found.candidates)}" if found.candidates else ""
+            plan["problem"] = f"{name!r}: previous production version cannot be identified ({why}{listed})"
         else:
+            run_id = model.version(previous).run_id
+            run = snapshot.run(run_id) if run_id else None
+            if run is not None and run.lifecycle_stage == "deleted":
+                plan["problem"] = (f"{name!r}: the training run {run_id} of previous version v{previous} is "
+                                   "deleted: mltrack rollback would refuse it")
+            has_alias = alias in model.aliases or any(alias in v.aliases for v in model.versions)
+            staged = current[0].current_stage.lower() == "production"
             moves = []
-            if "alias" in how or model.aliases or read_promotions(model.tags):
-                moves.append(f"alias @{policy.production_alias}: v{current[0].version} -> v{previous}")
-            if any(v.current_stage.lower() == "production" for v in model.versions):
+            if has_alias or not staged:
+                moves.append(f"alias @{alias}: v{current[0].version} -> v{previous}")
+            if staged:
                 moves.append(f"stage Production: v{current[0].version} -> Archived, v{previous} -> Production")
             plan["moves"] = moves
         plans.append(plan)
@@ -106,8 +125,9 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
     facts = {"plans": plans, "read_only": not evidence.get("drill_requested", False)}
     if problems:
         return Verdict(Status.FAIL, "; ".join(problems), facts,
-                       "Record every promotion (mltrack rollback writes mltrack.promotions and "
-                       "production_since/until tags), or archive the old version's stage")
+                       "Record every promotion (mltrack rollback writes a promotion record and "
+                       "production_since/until tags); where the previous version is unknown, choose it: "
+                       "mltrack rollback --tracking-uri \"$MLTRACK_TRACKING_URI\" --model NAME --to VERSION")
     text = "; ".join(f"{p['model']}: {', '.join(p['moves'])}" for p in plans)
     drilled = " (drill rehearsed in a sandbox)" if drills else ""
     return Verdict(Status.PASS, f"rollback ready: {text}{drilled}", facts)
