@@ -60,9 +60,10 @@ TAG_COMMAND = "mltrack.command"
 # Promotion records. MLflow keeps no alias history, so every promotion is written down:
 # - on each model version: `mltrack.production_since` / `mltrack.production_until` (ISO 8601 UTC);
 # - on the registered model: `mltrack.promotions`, a JSON list, oldest first, of
-#   {"version": "3", "alias": "production", "promoted_at": ISO, "previous": "2" | null, "by": user}.
-# The previous production version is the `previous` of the last record; archived stages
-# (`current_stage == "Archived"`) are the fallback for stores written by other tools.
+#   {"version": "3", "alias": "production", "promoted_at": ISO, "previous": "2" | null, "by": user};
+#   `mltrack rollback` writes one record per tag instead, `mltrack.promotion.<stamp>.<id>`.
+# How the previous production version follows from them: `mltrack.promotions` (an Archived
+# stage is not evidence).
 TAG_PRODUCTION_SINCE = "mltrack.production_since"
 TAG_PRODUCTION_UNTIL = "mltrack.production_until"
 TAG_PROMOTIONS = "mltrack.promotions"
