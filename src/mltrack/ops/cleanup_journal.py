@@ -148,20 +148,17 @@ def restore_journal(client: Any, path: Path) -> RestoreOutcome:
 
 
 def _restore_one(client: Any, run_id: str, outcome: RestoreOutcome) -> tuple[str, dict[str, Any]]:
+    """Restore one run unless it is active already (MLflow "restores" an active run without
+    complaint, so the state is read first: the journal's last `deleting` may never have happened)."""
     try:
-        call_with_retry(lambda: client.restore_run(run_id))
-        outcome.restored.append(run_id)
-        return "restored", {}
-    except Exception as first:  # noqa: BLE001 - restoring an active run is an error in MLflow
-        try:
-            stage = call_with_retry(lambda: client.get_run(run_id)).info.lifecycle_stage
-        except Exception as exc:  # noqa: BLE001
-            why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            outcome.failed.append((run_id, why))
-            return "restore-failed", {"error": why, "store_down": is_transient(exc)}
+        stage = call_with_retry(lambda: client.get_run(run_id)).info.lifecycle_stage
         if stage == "active":
             outcome.already_active.append(run_id)
             return "restore-skipped", {"why": "already active"}
-        why = f"{type(first).__name__}: {str(first).splitlines()[0] if str(first) else ''}"
+        call_with_retry(lambda: client.restore_run(run_id))
+    except Exception as exc:  # noqa: BLE001 - one run's failure is reported, not raised
+        why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         outcome.failed.append((run_id, why))
-        return "restore-failed", {"error": why}
+        return "restore-failed", {"error": why, "store_down": is_transient(exc)}
+    outcome.restored.append(run_id)
+    return "restored", {}
