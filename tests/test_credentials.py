@@ -77,6 +77,19 @@ def test_without_or_with_wrong_credentials_the_audit_says_so_in_one_line(front, 
         assert "wrong" not in result.output and "p@ss" not in result.output
 
 
+def test_an_open_health_check_does_not_hide_a_refusal(front, tmp_path: Path) -> None:
+    """Like MLflow's basic-auth app: /health answers anyone, the API only the authorised."""
+    _, server = front
+    proxy = BasicAuthProxy(server.url, USER, PASSWORD, open_paths=("/health",)).start()
+    try:
+        result = _run("audit", "--tracking-uri", proxy.url, "--out", str(tmp_path / "a"), "--no-progress")
+    finally:
+        proxy.stop()
+    assert result.exit_code == 2, result.output
+    assert "refused access (HTTP 401)" in result.output and "MLFLOW_TRACKING_USERNAME" in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+
+
 def test_an_audit_through_credentials_gives_the_same_verdicts(front, tmp_path: Path) -> None:
     proxy, server = front
     plain = _run("audit", "--tracking-uri", server.url, "--out", str(tmp_path / "plain"), "--no-progress")

@@ -1,7 +1,8 @@
 """A basic-auth front (like nginx's `auth_basic`) in front of a real `mlflow server`.
 
 Every request, /health included, must carry `Authorization: Basic base64(user:password)`;
-anything else gets 401 and never reaches MLflow. Authorised requests are forwarded without the
+anything else gets 401 and never reaches MLflow. `open_paths=("/health",)` leaves those paths
+open, as MLflow's own basic-auth app does. Authorised requests are forwarded without the
 header. It counts what it answered, so tests can prove the credentials were really checked.
 """
 
@@ -23,6 +24,7 @@ class BasicAuthProxy:
     upstream: str
     user: str
     password: str = field(repr=False)
+    open_paths: tuple[str, ...] = ()
     refused: int = 0
     forwarded: int = 0
     _server: ThreadingHTTPServer | None = None
@@ -62,7 +64,8 @@ class BasicAuthProxy:
 
             def _handle(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if not proxy._authorised(self.headers.get("Authorization")):
+                if (self.path.split("?")[0] not in proxy.open_paths
+                        and not proxy._authorised(self.headers.get("Authorization"))):
                     self._reply(401, b"401 Unauthorized",
                                 {"WWW-Authenticate": 'Basic realm="mlflow"', "Content-Type": "text/plain"})
                     return

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -131,8 +132,7 @@ def probe_http(conn: Connection, redacted: str, timeout: float) -> None:
     if response.status_code in {401, 403}:
         raise StoreError(
             f"tracking server {redacted} refused access (HTTP {response.status_code})",
-            hint="check the credentials: the URI's userinfo (percent-encoded), or "
-            "MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN",
+            hint=_CREDENTIALS_HINT,
         )
     # Other answers (404 behind a proxy without /health, 5xx) are left to the API probe,
     # which retries transient errors.
@@ -148,6 +148,22 @@ def _reason(exc: BaseException) -> str:
         if marker in text:
             return reason
     return type(exc).__name__
+
+
+_CREDENTIALS_HINT = ("check the credentials: the URI's userinfo (percent-encoded), or "
+                     "MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN")
+
+
+def refused_status(exc: BaseException, lowered_text: str) -> int | None:
+    """401 or 403 when the server refused our credentials (MLflow's RestException carries the
+    status; a non-JSON answer only survives as "failed with error code 401" in its text)."""
+    from mltrack.stores.retry import http_status
+
+    status = http_status(exc)
+    if status is None:
+        match = re.search(r"failed with error code (\d{3})", lowered_text)
+        status = int(match.group(1)) if match else None
+    return status if status in (401, 403) else None
 
 
 def describe_client_error(exc: BaseException, redacted: str) -> StoreError:
@@ -170,6 +186,9 @@ def describe_client_error(exc: BaseException, redacted: str) -> StoreError:
     if "403" in lowered and "host" in lowered:
         return StoreError(f"tracking server {redacted} rejected our Host header: {text}",
                           hint="start the server with --allowed-hosts naming this host")
+    status = refused_status(exc, lowered)
+    if status is not None:  # e.g. MLflow's basic-auth app: /health is open, the API is not
+        return StoreError(f"tracking server {redacted} refused access (HTTP {status})", hint=_CREDENTIALS_HINT)
     return StoreUnreachable(f"cannot read {redacted}: {text}")
 
 

@@ -1,7 +1,7 @@
 """Retry transient tracking-server errors a bounded number of times, with backoff.
 
 MLflow's own HTTP client retries 7 times with exponential backoff (minutes on a dead server),
-so the MLflow adapter turns that off (see `mlflow_connect.http_settings`) and retries here
+so the MLflow adapter turns that off (see `mlflow_connect.client_settings`) and retries here
 instead, where the policy is ours and testable: connection resets, timeouts, 5xx and 429 are
 retried; any other 4xx is an answer, never retried.
 """
