@@ -159,3 +159,60 @@ def test_seed_writes_through_credentials(fresh_mlflow_server, tmp_path: Path) ->
     snap = _run("snapshot", "--tracking-uri", fresh_mlflow_server.url, "--out", str(tmp_path / "s.json"))
     assert snap.exit_code == 0, snap.output
     assert len(json.loads((tmp_path / "s.json").read_text())["runs"]) >= 12
+
+
+class _HeaderEcho:
+    """A tiny server on 127.0.0.1 that remembers the Authorization header of each request."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        import threading
+
+        seen = self.seen = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                seen.append(self.headers.get("Authorization"))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.hostport = "127.0.0.1:%d" % self.server.server_address[1]
+
+
+@pytest.mark.parametrize(("userinfo", "env"), [
+    ("ci:p%40ss%2Fword@", {}),
+    ("", {"MLFLOW_TRACKING_USERNAME": "ci", "MLFLOW_TRACKING_PASSWORD": "p@ss/word"}),
+    ("", {"MLFLOW_TRACKING_TOKEN": "tok-123"}),
+    ("ci:from%20uri@", {"MLFLOW_TRACKING_USERNAME": "env", "MLFLOW_TRACKING_PASSWORD": "env"}),
+    ("tok-in-uri@", {}),  # requests (under MLflow) sends nothing for a user without a password
+    (":only%3Apassword@", {}),
+])
+def test_our_requests_carry_what_mlflows_client_sends(userinfo: str, env: dict[str, str], monkeypatch) -> None:
+    """stores/http_client.py against mlflow 3.17's own REST path, header for header."""
+    from mlflow.utils.credentials import get_default_host_creds
+    from mlflow.utils.rest_utils import http_request
+
+    from mltrack.stores import http_client
+
+    for name in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    echo = _HeaderEcho()
+    try:
+        uri = f"http://{userinfo}{echo.hostport}"
+        http_request(get_default_host_creds(uri), "/api/2.0/mlflow/experiments/search", "GET", max_retries=0)
+        http_client.get(uri, "/health", 5)
+    finally:
+        echo.server.shutdown()
+        echo.server.server_close()
+    mlflow_sent, we_sent = echo.seen
+    assert we_sent == mlflow_sent
+    assert (we_sent is None) == (userinfo == "tok-in-uri@")  # a user without password: no auth

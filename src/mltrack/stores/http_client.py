@@ -6,7 +6,8 @@ every check `error` because the liveness probe used urllib, which cannot take us
 rules, as mlflow 3.17's `get_default_host_creds` + `http_request` + requests apply them:
 
 - userinfo in the URI, percent-decoded (`http://user:p%40ss@host` -> `user` / `p@ss`): MLflow
-  passes the URL to requests, which takes the userinfo as basic auth over any header;
+  passes the URL to requests, which takes the userinfo as basic auth over any header (but a
+  user without a password, `http://tok@host`, counts as none);
 - otherwise `MLFLOW_TRACKING_USERNAME` + `MLFLOW_TRACKING_PASSWORD` (or the `[mlflow]` section
   of `~/.mlflow/credentials`) as basic auth, else `MLFLOW_TRACKING_TOKEN` as a bearer token;
 - `MLFLOW_TRACKING_INSECURE_TLS`, `MLFLOW_TRACKING_SERVER_CERT_PATH` and
@@ -42,8 +43,9 @@ def target(uri: str) -> HttpTarget:
     auth = None
     if "@" in netloc:
         userinfo, _, netloc = netloc.rpartition("@")
-        user, _, password = userinfo.partition(":")
-        auth = (unquote(user), unquote(password))
+        user, colon, password = userinfo.partition(":")
+        # requests (under MLflow) takes userinfo without a password as no credentials at all
+        auth = (unquote(user), unquote(password)) if colon else None
     base = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), parts.query, ""))
     return HttpTarget(base, auth)
 
