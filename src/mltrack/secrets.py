@@ -12,6 +12,7 @@ nag about them and masking them would hide nothing.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -34,6 +35,7 @@ _NOT_SECRET_NAMES = re.compile(
 _PLAIN_KEY_NAMES = {"key", "keys"}  # alone, "key" is a secret more often than not (wandb login)
 
 
+@functools.lru_cache(maxsize=4096)  # the same few names on every run of a store
 def is_secret_name(name: str) -> bool:
     """True when a name (param, tag, keyword, env var, query key) says it holds a secret."""
     if not name:
@@ -75,12 +77,18 @@ def is_placeholder(value: str) -> bool:
     return bool(PLACEHOLDER.search(value.strip()))
 
 
+# One pass finds whether any shape is there at all (most values hold none).
+_ANY_TOKEN = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in TOKEN_SHAPES))
+
+
 def token_shape(value: str) -> str | None:
     """The kind of well-known credential `value` contains, or None."""
+    if not _ANY_TOKEN.search(value):
+        return None
     for kind, pattern in TOKEN_SHAPES:
         if pattern.search(value):
             return kind
-    return None
+    return None  # pragma: no cover - _ANY_TOKEN matched, so one shape does
 
 
 def has_uri_password(value: str) -> bool:
@@ -127,10 +135,12 @@ def mask_text(text: str) -> tuple[str, int]:
 
     if not text:
         return text, 0
-    masked = redact(text)
-    count = masked.count(MASK) - text.count(MASK)
-    for _, pattern in TOKEN_SHAPES:
-        masked, found = pattern.subn(MASK, masked)
+    masked, count = text, 0
+    if "@" in text or "=" in text:  # all redact can hide: userinfo, key=value
+        masked = redact(text)
+        count = masked.count(MASK) - text.count(MASK)
+    if _ANY_TOKEN.search(masked):
+        masked, found = _ANY_TOKEN.subn(MASK, masked)
         count += found
     return masked, count
 
@@ -140,9 +150,7 @@ def mask_value(name: str, value: Any) -> tuple[Any, int]:
     hidden in it. A secret-looking string is replaced whole (a part of a key is still a key);
     containers are walked, their keys naming their values."""
     if isinstance(value, str):
-        if secret_reason(name, value):
-            return MASK, 1
-        return mask_text(value)
+        return _mask_string(name, value)
     if isinstance(value, Mapping):
         masked: dict[Any, Any] = {}
         count = 0
@@ -158,6 +166,13 @@ def mask_value(name: str, value: Any) -> tuple[Any, int]:
             count += found
         return type(value)(items) if isinstance(value, tuple) else items, count
     return value, 0
+
+
+@functools.lru_cache(maxsize=65536)  # params repeat across runs ("32", "adam", the same key)
+def _mask_string(name: str, value: str) -> tuple[str, int]:
+    if secret_reason(name, value):
+        return MASK, 1
+    return mask_text(value)
 
 
 def mask_fields(fields: Mapping[str, str]) -> tuple[dict[str, str], int]:
