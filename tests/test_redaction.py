@@ -110,7 +110,8 @@ def test_connection_strings_and_neighbours(text: str, hidden: str, kept: str) ->
 def test_uris_without_secrets_are_unchanged() -> None:
     for text in ["sqlite:///tmp/mlflow.db", "sqlite:///file:%2Ftmp%2Fa.db?mode=ro&uri=true",
                  "http://127.0.0.1:5000", "postgresql://db/mlflow?sslmode=require",
-                 "wandb-offline:/runs", "max_tokens=512 tokenizer=bert", "models:/m@production"]:
+                 "wandb-offline:/runs", "max_tokens=512 tokenizer=bert", "models:/m@production",
+                 "tracking server http://h:5000: `models:/m@production` moved"]:
         assert redact(text) == text
 
 

@@ -17,7 +17,7 @@ _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
 _AUTHORITY_START = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*://")
 # An MLflow artifact URI after the tracking URI on the same line (`models:/m@production`): its
 # `@` is an alias, not the end of the tracking URI's userinfo.
-_LATER_ARTIFACT_URI = re.compile(r"\s(?:models|runs|mlflow-artifacts|dbfs|s3|gs|wasbs?|file):/")
+_LATER_ARTIFACT_URI = re.compile(r"[\s`'\"(\[<,=](?:models|runs|mlflow-artifacts|dbfs|s3|gs|wasbs?|file):/")
 # Another URI starting after a separator (`'http://a/x', 'http://u:p@b'`): the `@` is its own.
 _LATER_URI = re.compile(r"[\s'\"(,\[<=][a-zA-Z][a-zA-Z0-9+.\-]*://")
 # key=value pairs in query strings (`?a=1&b=2`), libpq/ODBC strings (`host=h password=x`,
