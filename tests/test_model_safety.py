@@ -282,3 +282,12 @@ def test_sizes_must_match_the_store_listing(tmp_path):
     assert verify_model_dir(tmp_path / "model.pkl", {"model.pkl": size})["verified"]
     facts = verify_model_dir(tmp_path / "model.pkl", {"model.pkl": size + 1})
     assert f"the store lists {size + 1}" in facts["error"]
+
+
+def test_a_format_we_do_not_read_is_checked_for_presence(tmp_path):
+    (tmp_path / "MLmodel").write_text("flavors:\n  xgboost:\n    data: model.xgb\n    model_class: XGBClassifier\n")
+    (tmp_path / "model.xgb").write_bytes(b"{binary booster}")
+    facts = verify_model_dir(tmp_path)
+    assert facts["verified"] and facts["verified_by"] == STATIC and facts["weights"][0]["file"] == "model.xgb"
+    (tmp_path / "model.xgb").write_bytes(b"")
+    assert "model.xgb is empty" in verify_model_dir(tmp_path)["error"]

@@ -38,7 +38,7 @@ WEIGHT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".safetensors", ".pkl", ".pic
                    ".onnx", ".pt2", ".skops", ".h5", ".keras", ".npy", ".npz")
 # MLmodel flavor keys whose value is a path inside the model directory.
 _PATH_KEYS = ("model_data", "data", "model_path", "pickled_model", "python_model", "model_file",
-              "saved_model_dir", "code")
+              "saved_model_dir", "model_binary", "code")
 # Imports that mean "this pickle runs a program when loaded", named in the evidence.
 _DANGEROUS_MODULES = ("os", "posix", "nt", "subprocess", "sys", "runpy", "importlib", "socket", "pty",
                       "shutil", "webbrowser", "code", "ctypes")
@@ -140,9 +140,11 @@ def _declared_weights(root: Path, flavors: Mapping[str, Any]) -> list[Path]:
                 declared.add(target)
     files = sorted({f for d in declared for f in ([d] if d.is_file() else d.rglob("*")) if f.is_file()})
     weights = [f for f in files if f.suffix in WEIGHT_SUFFIXES or magic(f) in ("zip", "pickle")]
-    if not weights:
+    if not files:
         raise BrokenModel(f"flavors {', '.join(sorted(flavors))} declare no weights file")
-    return weights
+    # A format this module does not read (xgboost, lightgbm, JSON...): its files are checked for
+    # presence, size and listing only.
+    return weights or files
 
 
 def _inside(root: Path, ref: str, flavor: str) -> Path:
@@ -200,6 +202,8 @@ def _check_file(file: Path, root: Path) -> dict[str, Any]:
     try:
         if kind == "zip":
             facts.update(_check_zip(file))
+        elif kind == "pickle" and size > _MAX_SCANNED_PICKLE:
+            facts.update(format="pickle", scan=f"not scanned (over {_MAX_SCANNED_PICKLE} bytes)", verified_by=STATIC)
         elif kind == "pickle":
             facts.update(format="pickle", **_scan_pickle(file.read_bytes()), verified_by=STATIC)
         elif kind == "safetensors":
