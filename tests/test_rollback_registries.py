@@ -269,3 +269,44 @@ def test_closed_stdin_at_the_prompt_is_a_decline(registry) -> None:
     assert "rollback declined, nothing changed" in done.stderr and "internal error" not in done.stderr
     assert "Traceback" not in done.stderr
     assert_unchanged(before, store.dump())
+
+
+# --- --force, and the lease -------------------------------------------------------------------
+
+def test_weights_that_do_not_verify_refuse_unless_forced(registry) -> None:
+    store = registry("alias_only_registry")
+    client = store.client()
+    location = Path(client.get_model_version(store.model, "2").source.removeprefix("file://"))  # registered by location
+    for item in location.iterdir():  # the files of version 2 are gone
+        shutil.rmtree(item) if item.is_dir() else item.unlink()
+    before = store.dump()
+    refused = _rollback(store, "--yes", "--to", "2")
+    assert refused.exit_code == 2 and "does not load" in refused.output and "--force" in refused.output
+    assert_unchanged(before, store.dump())
+    forced = _rollback(store, "--yes", "--to", "2", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "Warning: --force: version 2" in forced.output and store.aliases()["production"] == "2"
+    assert "NOT verified (--force)" in forced.output and "Verified:" not in forced.output
+
+
+def test_a_stale_lease_is_taken_over_and_a_live_one_refuses(registry, monkeypatch) -> None:
+    import json
+    import time
+
+    from mltrack.ops import rollback as ops
+
+    store = registry("stage_only_registry")
+    client = store.client()
+    client.set_registered_model_tag(store.model, ops.LOCK_TAG, json.dumps(
+        {"owner": "crashed", "by": "someone", "expires": time.time() + 600}))
+    monkeypatch.setattr(ops, "WAIT_S", 2.0)
+    before = store.dump()
+    held = _rollback(store, "--yes", "--to", "1")
+    assert held.exit_code == 2, held.output
+    assert "Waiting: another rollback" in held.output and "holds the lease; nothing changed" in held.output
+    assert_unchanged(before, store.dump())
+    client.set_registered_model_tag(store.model, ops.LOCK_TAG, json.dumps(
+        {"owner": "crashed", "by": "someone", "expires": time.time() - 1}))  # its holder died
+    taken = _rollback(store, "--yes", "--to", "1")
+    assert taken.exit_code == 0, taken.output
+    assert ops.LOCK_TAG not in client.get_registered_model(store.model).tags

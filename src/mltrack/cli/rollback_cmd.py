@@ -79,9 +79,13 @@ def rollback_command(tracking_uri: str, model_name: str, to_version: str | None,
     verified = outcome.verified
     for problem in outcome.forced:
         click.echo(for_terminal(f"Warning: --force: {problem}"), err=True)
-    click.echo(for_terminal(
-        f"Verified: {plan.production_uri} -> version {verified['alias_resolves_to']}, "
-        f"verified by {describe_mode(verified.get('verified_by'))} in {verified.get('seconds', 0):.1f} s."))
+    if verified.get("verified", verified.get("loaded")):
+        click.echo(for_terminal(
+            f"Verified: {plan.production_uri} -> version {verified['alias_resolves_to']}, "
+            f"verified by {describe_mode(verified.get('verified_by'))} in {verified.get('seconds', 0):.1f} s."))
+    else:  # only with --force
+        click.echo(for_terminal(f"NOT verified (--force): {plan.production_uri} -> version "
+                                f"{verified['alias_resolves_to']}, but {verified.get('error', 'its files did not verify')}"))
     click.echo(for_terminal(
         f"Rolled back in {outcome.elapsed_s:.1f} s (command to verified). Promotion recorded; to undo: "
         f"mltrack rollback --tracking-uri \"$MLTRACK_TRACKING_URI\" --model {shlex.quote(plan.model)} "
