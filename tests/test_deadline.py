@@ -12,9 +12,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -26,11 +29,14 @@ from tests.support.hanging_server import HangingServer
 
 MLTRACK = Path(sys.executable).with_name("mltrack")
 DEADLINE_S = 3.0
+PART_WAY_DEADLINE_S = 6.0  # the real server must answer the open and the first page inside it
 # Wall-clock slack for the in-process tests: the grace read_within allows, plus a busy machine.
 SLACK_S = 3.5
-# The CLI tests time from the server's first request (the health probe that opens the store) to
-# the process's exit, so the seconds a fresh interpreter spends importing mlflow do not count.
 CLI_DEADLINE_S = 5
+# After the line is printed the process still has to exit: the pytest plugin imports torch in a
+# background thread at session start, and on 2 busy cores that import can hold the interpreter's
+# exit for seconds (not the store's time, but the user waits for it).
+EXIT_SLACK_S = 12.0
 
 
 @pytest.fixture
@@ -57,11 +63,10 @@ def _read(uri: str, deadline: float) -> None:
 
 
 def test_a_server_that_hangs_at_once_ends_within_the_deadline(hanging: HangingServer) -> None:
-    started = time.monotonic()
     with pytest.raises(StoreTimeout) as info:
         _read(hanging.url, DEADLINE_S)
-    took = time.monotonic() - started
-    assert took < DEADLINE_S + SLACK_S, took
+    took = time.monotonic() - hanging.first_request_at  # from the first contact: imports excluded
+    assert DEADLINE_S - 0.5 <= took < DEADLINE_S + SLACK_S, took  # never well before: no lie
     assert "read deadline of 3 s" in str(info.value) and "read_deadline_s" in str(info.value)
     assert hanging.hung >= 1  # it really was the hung API call that ran out the clock
 
@@ -69,17 +74,19 @@ def test_a_server_that_hangs_at_once_ends_within_the_deadline(hanging: HangingSe
 def test_a_server_that_hangs_part_way_through_the_read(mlflow_server, tmp_path: Path) -> None:
     """The open and the first pages are answered by a real server, then the proxy stalls: the
     deadline covers the whole read, and the message says what was being read."""
+    warm = open_store(mlflow_server.url)  # a cold server's first answers are slow on busy cores
+    warm.snapshot()
+    warm.close()
     proxy = HangingServer(upstream=mlflow_server.url, answer_api=2).start()
     try:
-        started = time.monotonic()
         with pytest.raises(StoreTimeout) as info:
-            _read(proxy.url, DEADLINE_S)
-        took = time.monotonic() - started
+            _read(proxy.url, PART_WAY_DEADLINE_S)
+        took = time.monotonic() - proxy.first_request_at
     finally:
         proxy.stop()
-    assert took < DEADLINE_S + SLACK_S, took
+    assert PART_WAY_DEADLINE_S - 0.5 <= took < PART_WAY_DEADLINE_S + SLACK_S, took
     assert proxy.api_requests > 2 and proxy.hung >= 1  # answered the open, hung in the read
-    assert "read deadline of 3 s" in str(info.value)
+    assert "read deadline of 6 s" in str(info.value) and "still listing" in str(info.value)
 
 
 def test_the_deadline_lets_a_healthy_read_through(mlflow_server) -> None:
@@ -95,14 +102,45 @@ def test_the_deadline_lets_a_healthy_read_through(mlflow_server) -> None:
     assert snapshot.experiment("Default") is not None
 
 
-def _run(args: list[str], cwd: Path, server: HangingServer) -> tuple[subprocess.CompletedProcess[str], float]:
-    """Run a command; also how long it took from its first request to the server to its exit."""
+@dataclass
+class Finished:
+    returncode: int
+    stdout: str
+    stderr: str
+    said_at: float  # seconds from the server's first request to the line naming the deadline
+    exited_at: float  # ... to the process's exit
+
+
+def _run(args: list[str], cwd: Path, server: HangingServer) -> Finished:
+    """Run a command, timing from its first request to the server (the health probe that opens
+    the store), so the seconds a fresh interpreter spends importing do not count."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("MLTRACK_TRACKING_URI", None)
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    ended = time.monotonic()
-    assert server.first_request_at is not None, done.stderr
-    return done, ended - server.first_request_at
+    child = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen: dict[str, list[tuple[float, str]]] = {"stdout": [], "stderr": []}
+
+    def collect(name: str, stream: IO[str]) -> None:
+        for line in stream:
+            seen[name].append((time.monotonic(), line))
+
+    readers = [threading.Thread(target=collect, args=(name, getattr(child, name)), daemon=True)
+               for name in seen]
+    for reader in readers:
+        reader.start()
+    try:
+        child.wait(timeout=300)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    exited = time.monotonic()
+    for reader in readers:
+        reader.join(10)
+    assert server.first_request_at is not None, seen["stderr"]
+    said = [at for at, line in seen["stdout"] + seen["stderr"] if "read deadline" in line]
+    return Finished(child.returncode, "".join(line for _, line in seen["stdout"]),
+                    "".join(line for _, line in seen["stderr"]),
+                    (min(said) if said else exited) - server.first_request_at,
+                    exited - server.first_request_at)
 
 
 @pytest.mark.parametrize("command", ["audit", "report", "snapshot"])
@@ -110,10 +148,12 @@ def test_cli_exits_2_within_the_deadline(command: str, hanging: HangingServer, t
     out = tmp_path / {"audit": "audit", "report": "onboarding.html", "snapshot": "s.json"}[command]
     deadline = (["--read-deadline", str(CLI_DEADLINE_S)] if command == "snapshot"
                 else ["--config", str(_policy_file(tmp_path, CLI_DEADLINE_S))])
-    done, took = _run([str(MLTRACK), command, "--tracking-uri", hanging.url, "--out", str(out), *deadline],
-                      tmp_path, hanging)
+    done = _run([str(MLTRACK), command, "--tracking-uri", hanging.url, "--out", str(out), *deadline],
+                tmp_path, hanging)
     assert done.returncode == 2, done.stderr
-    assert took < CLI_DEADLINE_S + SLACK_S, took
+    # The store had (almost) all of its deadline, and not much more.
+    assert CLI_DEADLINE_S - 0.5 <= done.said_at < CLI_DEADLINE_S + SLACK_S, done
+    assert done.exited_at < CLI_DEADLINE_S + EXIT_SLACK_S, done
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("mltrack: error: ") and "read deadline of 5 s" in lines[0]
@@ -121,10 +161,11 @@ def test_cli_exits_2_within_the_deadline(command: str, hanging: HangingServer, t
 
 
 def test_pytest_session_is_a_usage_error_within_the_deadline(hanging: HangingServer, tmp_path: Path) -> None:
-    done, took = _run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-                       "--tracking-uri", hanging.url,
-                       "--mltrack-config", str(_policy_file(tmp_path, CLI_DEADLINE_S))], tmp_path, hanging)
+    done = _run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                 "--tracking-uri", hanging.url,
+                 "--mltrack-config", str(_policy_file(tmp_path, CLI_DEADLINE_S))], tmp_path, hanging)
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
-    assert took < CLI_DEADLINE_S + SLACK_S, took
+    assert CLI_DEADLINE_S - 0.5 <= done.said_at < CLI_DEADLINE_S + SLACK_S, done
+    assert done.exited_at < CLI_DEADLINE_S + EXIT_SLACK_S, done
     assert "read deadline of 5 s" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
