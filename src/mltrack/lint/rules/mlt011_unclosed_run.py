@@ -3,8 +3,22 @@ Flags `mlflow.start_run()` and `wandb.init()` that are neither used as a context
 ended in a `finally:` block (`mlflow.end_run()`, `run.finish()`, `wandb.finish()`).
 
 ## Why is this bad?
-When training crashes, the run is never ended: it stays RUNNING in the tracking store forever,
-looks alive on every dashboard, and audits cannot tell a crashed run from a live one.
+What happens depends on the tracker (checked against mlflow 3.17 and wandb 0.31):
+
+- **MLflow** ends a run that is still active when the process exits with an `atexit` hook that
+  calls `end_run()` with its default status, **FINISHED** (`mlflow/tracking/fluent.py`,
+  `_safe_end_run`). A script that crashes mid-training therefore leaves a run that looks
+  complete, with partial metrics and perhaps no model: the crash is hidden. A `with` block ends
+  the run as **FAILED** when an exception escapes it (`ActiveRun.__exit__`). An error caught
+  inside the process (a loop over trials) leaves the run active, and the next `start_run()`
+  raises because a run is already active.
+- **W&B** finishes an unfinished run when the process exits, with the exit code its exception
+  hook recorded, so a crashed script's run is marked **failed** (`wandb/sdk/lib/exit_hooks.py`,
+  `service_connection.py`'s `teardown_atexit`). The harm is inside one process: after an error
+  that is caught (a loop over trials, a notebook cell) the run stays open, and in a script the
+  next `wandb.init()` returns that same unfinished run (`reinit="default"` means
+  `"return_previous"` outside notebooks), so the next trial's config and metrics are written
+  into the previous run.
 
 ## Example
 ```python
@@ -37,6 +51,12 @@ from mltrack.model import Edit, Finding, Fix
 
 _STARTS = {"mlflow.start_run", "wandb.init"}
 _ENDS = {"end_run", "finish", "set_terminated"}
+# What each tracker really does with a run left open (see the docstring for the source lines;
+# tests/lint/test_unclosed_run_claims.py checks both against the installed libraries).
+_MLFLOW_HARM = ("if training crashes, MLflow's atexit hook still ends the run as FINISHED, "
+                "hiding the crash")
+_WANDB_HARM = ("after an error caught in this process the run stays open, and the next "
+               "`wandb.init()` in a script returns that same run")
 
 
 class UnclosedRun(Rule):
@@ -59,10 +79,12 @@ class UnclosedRun(Rule):
             fixed="import mlflow\n\ndef main():\n    with mlflow.start_run():\n        train()\n"
             "        # done\n        mlflow.log_metric('a', 1)\n    print('bye')\n",
             line=4,
+            message="ends the run as FINISHED",
         ),
         Invalid(
             "import wandb\nrun = wandb.init(project='p')\nrun.log({'a': 1})\n",
             fixed="import wandb\nwith wandb.init(project='p') as run:\n    run.log({'a': 1})\n",
+            message="returns that same run",
         ),
         "import mlflow as mf\nrun = mf.start_run()\ntrain()\nmf.end_run()\n",
         # an end in another function's `finally` does not end this run
@@ -86,7 +108,7 @@ class UnclosedRun(Rule):
             yield self.finding(
                 ctx, site.node,
                 f"`{site.raw}()` is not a context manager and the run is not ended in `finally`: "
-                "it stays RUNNING if training crashes",
+                + (_WANDB_HARM if site.qual == "wandb.init" else _MLFLOW_HARM),
                 self._fix(ctx, site),
             )
 
