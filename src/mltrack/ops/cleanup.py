@@ -20,6 +20,7 @@ from mltrack.model import ArtifactFile, RunRecord, StoreSnapshot
 from mltrack.ops.cleanup_journal import Journal
 from mltrack.retention import DAY_MS, RetentionRules, find_output_inference, plan_retention
 from mltrack.stores.retry import call_with_retry
+from mltrack.uri import redact
 
 __all__ = ["DAY_MS", "CleanupItem", "CleanupPlan", "ApplyOutcome", "plan_cleanup", "apply_cleanup"]
 
@@ -128,7 +129,8 @@ def apply_cleanup(client: Any, plan: CleanupPlan, journal: Journal, *,
                 journal.record("deleted", item.run_id)
                 outcome.deleted.append(item.run_id)
             except Exception as exc:  # noqa: BLE001 - any failure: stop, and say exactly where
-                outcome.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                # redacted: it goes into the journal file, and MLflow's texts quote the URL
+                outcome.error = redact(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
                 outcome.not_deleted = [i.run_id for i in items[index - 1:]]
                 outcome.uncertain = item.run_id if started else None
                 journal.record("stopped", item.run_id, error=outcome.error)

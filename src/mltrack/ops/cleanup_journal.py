@@ -26,6 +26,7 @@ from typing import Any
 from mltrack.envvars import temporary_environ
 from mltrack.errors import UsageError
 from mltrack.stores.retry import call_with_retry, is_transient
+from mltrack.uri import redact
 
 KIND = "mltrack-cleanup"
 VERSION = 1
@@ -157,7 +158,7 @@ def _restore_one(client: Any, run_id: str, outcome: RestoreOutcome) -> tuple[str
             return "restore-skipped", {"why": "already active"}
         call_with_retry(lambda: client.restore_run(run_id))
     except Exception as exc:  # noqa: BLE001 - one run's failure is reported, not raised
-        why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        why = redact(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")  # MLflow quotes the URL
         outcome.failed.append((run_id, why))
         return "restore-failed", {"error": why, "store_down": is_transient(exc)}
     outcome.restored.append(run_id)
