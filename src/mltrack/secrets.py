@@ -45,6 +45,20 @@ def is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name)) and not _NOT_SECRET_NAMES.match(name)
 
 
+# In code the author picks the name, and `Key="data/train.csv"` (boto3) or `S3_KEY = "..."` are
+# paths: an identifier counts only when it ENDS in a secret word (`api_key`, `HF_TOKEN`,
+# `aws_secret_access_key`, `db_password`), as MLT012 has always read them.
+_SECRET_IDENTIFIER = re.compile(
+    r"(?:api_?key|access_?key|secret_?key|private_?key|token|secret|passw(?:or)?d|pwd|passphrase|credentials?)$",
+    re.I,
+)
+
+
+def is_secret_identifier(name: str) -> bool:
+    """True for a variable, attribute, keyword or env var name in code that holds a secret."""
+    return bool(name) and bool(_SECRET_IDENTIFIER.search(name))
+
+
 # `scheme://user:password@host` or `scheme://:password@host`: the precise detector, for code and
 # values; an already redacted one (`user:***@`) is not. (mltrack.uri.redact hides more: any
 # userinfo, however oddly written.)

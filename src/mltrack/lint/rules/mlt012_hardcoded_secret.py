@@ -51,7 +51,7 @@ def _is_secret_value(value: str | None) -> bool:
 
 
 def _secret_named(name: str | None) -> bool:
-    return name is not None and secrets.is_secret_name(name)
+    return name is not None and secrets.is_secret_identifier(name)
 
 
 class HardcodedSecret(Rule):
@@ -63,6 +63,9 @@ class HardcodedSecret(Rule):
         "import os, mlflow\nos.environ['MLFLOW_TRACKING_TOKEN'] = os.environ['CI_TOKEN']\n",
         "import wandb\nwandb.login(key='<your-api-key>')\n",
         "import mlflow\nmlflow.set_tracking_uri('https://mlflow.example.org')\n",
+        # a path under a `Key` (boto3) or `*_KEY` name is not a secret
+        "import boto3, mlflow\nboto3.client('s3').download_file(Bucket='b', Key='models/v1/model.pt', Filename='m.pt')\n",
+        "import mlflow\nS3_KEY = 'datasets/2024-05/train.csv'\n",
     )
     INVALID = (
         "import wandb\nwandb.login(key='0123456789abcdef0123')\n",
