@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STORES = ROOT / "fixtures" / "stores"
 MLFLOW_PATTERNS = ["autolog_sweep", "nested_sweep", "team_store", "empty_store", "default_only",
                    "optuna_callback", "hf_trainer", "lightning_logger"]
-WANDB_PATTERNS = ["wandb_plain/team_sweep"]
+WANDB_PATTERNS = ["wandb_plain/team_sweep", "wandb_plain/notebook_runs"]
 PATTERNS = MLFLOW_PATTERNS + WANDB_PATTERNS
 CHECK_NAMES = [check.name for check in CHECKS]
 MODES = ("no-policy", "policy")
@@ -77,6 +77,9 @@ KNOWN_WRONG: dict[tuple[str, str, str], str] = {
     ("empty_store", "onboarding", "policy"): EMPTY_STORE,
     ("lightning_logger", "recovery", "policy"): DATA_PATH_ONLY,
     ("wandb_plain/team_sweep", "onboarding", "policy"): NOT_TRAINING + "; " + NEVER_SYNCED,
+    ("wandb_plain/notebook_runs", "production-model", "policy"): EMPTY_PASS,
+    ("wandb_plain/notebook_runs", "rollback", "policy"): EMPTY_PASS,
+    ("wandb_plain/notebook_runs", "onboarding", "policy"): NEVER_SYNCED + "; a run whose kernel died is not named",
 }
 # Exit code 2 without a policy is the refusal above.
 KNOWN_EXIT_2 = {(p, "no-policy") for p in PATTERNS}
@@ -303,7 +306,7 @@ def test_report_json_is_strict_json(corpus, pattern: str, mode: str) -> None:
     json.loads(audit.report_text, parse_constant=_reject_constant)
 
 
-_DANGLING = re.compile(r"(\b(in|of|for|from|among|over)|[:,(])\s*$")
+_DANGLING = re.compile(r"(\b(in|of|for|from|among|over)|[:,(]|\(\))\s*$")
 
 
 @pytest.mark.parametrize(("pattern", "mode"), list(_per_store(
