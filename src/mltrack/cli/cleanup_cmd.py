@@ -78,11 +78,15 @@ def cleanup_command(tracking_uri: str, keep_top: int | None, older_than: int | N
             bytes_of=lambda run: sum(f.size or 0 for f in files_of(run)), files_of=files_of,
         )
         if apply_ and plan.candidates:
+            def experiment_of(run_id: str) -> str | None:
+                run = snapshot.run(run_id)
+                return run.experiment_id if run else None
+
             journal = Journal.create(
                 journal_path or default_journal_path(), redact(tracking_uri),
                 {"keep_top": plan.keep_top, "older_than_days": plan.older_than_days, "metric": plan.metric},
-                ({"run_id": i.run_id, "name": i.name, "experiment": i.experiment, "why": list(i.reasons)}
-                 for i in plan.candidates))
+                ({"run_id": i.run_id, "name": i.name, "experiment": i.experiment,
+                  "experiment_id": experiment_of(i.run_id), "why": list(i.reasons)} for i in plan.candidates))
             try:
                 outcome = apply_cleanup(client, plan, journal)
             finally:

@@ -4,7 +4,7 @@ then what it did, so an apply that dies part way can always be undone.
 JSON Lines, appended and flushed to disk as things happen (a crash leaves every line written
 so far):
 - line 1, the plan: `{"journal": "mltrack-cleanup", "version": 1, "created_at", "uri"`
-  (redacted), `"rules", "runs": [{"run_id", "name", "experiment", "why"}]}`;
+  (redacted), `"rules", "runs": [{"run_id", "name", "experiment", "experiment_id", "why"}]}`;
 - then one event a line: `{"event": "deleting" | "deleted" | "stopped" | "finished" |
   "restored" | "restore-skipped" | "restore-failed", "run_id", "at", ...}`.
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from mltrack.stores.retry import call_with_retry, is_transient
 from mltrack.uri import redact
 
 KIND = "mltrack-cleanup"
+_RUN_ID = re.compile(r"^[0-9a-zA-Z_-]{1,64}$")
 VERSION = 1
 _WRITE_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "15"}
 
@@ -134,8 +136,9 @@ def restore_journal(client: Any, path: Path) -> RestoreOutcome:
     try:
         with temporary_environ(_WRITE_ENV):
             touched = contents.touched()
+            stages = _stages_in_bulk(client, contents, touched)
             for index, run_id in enumerate(touched):
-                event, facts = _restore_one(client, run_id, outcome)
+                event, facts = _restore_one(client, run_id, outcome, stages.get(run_id))
                 if journal:
                     journal.record(event, run_id, **facts)
                 if facts.get("store_down"):  # the store is gone: do not wait on each remaining run
@@ -148,11 +151,33 @@ def restore_journal(client: Any, path: Path) -> RestoreOutcome:
     return outcome
 
 
-def _restore_one(client: Any, run_id: str, outcome: RestoreOutcome) -> tuple[str, dict[str, Any]]:
+def _stages_in_bulk(client: Any, contents: JournalContents, run_ids: list[str]) -> dict[str, str]:
+    """run id -> lifecycle stage, read 100 runs a request (one `get_run` each would double the
+    round trips of a restore); {} when the journal lacks experiment ids or the search fails."""
+    from mlflow.entities import ViewType
+
+    experiment_of = {r["run_id"]: r.get("experiment_id") for r in contents.header.get("runs", ())}
+    ids = [i for i in run_ids if _RUN_ID.match(i) and experiment_of.get(i)]  # only ids safe to quote
+    experiments = sorted({experiment_of[i] for i in ids})
+    stages: dict[str, str] = {}
+    for start in range(0, len(ids), 100):
+        chunk = ids[start:start + 100]
+        query = "attributes.run_id IN (" + ", ".join(f"'{i}'" for i in chunk) + ")"
+        try:
+            runs = call_with_retry(lambda: client.search_runs(experiments, query, run_view_type=ViewType.ALL,
+                                                              max_results=len(chunk)))
+        except Exception:  # noqa: BLE001 - fall back to one get_run per run
+            return stages
+        stages.update({r.info.run_id: r.info.lifecycle_stage for r in runs})
+    return stages
+
+
+def _restore_one(client: Any, run_id: str, outcome: RestoreOutcome,
+                 known_stage: str | None = None) -> tuple[str, dict[str, Any]]:
     """Restore one run unless it is active already (MLflow "restores" an active run without
     complaint, so the state is read first: the journal's last `deleting` may never have happened)."""
     try:
-        stage = call_with_retry(lambda: client.get_run(run_id)).info.lifecycle_stage
+        stage = known_stage or call_with_retry(lambda: client.get_run(run_id)).info.lifecycle_stage
         if stage == "active":
             outcome.already_active.append(run_id)
             return "restore-skipped", {"why": "already active"}
