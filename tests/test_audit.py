@@ -44,7 +44,7 @@ def test_reference_store_on_a_server_passes_and_is_unchanged(reference_store, tm
     finally:
         server.stop()
     assert page.exit_code == 0 and "Lineage: data" in (tmp_path / "o.html").read_text(), page.output
-    assert rollback.exit_code == 0 and "-> version 2, loads" in rollback.output, rollback.output
+    assert rollback.exit_code == 0 and "-> version 2, verified by a static read" in rollback.output, rollback.output
     assert result.exit_code == 0, result.output
     report = _report(tmp_path / "audit")
     assert [r["status"] for r in report["results"]] == ["pass"] * 10, result.output
