@@ -142,7 +142,7 @@ def test_artifacts_listed_through_the_api_when_served_remotely(mlflow_server, tm
 
     small = build_small_store(mlflow_server.url, tmp_path)
     policy = Policy(experiments=(small.experiment,), inference_experiments=(), registered_models=(),
-                    keep_top=0, cleanup_list_limit=1)
+                    keep_top=0, cleanup_list_limit=1, old_run_days=0)  # the crashed run is minutes old
     adapter = open_store(mlflow_server.url)
     try:
         snapshot, _ = read_snapshot(adapter, policy)
