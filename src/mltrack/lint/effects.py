@@ -198,7 +198,27 @@ def call_effects(site: CallSite) -> set[str]:
             effects.add("git")
     if root in ("dvc", "hashlib"):
         effects.add("log:data")  # a content hash or DVC-pinned data: the version is computed
+    if _loads_model(site, qual, name):
+        effects.add("load:model")  # inference/evaluation: unversioned-predictions judges its outputs
     return effects
+
+
+_MODEL_LOADERS = frozenset({"torch.load", "torch.jit.load", "joblib.load", "pickle.load",
+                            "keras.models.load_model", "tensorflow.saved_model.load",
+                            "mlflow.pyfunc.load_model", "safetensors.torch.load_file"})
+_LOAD_METHODS = frozenset({"load_state_dict", "from_pretrained", "load_weights",
+                           "load_from_checkpoint", "load_model"})
+_CHECKPOINT_KWARGS = frozenset({"checkpoint_path", "ckpt_path", "model_path", "weights_path",
+                                "checkpoint_file", "resume_from_checkpoint"})
+
+
+def _loads_model(site: CallSite, qual: str, name: str) -> bool:
+    """A call that loads a trained model or checkpoint (`torch.load`, `load_state_dict`,
+    `from_pretrained`, a constructor given `checkpoint_path=`)."""
+    if (qual in _MODEL_LOADERS and site.imported) or name in _LOAD_METHODS:
+        return True
+    return any(arg.keyword is not None and arg.keyword.value in _CHECKPOINT_KWARGS
+               for arg in site.node.args)
 
 
 def string_args(site: CallSite) -> str:

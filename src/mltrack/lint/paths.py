@@ -28,15 +28,20 @@ def is_fixed_path(ctx: FileContext, expr: cst.BaseExpression, depth: int = 0) ->
     """True: same path every run; False: varies per run; None: cannot tell."""
     if depth > 4:
         return None
-    if RUN_SPECIFIC.search(ctx.code(expr)):
-        return False
     if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString, cst.Integer)):
-        return True
+        return True  # a literal is the same every run, even "/tmp/model.ckpt"
+    # composites are judged by their parts (`log_dir + "w.h5"` where `log_dir = "logs/000/"`)
+    composite = isinstance(expr, (cst.BinaryOperation, cst.FormattedString)) or (
+        isinstance(expr, cst.Name) and expr.value in ctx.facts.assigns)
+    if not composite and RUN_SPECIFIC.search(ctx.code(expr)):
+        return False
     if isinstance(expr, cst.FormattedString):
         parts = [p.expression for p in expr.parts if isinstance(p, cst.FormattedStringExpression)]
         return _all_fixed(ctx, parts, depth, loop_vars_ok=True)
     if isinstance(expr, cst.Name):
         values = ctx.facts.assigns.get(expr.value)
+        if not values:
+            values = _loop_values(ctx, expr.value)
         if not values:
             return None  # a parameter: the caller decides
         verdicts = [is_fixed_path(ctx, v, depth + 1) for v in values]
@@ -53,7 +58,18 @@ def is_fixed_path(ctx: FileContext, expr: cst.BaseExpression, depth: int = 0) ->
     if isinstance(expr, cst.Subscript):
         return True if isinstance(expr.value, cst.Name) and expr.value.value in _CONFIG_ROOTS else None
     if isinstance(expr, cst.BinaryOperation):
-        return _all_fixed(ctx, [expr.left, expr.right], depth)
+        if isinstance(expr.operator, cst.Modulo):  # "G_%d.pth" % epoch: an epoch number
+            right = expr.right
+            parts = [e.value for e in right.elements] if isinstance(right, cst.Tuple) else [right]
+            return _all_fixed(ctx, [expr.left, *parts], depth, loop_vars_ok=True)
+        parts, pending = [], [expr]  # a chain of `+`: one level, however long
+        while pending:
+            node = pending.pop()
+            if isinstance(node, cst.BinaryOperation) and not isinstance(node.operator, cst.Modulo):
+                pending += [node.right, node.left]
+            else:
+                parts.append(node)
+        return _all_fixed(ctx, parts, depth)
     if isinstance(expr, cst.Call):
         name = expr.func.attr.value if isinstance(expr.func, cst.Attribute) else (
             expr.func.value if isinstance(expr.func, cst.Name) else "")
@@ -61,7 +77,8 @@ def is_fixed_path(ctx: FileContext, expr: cst.BaseExpression, depth: int = 0) ->
             parts = [a.value for a in expr.args]
             if isinstance(expr.func, cst.Attribute) and name != "join":
                 parts.append(expr.func.value)
-            return _all_fixed(ctx, parts, depth, loop_vars_ok=name == "format")
+            # `"ckpt_{}.pt".format(epoch)`, `"ckpt_" + str(epoch)`: an epoch number
+            return _all_fixed(ctx, parts, depth, loop_vars_ok=name in ("format", "str"))
     return None
 
 
@@ -81,3 +98,16 @@ def _is_counter(ctx: FileContext, name: str) -> bool:
     return any(
         isinstance(loop.target, cst.Name) and loop.target.value == name for loop in ctx.facts.loops_for
     ) or name in ("epoch", "step", "i", "global_step", "fold")
+
+
+def _loop_values(ctx: FileContext, name: str) -> list[cst.BaseExpression]:
+    """`for path in [a, b]:` (or over a name bound to such a list): the values `path` takes."""
+    for loop in ctx.facts.loops_for:
+        if isinstance(loop.target, cst.Name) and loop.target.value == name:
+            source = loop.iter
+            if isinstance(source, cst.Name) and len(ctx.facts.assigns.get(source.value, ())) == 1:
+                source = ctx.facts.assigns[source.value][0]
+            if isinstance(source, (cst.List, cst.Tuple)) and source.elements:
+                return [element.value for element in source.elements]
+            return []
+    return []

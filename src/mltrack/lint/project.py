@@ -121,7 +121,7 @@ def build_project(paths: Sequence[Path], root: Path) -> ProjectIndex:
 
 
 # Effects worth exporting to other modules (randomness *use* in a helper is the helper's business).
-_EXPORTED = ("seed:", "train", "track", "log:", "read:data", "git", "nogit")
+_EXPORTED = ("seed:", "train", "track", "log:", "read:data", "git", "nogit", "load:model")
 
 
 def summarize_module(source: str, name: str) -> ModuleSummary | None:
@@ -142,6 +142,19 @@ def summarize_module(source: str, name: str) -> ModuleSummary | None:
         for fn, found in effects.items()
         if "." not in fn
     }
+    for fn, found in effects.items():  # a class: constructing it runs its __init__
+        if fn.endswith(".__init__") and fn.count(".") == 1:
+            owner = fn.split(".", 1)[0]
+            functions[owner] = functions.get(owner, frozenset()) | {
+                e for e in found if e.startswith(_EXPORTED)}
+    from mltrack.lint.saves import encode_append, helper_appends, helper_saves
+
+    for fn, saves in helper_saves(facts, module, effects).items():  # model-overwrite
+        if fn in functions:
+            functions[fn] = functions[fn] | {save.encode() for save in saves}
+    for fn, appends in helper_appends(facts).items():  # untracked-results-file
+        if "." not in fn:  # a function, or a class through its __init__
+            functions[fn] = functions.get(fn, frozenset()) | {encode_append(*a) for a in appends}
     imports = set()
     for imported in facts.imports.modules:
         parts = imported.split(".")

@@ -31,23 +31,20 @@ from collections.abc import Iterable
 import libcst as cst
 
 from mltrack.lint.context import FileContext
-from mltrack.lint.facts import CallSite, dotted
+from mltrack.lint.effects import local_target
 from mltrack.lint.paths import is_fixed_path
-from mltrack.lint.rule import Rule
+from mltrack.lint.rule import Invalid, Rule, Valid
+from mltrack.lint.saves import HelperSave, forwarders, helper_saves, saved_path
 from mltrack.model import Finding
 
-# call -> (index of the path argument, its keyword)
-_SAVERS = {
-    "torch.save": (1, "f"),
-    "joblib.dump": (1, "filename"),
-    "pickle.dump": (1, "file"),
-    "keras.models.save_model": (1, "filepath"),
-    "tensorflow.saved_model.save": (1, "export_dir"),
-}
-_METHODS = {"save": (0, "filepath"), "save_pretrained": (0, "save_directory"),
-            "save_model": (0, "output_dir"), "save_checkpoint": (0, "filepath")}
-_MODELISH = ("model", "net", "clf", "classifier", "regressor", "estimator", "pipeline", "pipe",
-             "booster", "learner", "trainer", "bst", "gbm", "encoder", "policy", "agent", "tokenizer")
+_HELPER = (
+    "import shutil\nimport torch\n\n"
+    "def save_checkpoint(state, is_best, checkpoint='checkpoint', filename='checkpoint.pth.tar'):\n"
+    "    filepath = checkpoint + '/' + filename\n"
+    "    torch.save(state, filepath)\n"
+    "    if is_best:\n"
+    "        shutil.copyfile(filepath, checkpoint + '/model_best.pth.tar')\n"
+)
 
 
 class ModelOverwrite(Rule):
@@ -57,61 +54,118 @@ class ModelOverwrite(Rule):
     VALID = (
         "import torch, mlflow\ntorch.save(model, 'model.pt')\nmlflow.log_artifact('model.pt')\n",
         "import torch\ndef save(model, path):\n    torch.save(model, path)\n",  # caller decides
+        "import torch\ndef save(model, path='m.pt'):\n    torch.save(model, path)\n",  # not a CLI
         "import torch, wandb\nrun = wandb.init()\ntorch.save(model, f'ckpt/{run.id}.pt')\n",
         "import joblib\njoblib.dump(preds, 'preds.pkl')\n",  # predictions, not a model
+        # the caller gives the helper a per-run folder
+        Valid("import torch, wandb\nfrom utils import save_checkpoint\nrun = wandb.init()\n"
+              "save_checkpoint({'m': 1}, True, checkpoint=f'ckpt/{run.id}')\n",
+              files=(("utils.py", _HELPER),)),
+        # the helper logs what it saves
+        Valid("import torch\nfrom utils import save_ckpt\nsave_ckpt(net)\n",
+              files=(("utils.py", "import torch, mlflow\ndef save_ckpt(net, path='net.pt'):\n"
+                                  "    torch.save(net, path)\n    mlflow.log_artifact(path)\n"),)),
+        "import torch\ndef save_checkpoint(state, filename='ckpt.pt'):\n    torch.save(state, filename)\n"
+        "save_checkpoint(model.state_dict(), filename=f'ckpt/{run_id}.pt')\n",
     )
     INVALID = (
         "import torch\ntorch.save(model.state_dict(), 'model.pt')\n",
         "import torch\nfor epoch in range(3):\n    torch.save(net, f'ckpt/epoch_{epoch}.pt')\n",
+        "import torch\nfor epoch in range(3):\n    torch.save(net, 'ckpt_{:04d}.pth'.format(epoch))\n",
         "import pickle\nimport sklearn\nwith open('clf.pkl', 'wb') as fh:\n    pickle.dump(clf, fh)\n",
+        "import torch\nwith open('model.pt', 'wb') as f:\n    torch.save(model, f)\n",
         "import argparse\nimport keras\np = argparse.ArgumentParser()\n"
         "p.add_argument('--out', default='model.keras')\nargs = p.parse_args()\nmodel.save(args.out)\n",
+        "import keras\nmodel.fit(x, y)\nmodel.save_weights('weights.h5')\n",
+        "import tensorflow as tf\nsaver = tf.train.Saver()\nsaver.save(sess, '/tmp/model.ckpt')\n",
+        "import lightning as L\nfabric = L.Fabric()\nfabric.save('last.ckpt', {'model': model})\n",
+        "from accelerate import Accelerator\naccelerator = Accelerator()\n"
+        "accelerator.save_state('checkpoints')\n",
+        "from transformers import Trainer\nmodel.save_pretrained('./lora-out')\n",
+        "import torch\nfor model in candidates:\n    torch.save(model, 'best.pt')\n",  # last one wins
+        # a command-line default: `python finetune.py` saves to ./lora-out every time
+        "import fire\nimport torch\n\ndef train(output_dir: str = './lora-out'):\n"
+        "    loss.backward()\n    model.save_pretrained(output_dir)\n\nfire.Fire(train)\n",
+        # a same-file helper whose default path the caller keeps
+        Invalid("import torch\ndef save_checkpoint(state, is_best, filename='checkpoint.pth.tar'):\n"
+                "    torch.save(state, filename)\n"
+                "for epoch in range(3):\n    save_checkpoint({'m': 1}, epoch == 2)\n",
+                line=5, message="`'checkpoint.pth.tar'` (the default of `filename`)"),
+        # a helper in another module; the caller's folder is an argparse default
+        Invalid("import argparse\nimport torch\nfrom utils import save_checkpoint\n"
+                "p = argparse.ArgumentParser()\np.add_argument('--checkpoint', default='ckpt')\n"
+                "args = p.parse_args()\nsave_checkpoint({'m': 1}, True, checkpoint=args.checkpoint)\n",
+                line=7, message="model_best.pth.tar", files=(("utils.py", _HELPER),)),
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
         if "log:artifact" in ctx.file_effects:
             return
+        local: dict[str, tuple[HelperSave, ...]] | None = None
+        # `from utils import *`: a bare call may be a project helper of one of these modules
+        star = sorted(ctx.facts.imports.modules) if ctx.project and "import *" in ctx.source else ()
+        wrappers = forwarders(ctx.facts)
         for site in ctx.calls:
-            path = self._path_argument(ctx, site)
-            if path is None or is_fixed_path(ctx, path) is not True:
+            if site.function in wrappers:
+                continue  # `torch.save(*args)` inside a wrapper: judged where the wrapper is called
+            path = saved_path(ctx, site, wrappers)
+            if path is not None:
+                if is_fixed_path(ctx, path) is not True and not _cli_default(ctx, site, path):
+                    continue
+                shown = ctx.code(path)
+                shown = shown if len(shown) <= 60 else shown[:57] + "..."
+                yield self.finding(
+                    ctx, site.node,
+                    f"`{site.raw or site.name}` writes to `{shown}`, the same path on every run, "
+                    "and it is never logged or registered: the next run silently replaces it",
+                )
                 continue
-            shown = ctx.code(path)
-            shown = shown if len(shown) <= 60 else shown[:57] + "..."
-            yield self.finding(
-                ctx, site.node,
-                f"`{site.raw or site.name}` writes to `{shown}`, the same path on every run, and it "
-                "is never logged or registered: the next run silently replaces it",
-            )
+            if site.imported:
+                saves = self._project_saves(ctx, site, site.qual)
+            else:
+                if local is None:
+                    local = helper_saves(ctx.facts, ctx.module, ctx.function_effects)
+                target = local_target(site, ctx.facts)
+                # a helper saving to a literal is reported at its own save call
+                saves = tuple(s for s in local.get(target, ()) if s.params or s.copy) if target else ()
+                if target is None and star and site.raw and "." not in site.raw:
+                    saves = next(filter(None, (self._project_saves(ctx, site, f"{m}.{site.raw}")
+                                               for m in star)), ())
+            fixed = [save.describe(ctx, site) for save in saves if save.fixed_at(ctx, site)]
+            if fixed:
+                yield self.finding(
+                    ctx, site.node,
+                    f"`{site.raw or site.name}(...)` saves a model to {' and '.join(fixed)}, "
+                    f"{'paths' if len(fixed) > 1 else 'a path'} every run reuses, and it is never "
+                    "logged or registered: the next run silently replaces it",
+                )
 
     @staticmethod
-    def _path_argument(ctx: FileContext, site: CallSite) -> cst.BaseExpression | None:
-        spec = _SAVERS.get(site.qual.replace("tensorflow.keras.", "keras.")) if site.imported else None
-        if spec is None and site.name in _METHODS and isinstance(site.node.func, cst.Attribute):
-            receiver = (dotted(site.node.func.value) or "").lower()
-            if any(token in receiver.rsplit(".", 1)[-1] for token in _MODELISH):
-                spec = _METHODS[site.name]
-        if spec is None:
-            return None
-        saved = site.positional(0)
-        if spec[0] == 1 and saved is not None and "pred" in ctx.code(saved.value).lower():
-            return None  # predictions: unversioned-predictions' business
-        arg = site.positional(spec[0]) or site.kwarg(spec[1])
-        if arg is None:
-            return None
-        value = arg.value
-        if site.qual == "pickle.dump":
-            return _opened_path(ctx, value)
-        return value
+    def _project_saves(ctx: FileContext, site, qual: str) -> tuple[HelperSave, ...]:
+        if ctx.project is None:
+            return ()
+        module, _, function = qual.rpartition(".")
+        effects = ctx.project.effects_of(module, function, ctx.module_name) or ()
+        if "log:artifact" in effects:
+            return ()
+        return tuple(s for s in map(HelperSave.decode, sorted(effects)) if s is not None)
 
 
-def _opened_path(ctx: FileContext, handle: cst.BaseExpression) -> cst.BaseExpression | None:
-    """The path of `open(path, "wb")` given directly or bound by `with open(...) as fh`."""
-    if isinstance(handle, cst.Call) and isinstance(handle.func, cst.Name) and handle.func.value == "open":
-        return handle.args[0].value if handle.args else None
-    if isinstance(handle, cst.Name):
-        for with_node in ctx.facts.with_of.values():
-            for item in with_node.items:
-                if (isinstance(item.asname, cst.AsName) and isinstance(item.asname.name, cst.Name)
-                        and item.asname.name.value == handle.value and isinstance(item.item, cst.Call)):
-                    return _opened_path(ctx, item.item)
-    return None
+def _cli_default(ctx: FileContext, site, path) -> bool:
+    """`def train(output_dir="./lora-alpaca"): model.save_pretrained(output_dir)` run by
+    `fire.Fire(train)`: the parameter is a command-line option and its default a fixed path."""
+    if not isinstance(path, cst.Name) or site.function is None or "." in site.function:
+        return False
+    node = ctx.facts.functions.get(site.function)
+    default = next((p.default for p in (*node.params.params, *node.params.kwonly_params)
+                    if p.name.value == path.value), None) if node is not None else None
+    if default is None or is_fixed_path(ctx, default) is not True:
+        return False
+    return any(
+        s.function is None and s.imported and s.qual.split(".", 1)[0] in _CLI_ROOTS
+        and any(isinstance(a.value, cst.Name) and a.value.value == site.function for a in s.node.args)
+        for s in ctx.calls
+    )
+
+
+_CLI_ROOTS = ("fire", "typer", "jsonargparse")

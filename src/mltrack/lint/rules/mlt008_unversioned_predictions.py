@@ -5,6 +5,14 @@ submission) when nothing records which model and which inputs produced them: no 
 `model_uri`, `run_id`, `input_hash`-style column or key, no artifact logged to the run, and no
 run id or version in the file name.
 
+Inference and evaluation scripts - files whose top-level code loads a trained model or checkpoint
+(`torch.load`, `load_state_dict`, `from_pretrained`, `load_model`, `pickle.load`, a
+`checkpoint_path=` argument) and trains nothing - are judged on every output they write,
+whatever its name: generated text (`open(path, "w")`), images (PIL `Image.save`,
+`torchvision.utils.save_image` or a `save_image` helper, `cv2.imwrite`), figures
+(`plt.savefig`), arrays (`np.save`, `np.savez`) and tables (`DataFrame.to_csv`), unless the
+file logs to a tracker run or records a model version or input hash.
+
 ## Why is this bad?
 "Which model and which data made prediction 12345?" has no answer once the file leaves the
 script: predictions without lineage cannot be audited or reproduced.
@@ -35,9 +43,10 @@ from collections.abc import Iterable
 import libcst as cst
 
 from mltrack.lint.context import FileContext
-from mltrack.lint.facts import CallSite
+from mltrack.lint.facts import CallSite, literal_string
 from mltrack.lint.paths import RUN_SPECIFIC
 from mltrack.lint.rule import Rule
+from mltrack.lint.saves import forwarders, opened_path, saved_path
 from mltrack.model import Finding
 
 _PREDICTIONS = re.compile(r"pred|submission|inference|forecast", re.I)
@@ -60,8 +69,36 @@ class UnversionedPredictions(Rule):
         "    mlflow.log_artifact('preds.npy')\n",
         "import pandas as pd\nfeatures.to_csv('features.csv')\n",  # not predictions
         "import numpy as np\nnp.save(f'preds_{run_id}.npy', preds)\n",
+        # an inference script whose outputs go to a tracked run
+        "import torch, wandb\nfrom torchvision.utils import save_image\nrun = wandb.init()\n"
+        "net.load_state_dict(torch.load(ckpt))\nsave_image(net(x), 'out.png')\n"
+        "wandb.log({'out': wandb.Image('out.png')})\n",
+        # the model version is written next to the outputs
+        "import json, torch\nmodel.load_state_dict(torch.load(ckpt))\n"
+        "json.dump({'model_version': ckpt, 'out': model(x).tolist()}, open('out.json', 'w'))\n",
+        # a training script's sample grids are monitoring, not predictions
+        "import torch\nfrom torchvision.utils import save_image\nloss.backward()\n"
+        "G.load_state_dict(torch.load('g.pt'))\nsave_image(G(z), 'images/grid.png')\n",
+        # a conversion script: it loads a model and saves it in another format
+        "import json, torch\nmodel.load_state_dict(torch.load('a.ckpt'))\n"
+        "torch.save(model.state_dict(), 'export/model.pth')\njson.dump(params, open('export/params.json', 'w'))\n",
+        # loads data, not a model
+        "import numpy as np\nx = np.load('x.npy')\nnp.save('x2.npy', x * 2)\n",
     )
     INVALID = (
+        # inference scripts: a loaded checkpoint's outputs, whatever they are called
+        "import torch\nfrom torchvision.utils import save_image\n"
+        "net.load_state_dict(torch.load(args.checkpoint))\nsave_image(net(x), 'images/out.png')\n",
+        "import torch\nfrom PIL import Image\nmodel.load_state_dict(torch.load('sd.ckpt'))\n"
+        "for i, x in enumerate(model.sample()):\n    Image.fromarray(x).save(f'samples/{i:05}.png')\n",
+        "import torch\nmodel = torch.load('lm.pt')\ntext = model.generate(prompt)\n"
+        "with open(args.outf, 'w') as outf:\n    outf.write(text)\n",
+        "import numpy as np\nimport torch\n\ndef main():\n    model.load_state_dict(torch.load(path))\n"
+        "    np.savez('samples.npz', model.sample())\n\nif __name__ == '__main__':\n    main()\n",
+        "import pickle\nimport pandas as pd\nwith open('model.bin', 'rb') as f:\n    dv, lr = pickle.load(f)\n"
+        "df['duration'] = lr.predict(X)\ndf.to_parquet('output/out.parquet')\n",
+        "import matplotlib.pyplot as plt\nimport torch\nfrom timm import create_model\n"
+        "m = create_model('resnet50', checkpoint_path=args.ckpt)\nplt.plot(m(x))\nplt.savefig('out.png')\n",
         "import pandas as pd\npreds = model.predict(X)\n"
         "pd.DataFrame({'id': ids, 'pred': preds}).to_csv('predictions.csv')\n",
         "import numpy as np\ny_pred = clf.predict(X_test)\nnp.savetxt('out.txt', y_pred)\n",
@@ -70,6 +107,11 @@ class UnversionedPredictions(Rule):
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
         if "log:artifact" in ctx.file_effects:
+            return
+        if "load:model" in ctx.module_effects and "train" not in ctx.module_effects:
+            wrappers = forwarders(ctx.facts)
+            if not any(saved_path(ctx, site, wrappers) is not None for site in ctx.calls):
+                yield from self._check_inference(ctx)  # (a script saving a model converts it)
             return
         lineage: bool | None = None  # searched only once a prediction write is found
         for site in ctx.calls:
@@ -104,3 +146,66 @@ class UnversionedPredictions(Rule):
         if what is None:
             return None
         return what.value, where.value if where else None
+
+    def _check_inference(self, ctx: FileContext) -> Iterable[Finding]:
+        """An inference/evaluation script: every output it writes is the loaded model's."""
+        if "track" in ctx.file_effects or _LINEAGE.search(ctx.source):
+            return  # logged to a tracker run, or a model version/input hash is recorded
+        loader = next((s for s in ctx.calls if "load:model" in ctx.direct(s)), None)
+        loaded = f" from the model loaded by `{loader.raw or loader.name}`" if loader else ""
+        writes = [(site, where) for site in ctx.calls if (where := _output_path(ctx, site)) is not None]
+        # `with open(p, "w") as f: json.dump(x, f)` is one output: report the writer, not the open
+        written = {ctx.code(where) for site, where in writes if site.raw != "open"}
+        for site, where in writes:
+            if _LINEAGE_NAME.search(ctx.code(where)) or (site.raw == "open" and ctx.code(where) in written):
+                continue
+            shown = ctx.code(where)
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            yield self.finding(
+                ctx, site.node,
+                f"`{site.raw or site.name}` writes outputs{loaded} to `{shown}`, but nothing records "
+                "which checkpoint, seed or input produced them (no tracker run, model version or "
+                "input hash)",
+            )
+
+
+# A file name that ties the output to a run or a model version (a timestamp does not).
+_LINEAGE_NAME = re.compile(r"run_id|run\.info|run\.id|wandb\.run|version|sha|hash|digest", re.I)
+_IMAGE_WRITERS = frozenset({"save_image", "save_images", "imsave", "imwrite", "savefig",
+                            "VideoWriter"})
+_ARRAY_WRITERS = frozenset({"numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt",
+                            "json.dump"})
+_IMAGE_RECEIVERS = re.compile(r"img|image|im$|pil|sample|frame|grid|fig|canvas|out", re.I)
+
+
+def _output_path(ctx: FileContext, site: CallSite) -> cst.BaseExpression | None:
+    """Where an output-writing call writes (images, figures, arrays, tables, text)."""
+    args = site.node.args
+    if site.name in _IMAGE_WRITERS:
+        arg = site.positional(1 if site.name in ("save_image", "save_images") else 0)
+        if site.name in ("save_image", "save_images"):
+            arg = arg or site.kwarg("fp") or site.positional(0)
+        return arg.value if arg is not None else None
+    if site.imported and site.qual in _ARRAY_WRITERS:
+        arg = site.positional(1 if site.qual == "json.dump" else 0)
+        if arg is None:
+            return None
+        return arg.value if site.qual != "json.dump" else (opened_path(ctx.facts, arg.value) or arg.value)
+    if site.name in _WRITERS and isinstance(site.node.func, cst.Attribute):
+        arg = site.positional(0) or site.kwarg("path_or_buf") or site.kwarg("path")
+        return arg.value if arg is not None else None
+    if site.name == "save" and isinstance(site.node.func, cst.Attribute) and args:
+        receiver = site.node.func.value
+        if isinstance(receiver, cst.Call):  # Image.fromarray(x).save(path)
+            receiver = receiver.func
+        text = ctx.code(receiver).rsplit(".", 1)[-1]
+        if receiver and (_IMAGE_RECEIVERS.search(text) or "Image" in ctx.code(receiver)):
+            return args[0].value
+        return None
+    if site.raw == "open" and not site.imported:
+        mode = site.positional(1) or site.kwarg("mode")
+        text = literal_string(mode.value) if mode is not None else None
+        target = site.positional(0) or site.kwarg("file")
+        if text and "w" in text and target is not None:
+            return target.value
+    return None

@@ -1,6 +1,9 @@
 """## What it does
 Flags results appended by hand to a text or CSV file (`open(path, "a")`, `to_csv(..., mode="a")`)
-in a training file that logs no metrics to a tracker.
+in a training file that logs no metrics to a tracker. A sweep driver whose training happens in a
+function it calls counts as a training file, and an append made by a helper - a function or a
+small logger class of the project that opens the file its caller names with mode `"a"` - is
+reported where the caller names a results file.
 
 ## Why is this bad?
 A hand-kept results file has no run ids, no parameters next to the numbers, no history of who
@@ -27,11 +30,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+import libcst as cst
+
 from mltrack.lint.context import FileContext
-from mltrack.lint.facts import literal_string
-from mltrack.lint.rule import Rule
+from mltrack.lint.effects import local_target
+from mltrack.lint.facts import CallSite, literal_string
+from mltrack.lint.rule import Invalid, Rule, Valid
+from mltrack.lint.saves import decode_append, helper_appends
 from mltrack.model import Finding
 
+_TRAIN_HELPER = (
+    "import torch\n\ndef train_n_test(output_file, lr=0.01):\n    out = open(output_file, 'a')\n"
+    "    loss.backward()\n    out.write(f'{lr} {acc}\\n')\n"
+)
+_LOGGER = (
+    "class Logger:\n    def __init__(self, fpath, resume=False):\n"
+    "        self.file = open(fpath, 'a') if resume else open(fpath, 'w')\n\n"
+    "    def append(self, values):\n        self.file.write('\\t'.join(map(str, values)))\n"
+)
 _RESULTS = re.compile(r"\.(csv|tsv|txt|jsonl?|log)\b|result|metric|score|eval|acc", re.I)
 
 
@@ -40,12 +56,27 @@ class UntrackedResultsFile(Rule):
     name = "untracked-results-file"
     summary = "Results appended by hand to a file instead of a tracker"
     VALID = (
+        # the helper appends to a file, but the caller names a data file, not results
+        Valid("from train import train_n_test\ntrain_n_test(output_file='images.bin')\n",
+              files=(("train.py", _TRAIN_HELPER),)),
         "import mlflow\nloss.backward()\nmlflow.log_metric('acc', acc)\n"
         "with open('results.csv', 'a') as f:\n    f.write('x')\n",
         "import torch\nloss.backward()\nwith open('results.csv', 'w') as f:\n    f.write('x')\n",
         "import torch\nwith open('results.csv', 'a') as f:\n    f.write('x')\n",  # no training
     )
     INVALID = (
+        # a sweep driver: training and the append happen in a helper of another module
+        Invalid("from train import train_n_test\nfor lr in [0.01, 0.1]:\n"
+                "    out = 'report_' + str(lr) + '.txt'\n    train_n_test(output_file=out, lr=lr)\n",
+                line=4, message="`train_n_test` appends results by hand to `out`",
+                files=(("train.py", _TRAIN_HELPER),)),
+        # results written through a small logger class of the project
+        Invalid("import torch\nfrom utils import Logger\nlogger = Logger('checkpoint/log.txt')\n"
+                "for epoch in range(3):\n    loss.backward()\n    logger.append([epoch, acc])\n",
+                line=3, files=(("utils.py", _LOGGER),)),
+        "import torch\n\ndef train(lr):\n    loss.backward()\n    return acc\n\n"
+        "for lr in (0.1, 0.01):\n    acc = train(lr)\n    with open('results.txt', 'a') as f:\n"
+        "        f.write(f'{lr} {acc}\\n')\n",
         "import torch\nloss.backward()\nwith open('results.csv', 'a') as f:\n    f.write(f'{acc}')\n",
         "import pandas as pd\nclf.fit(X, y)\nrow.to_csv('scores.csv', mode='a', header=False)\n",
     )
@@ -71,3 +102,41 @@ class UntrackedResultsFile(Rule):
                 ctx, site.node,
                 f"results are appended by hand to `{ctx.code(target.value)}` instead of logged to a tracker",
             )
+        yield from self._helper_appends(ctx)
+
+    def _helper_appends(self, ctx: FileContext) -> Iterable[Finding]:
+        """Calls to project or local helpers that append to the file their caller names."""
+        local: dict[str, tuple[tuple[int, str, str], ...]] | None = None
+        for site in ctx.calls:
+            if site.imported:
+                if ctx.project is None:
+                    continue
+                module, _, function = site.qual.rpartition(".")
+                effects = ctx.project.effects_of(module, function, ctx.module_name) or ()
+                appends = [a for a in map(decode_append, sorted(effects)) if a is not None]
+            else:
+                if local is None:
+                    local = helper_appends(ctx.facts)
+                target = local_target(site, ctx.facts) or site.raw or ""
+                appends = list(local.get(target.removesuffix(".__init__"), ()))
+            for index, name, default in appends:
+                named = _named_file(ctx, site, index, name, default)
+                if named is not None:
+                    yield self.finding(
+                        ctx, site.node,
+                        f"`{site.raw or site.name}` appends results by hand to `{named}` instead "
+                        "of logging them to a tracker",
+                    )
+                    break
+
+
+def _named_file(ctx: FileContext, site: CallSite, index: int, name: str, default: str) -> str | None:
+    """The file a call has its helper append to, when it looks like a results file."""
+    arg = (site.positional(index) if index >= 0 else None) or site.kwarg(name)
+    if arg is None:
+        return default if default and _RESULTS.search(default) else None
+    shown = ctx.code(arg.value)
+    text = shown
+    if isinstance(arg.value, cst.Name):  # `out = 'report_' + str(lr) + '.txt'`
+        text += " ".join(ctx.code(v) for v in ctx.facts.assigns.get(arg.value.value, ()))
+    return shown if _RESULTS.search(text) else None
