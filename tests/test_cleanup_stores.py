@@ -133,3 +133,36 @@ def test_apply_keeps_every_inference_run_and_what_they_point_to(alias_store, tmp
     after = _check(uri, policy)  # nothing protected went, nothing more to clean
     assert after.status.value == "pass" and after.evidence["candidates"] == 0
     assert after.evidence["protected"] == before.evidence["protected"]
+
+
+@pytest.mark.parametrize("name", ["stage_only_registry", "mixed_registry", "team_store"])
+def test_check_equals_command_on_other_registries(name, tmp_path) -> None:
+    """Stage-only, mixed stage/alias and a messy team store (a purged production run), written
+    by plain MLflow for the rollback and "any store" work: same candidates from the check and
+    the command, and never a run behind a version or an inference run among them."""
+    from mltrack.pressure.policy import load_policy
+
+    built = build_fixture_store(name, tmp_path / "store", tmp_path)
+    module = importlib.import_module(f"fixtures.stores.{name}")
+    toml = Path(module.__file__).with_suffix(".policy.toml")
+    if toml.exists():
+        config, policy = toml, load_policy(str(toml))
+    else:
+        config, policy = _config(tmp_path, module.POLICY)
+    command = _command_plan(built.uri, config)
+    check = _check(built.uri, policy)
+    assert sorted(check.evidence["candidate_run_ids"]) == sorted(c["run_id"] for c in command["candidates"])
+    protected = {p["run_id"]: " ".join(p["reasons"]) for p in command["protected"]}
+    from mltrack.stores import open_store
+
+    store = open_store(built.uri)
+    try:
+        snapshot = store.snapshot()
+    finally:
+        store.close()
+    behind = {v.run_id for m in snapshot.registered_models for v in m.versions if v.run_id}
+    for candidate in command["candidates"]:
+        assert candidate["run_id"] not in behind and "scoring" not in candidate["experiment"], candidate
+    assert all("behind registered version" in protected[rid] for rid in behind if rid in protected)
+    if name == "team_store":  # the production version's run was purged: the check says so
+        assert check.status.value == "fail" and "missing from the store" in check.message
