@@ -110,3 +110,33 @@ def test_restore_rejects_a_file_that_is_not_a_journal(tmp_path) -> None:
     result = CliRunner().invoke(main, ["cleanup", "--restore", str(bogus), "--tracking-uri",
                                                        f"sqlite:///{tmp_path / 'none.db'}"])
     assert result.exit_code == 2 and "not an mltrack cleanup journal" in result.stderr
+
+
+def test_ctrl_c_part_way_still_prints_the_restore_command(tmp_path, monkeypatch) -> None:
+    """Ctrl-C during --apply (here: after 5 real deletes on a sqlite store) is one more way to
+    stop part way: the same report, the same restore."""
+    from mlflow.tracking import MlflowClient
+
+    db = tmp_path / "mlflow.db"
+    uri = f"sqlite:///{db}"
+    _, template = write_template_run(uri, "bulk", str(tmp_path / "artifacts"))
+    clone_runs(db, template, 29)
+    real_delete, calls = MlflowClient.delete_run, []
+
+    def delete_then_ctrl_c(self, run_id):
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        calls.append(run_id)
+        return real_delete(self, run_id)
+
+    monkeypatch.setattr(MlflowClient, "delete_run", delete_then_ctrl_c)
+    journal = tmp_path / "j.jsonl"
+    result = CliRunner().invoke(main, ["cleanup", "--tracking-uri", uri, "--apply", "--journal", str(journal)])
+    assert result.exit_code == 2, result.output
+    assert "Cleanup stopped part way." in result.stdout and "Deleted: 5 run(s)" in result.stdout
+    assert f"mltrack cleanup --restore {journal}" in result.stdout
+    assert sum(1 for s in _stages(db).values() if s == "deleted") == 5
+    monkeypatch.setattr(MlflowClient, "delete_run", real_delete)
+    restored = CliRunner().invoke(main, ["cleanup", "--restore", str(journal), "--tracking-uri", uri])
+    assert restored.exit_code == 0, restored.output
+    assert "Restored 5 run(s)" in restored.output and all(s == "active" for s in _stages(db).values())

@@ -114,7 +114,7 @@ def cleanup_command(tracking_uri: str, keep_top: int | None, older_than: int | N
     if fmt == "text":
         click.echo(f"Deleted {len(deleted)} run(s) (MLflow's deleted lifecycle; artifacts kept until `mlflow gc`).")
         for run_id, why in outcome.skipped:
-            click.echo(f"  skipped {run_id}: {safe(why)}")
+            click.echo(f"  skipped {safe(run_id)}: {safe(why)}")
         click.echo(f"Journal: {safe(journal.path)}")
         click.echo("Restore them all with:")
         click.echo(f"  {safe(restore_command(journal.path))}")
@@ -128,12 +128,12 @@ def _print_plan(plan, apply_: bool, uri_redacted: str) -> None:
     if plan.candidates:
         click.echo(f"  {'run id':<32}  {'name':<28}  {'bytes':>10}  why")
         for item in plan.candidates:
-            click.echo(f"  {item.run_id:<32}  {safe(item.name or '')[:28]:<28}  {human_bytes(item.bytes):>10}  "
+            click.echo(f"  {safe(item.run_id):<32}  {safe(item.name or '')[:28]:<28}  {human_bytes(item.bytes):>10}  "
                        f"{safe('; '.join(item.reasons))}")
     click.echo(f"Total reclaimable: {human_bytes(plan.total_bytes)} ({plan.total_bytes} bytes)")
     click.echo(f"Protected: {len(plan.protected)} run(s)")
     for item in plan.protected[:_SHOWN_PROTECTED]:
-        click.echo(f"  {item.run_id:<32}  {safe(item.name or '')[:28]:<28}  {safe('; '.join(item.reasons))}")
+        click.echo(f"  {safe(item.run_id):<32}  {safe(item.name or '')[:28]:<28}  {safe('; '.join(item.reasons))}")
     if len(plan.protected) > _SHOWN_PROTECTED:
         click.echo(f"  ... and {len(plan.protected) - _SHOWN_PROTECTED} more (use --format json for all)")
     if not apply_ and plan.candidates:

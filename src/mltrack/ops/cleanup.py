@@ -128,7 +128,7 @@ def apply_cleanup(client: Any, plan: CleanupPlan, journal: Journal, *,
                 call_with_retry(lambda: client.delete_run(item.run_id))
                 journal.record("deleted", item.run_id)
                 outcome.deleted.append(item.run_id)
-            except Exception as exc:  # noqa: BLE001 - any failure: stop, and say exactly where
+            except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - any failure or Ctrl-C: stop, say where
                 # redacted: it goes into the journal file, and MLflow's texts quote the URL
                 outcome.error = redact(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
                 outcome.not_deleted = [i.run_id for i in items[index - 1:]]
