@@ -13,7 +13,7 @@ import re
 
 import libcst as cst
 
-from mltrack.lint.facts import CallSite, Facts, literal_string, receiver_text
+from mltrack.lint.facts import CallSite, Facts, dotted, literal_string, receiver_text
 from mltrack.lint.trackers import client_effects, mlflow_effects, wandb_effects
 
 GENERATORS = ("torch", "numpy", "random", "tensorflow")
@@ -128,6 +128,8 @@ def call_effects(site: CallSite) -> set[str]:
     elif root in ("keras", "tensorflow"):
         if qual.startswith("tensorflow.random.") and name != "set_seed":
             effects.add("rand:tensorflow")
+        elif _tf1_random(qual, name) and site.kwarg("seed") is None:
+            effects.add("rand:tensorflow")  # TF1 graph mode: op initialisers and layers
         elif qual.startswith("keras.layers.") and name in _KERAS_LAYERS:
             effects.add("rand:tensorflow")
     # -- training
@@ -142,6 +144,13 @@ def call_effects(site: CallSite) -> set[str]:
         effects.add("train")
     elif name == "apply_gradients" or (root == "jax" and name in ("grad", "value_and_grad")):
         effects.add("train")
+    elif name == "minimize" and ("opt" in receiver or root == "tensorflow"):
+        effects.add("train")  # TF1 `optimizer.minimize(loss)` builds the op sess.run trains with
+    elif name == "train" and (site.kwarg("input_fn") is not None or "input_fn" in receiver_text(
+            site.node.args[0].value if site.node.args else site.node.func) or (
+            site.node.args and "input_fn" in (literal_string(site.node.args[0].value) or
+                                              _name_of(site.node.args[0].value)))):
+        effects.add("train")  # tf.estimator: `model.train(input_fn, steps=...)`
     if "accelerator" in receiver and name == "init_trackers":
         effects |= {"track", "log:params"}
         if site.kwarg("config") is not None:
@@ -160,6 +169,14 @@ def call_effects(site: CallSite) -> set[str]:
     elif name in ("SummaryWriter", "create_file_writer") and root in (
         "torch", "tensorboardX", "tensorflow", "tensorboard"):
         effects |= {"track", "track:tensorboard"}
+    elif (name == "FileWriter" and root == "tensorflow") or (name == "TensorBoard" and (
+            qual.startswith("keras.callbacks.") or root in ("keras", "tensorflow"))) or (
+            name == "TensorBoardCallback" and root in ("optuna", "optuna_integration")):
+        # TF1's summary FileWriter, Keras' TensorBoard callback (which also writes the
+        # epoch metrics), Optuna's TensorBoard callback
+        effects |= {"track", "track:tensorboard"}
+        if name != "FileWriter":
+            effects.add("log:metric")
     elif name in ("TensorBoardLogger", "CSVLogger") and root in ("lightning", "pytorch_lightning"):
         effects |= {"track", "track:tensorboard"}
     elif name in ("MLFlowLogger", "WandbLogger") and root in ("lightning", "pytorch_lightning"):
@@ -173,6 +190,11 @@ def call_effects(site: CallSite) -> set[str]:
             effects |= {"track", "log:params:all", "log:metric"}
             if text == "tensorboard":
                 effects.add("track:tensorboard")
+    if (name == "add_summary" and "writer" in receiver) or (
+            qual in ("tensorflow.summary.scalar", "tensorflow.compat.v1.summary.scalar")):
+        effects.add("log:metric")  # TF summaries: scalar ops written by FileWriter.add_summary
+    if root == "sklearn" and name in ("cross_val_score", "cross_validate", "cross_val_predict"):
+        effects.add("train")  # fits the estimator it is given on each fold
     if name in ("add_scalar", "add_scalars", "log_metrics", "log_metric") or (
         name in ("log", "log_dict") and receiver == "self"
     ):
@@ -193,6 +215,14 @@ def call_effects(site: CallSite) -> set[str]:
         effects.add("read:data")
     elif root == "keras" and ".datasets." in qual and name == "load_data":
         effects.add("read:data")
+    elif root == "tensorflow" and (name == "read_data_sets" or qual.startswith("tensorflow.data.") and
+                                   name.endswith(("RecordDataset", "TextLineDataset", "list_files"))
+                                   or name in ("image_dataset_from_directory",
+                                               "text_dataset_from_directory")) or (
+            root == "tensorflow_datasets" and name == "load"):
+        effects.add("read:data")
+        if name == "read_data_sets":
+            effects.add("rand:numpy")  # its DataSet.next_batch shuffles with np.random
     if root in ("subprocess", "git") or qual.startswith("git."):
         if root == "git" or "git" in string_args(site):
             effects.add("git")
@@ -219,6 +249,24 @@ def _loads_model(site: CallSite, qual: str, name: str) -> bool:
         return True
     return any(arg.keyword is not None and arg.keyword.value in _CHECKPOINT_KWARGS
                for arg in site.node.args)
+
+
+_TF1_RANDOM = frozenset("random_normal random_uniform truncated_normal random_shuffle random_crop "
+                        "random_gamma random_poisson".split())
+_TF1_LAYERS = frozenset("dense conv1d conv2d conv3d conv2d_transpose dropout".split())
+
+
+def _tf1_random(qual: str, name: str) -> bool:
+    """TF1 calls that draw from the graph-level generator (`tf.random_normal`, `tf.layers.dense`,
+    `tf.nn.dropout`, `tf.contrib.rnn` cells)."""
+    if not qual.startswith("tensorflow."):
+        return False
+    return (name in _TF1_RANDOM or (qual.startswith("tensorflow.layers.") and name in _TF1_LAYERS)
+            or qual == "tensorflow.nn.dropout" or (".rnn." in qual and name.endswith("Cell")))
+
+
+def _name_of(expr: cst.BaseExpression) -> str:
+    return expr.value if isinstance(expr, cst.Name) else ""
 
 
 def string_args(site: CallSite) -> str:
@@ -297,9 +345,35 @@ def local_target(site: CallSite, facts: Facts) -> str | None:
     return None
 
 
+# A text file named as training input (`input.txt`, `2007_train.txt`), or a path variable
+# named so (`args.input_file`, `annotation_path`).
+_DATA_FILE = re.compile(r"(input|train|data|annotation|corpus)[^/]*\.(txt|csv|tsv|jsonl)$|"
+                        r"(^|[_.])(input|data|train|annotation)s?_?(file|path)$", re.I)
+
+
+def _reads_local_data(site: CallSite, facts: Facts) -> bool:
+    """`open("input.txt")`, `open(args.input_file)`, `dataset = tf.keras.datasets.mnist;
+    dataset.load_data()`: data read without a library loader."""
+    if site.name == "load_data" and site.raw and not site.imported:
+        owner = site.raw.split(".", 1)[0]
+        return any(".datasets." in f".{dotted(v) or ''}." for v in facts.assigns.get(owner, ()))
+    if site.raw != "open" or not site.node.args:
+        return False
+    mode = site.positional(1) or site.kwarg("mode")
+    if mode is not None and (literal_string(mode.value) or "w").strip("bt") != "r":
+        return False
+    path = site.node.args[0].value
+    text = literal_string(path) or dotted(path) or ""
+    if isinstance(path, cst.Name) and not literal_string(path):
+        text = " ".join([text] + [literal_string(v) or "" for v in facts.assigns.get(path.value, ())])
+    return any(_DATA_FILE.search(part) for part in text.split())
+
+
 def site_effects(site: CallSite, facts: Facts, external) -> set[str]:
     """Effects of a call, including what a project helper it reaches does."""
     effects = call_effects(site)
+    if not site.imported and _reads_local_data(site, facts):
+        effects.add("read:data")
     if site.imported:
         extra = external(site) if external is not None else None
         if extra is not None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from mltrack.lint.context import FileContext
-from mltrack.lint.facts import CallSite, is_literal, literal_string, names_in
+from mltrack.lint.facts import CallSite, _children, dotted, is_literal, literal_string, names_in
 
 _NOT_HPARAM = re.compile(
     r"(^|_)(dir|path|paths|file|files|root|output|out|device|cuda|gpu|gpus|workers|log|logs|save|"
@@ -126,6 +126,13 @@ def _sources(ctx: FileContext, report: HParamReport) -> None:
     for name, value in constants.items():
         if _HP_CONSTANT.search(name) and not isinstance(value, cst.SimpleString):
             report.sources.append(HParam(name.lower(), value, frozenset(), frozenset({name})))
+    top = _top_level_names(facts)
+    for name, value in facts.module_assigns.items():  # `learning_rate = 1e-3`, `num_epochs = 5`
+        if name in top and not name.isupper() and _is_number(value) and _HP_CONSTANT.search(name.upper()) \
+                and not _NOT_HPARAM.search(name.lower()):
+            constants[name] = value
+            report.sources.append(HParam(name, value, frozenset(), frozenset({name})))
+    _attribute_sources(ctx, report)
     for site in facts.calls:
         if site.name == "add_argument":
             _argparse_source(site, report, args_groups)
@@ -164,6 +171,108 @@ def _sources(ctx: FileContext, report: HParamReport) -> None:
                 report.sources.append(HParam("epochs", it.args[-1].value))
 
 
+def _top_level_names(facts) -> set[str]:
+    """Names assigned by the module's own statements (not in a class body)."""
+    names: set[str] = set()
+    for statement in facts.top_statements:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else (
+                    [small.target] if isinstance(small, cst.AnnAssign) else [])
+                names |= {t.value for t in targets if isinstance(t, cst.Name)}
+    return names
+
+
+def _is_number(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, cst.UnaryOperation):
+        expr = expr.expression
+    return isinstance(expr, (cst.Integer, cst.Float))
+
+
+# Settings read from a config object or namespace whose definition is elsewhere (a parser built
+# in another module, a Hydra/OmegaConf config, a yacs CfgNode, a config dict filled key by key).
+_HP_ATTRIBUTE = re.compile(r"(^|_)(lr|learning_rate|batch_size|bs|epochs?|num_epochs|n_epochs|"
+                           r"max_epochs|momentum|weight_decay|wd|dropout|hidden(_\w+)?|warmup\w*|"
+                           r"gamma|num_layers|n_layers|layers|num_heads|n_heads|heads|embed\w*|"
+                           r"depth|max_depth|n_estimators|alpha|beta[12s]?|base_lr|max_iter|"
+                           r"iters|iterations|num_steps|max_steps|grad_clip|clip_grad\w*|"
+                           r"temperature|label_smoothing|block_size|n_embd|n_head|n_layer)$")
+_CONFIG_FACTORIES = re.compile(r"^(get_cfg|get_config|load_config|setup_cfg|setup|get_args|"
+                               r"parse_args|parse_opt|parse_opts|get_opts|get_parser_args|"
+                               r"get_hparams|get_hyperparameters)$")
+
+
+def _config_vars(ctx: FileContext, report: HParamReport) -> set[str]:
+    """Names that hold settings defined outside this file: a namespace returned by a parser in
+    another module (`args = utils.parse_args()`), `cfg = get_cfg()`, `OmegaConf.load(...)`,
+    Hydra's `@hydra.main` config parameter, and an imported `cfg`/`config` object."""
+    facts = ctx.facts
+    found: set[str] = set()
+    for name, values in facts.assigns.items():
+        for value in values:
+            factory = isinstance(value, cst.Call) and (
+                _CONFIG_FACTORIES.match(_last(value.func))
+                or (dotted(value.func) or "").startswith(("OmegaConf.", "hydra.")))
+            if factory and (_CONFIGISH.search(name) or name in report.args_vars):
+                found.add(name)
+    for function in facts.functions.values():
+        for decorator in function.decorators:
+            target = decorator.decorator
+            target = target.func if isinstance(target, cst.Call) else target
+            if _last(target) == "main" and "hydra" in (dotted(target) or "") and function.params.params:
+                found.add(function.params.params[0].name.value)
+    for name in ("cfg", "config", "_C", "C", "opt", "args", "FLAGS"):
+        if facts.imports.resolve(name) is not None and name not in facts.module_assigns:
+            found.add(name)  # `from config import cfg`, tf's `FLAGS`
+    return found
+
+
+def _attribute_sources(ctx: FileContext, report: HParamReport) -> None:
+    """`cfg.SOLVER.BASE_LR`, `args.lr`, `config["lr"] = 0.1`: settings named by what is read or
+    set. Only names that say they are hyperparameters count; the whole object logged covers them.
+    Parsers in this file are judged by their `add_argument` calls instead."""
+    facts = ctx.facts
+    for target, key, value, statement in facts.attr_assigns:  # config["lr"] = 0.1, cfg.lr = 0.1
+        base, _, attr = target.rpartition(".")
+        name, group = (key, target) if key else (attr, base)
+        if name and group and _CONFIGISH.search(group.split(".", 1)[0]) and _is_number(value) \
+                and not _NOT_HPARAM.search(name.lower()):
+            report.sources.append(HParam(name, statement, frozenset({group.split(".", 1)[0]})))
+    if any(site.name == "add_argument" for site in facts.calls):
+        return
+    holders = _config_vars(ctx, report)
+    if not holders:
+        return
+    groups = frozenset(holders)
+    seen: set[str] = set()
+    for site in facts.calls:
+        for arg in site.node.args:
+            for name, node in _reads(arg.value, holders):
+                if name.lower() not in seen and _HP_ATTRIBUTE.search(name.lower()):
+                    seen.add(name.lower())
+                    report.sources.append(HParam(name, node, groups))
+
+
+def _reads(expr: cst.BaseExpression, holders: set[str]):
+    """(attribute, node) for `holder.x` / `holder.a.x` / `holder["x"]` inside an expression."""
+    stack: list[cst.CSTNode] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Attribute):
+            text = dotted(node)
+            if text is not None and text.split(".", 1)[0] in holders and "." in text:
+                yield text.rsplit(".", 1)[1], node
+                continue
+        elif isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) \
+                and node.value.value in holders and len(node.slice) == 1:
+            index = node.slice[0].slice
+            key = literal_string(index.value) if isinstance(index, cst.Index) else None
+            if key:
+                yield key, node
+                continue
+        stack.extend(_children(node))
+
+
 def _is_dataclass_like(klass: cst.ClassDef) -> bool:
     decorated = any("dataclass" in _last(d.decorator.func if isinstance(d.decorator, cst.Call)
                                          else d.decorator) for d in klass.decorators)
@@ -193,8 +302,18 @@ def _call_source(ctx: FileContext, site: CallSite, report: HParamReport, constan
         wanted = _CALL_KW[name]
     elif site.imported and qual.split(".", 1)[0] in ("sklearn", "xgboost", "lightgbm") and name[:1].isupper():
         wanted = None  # every literal argument of an estimator is a hyperparameter
+    elif name == "train" and site.imported and qual.split(".", 1)[0] in ("xgboost", "lightgbm"):
+        wanted = set()  # xgb.train(params, dtrain, 100): rounds come third
+        rounds = site.positional(2)
+        if rounds is not None and (_is_number(rounds.value) or (
+                isinstance(rounds.value, cst.Name) and rounds.value.value in constants)):
+            report.sources.append(HParam("num_boost_round", rounds))
     else:
         return
+    if wanted is _OPTIMIZER_KW:
+        lr = site.positional(1)  # torch.optim.SGD(params, 0.1): lr is the second argument
+        if lr is not None and _is_number(lr.value):
+            report.sources.append(HParam("lr", lr))
     for arg in site.node.args:
         if arg.keyword is None:
             continue
@@ -255,12 +374,17 @@ def _coverage(ctx: FileContext, report: HParamReport) -> None:
             for arg in site.node.args:  # a helper that logs what it is given
                 report.covered_vars |= _whole_objects(arg.value)
     for target, key, value, _statement in facts.attr_assigns:
-        if target.endswith("config") and key:
+        if (target.endswith(".config") or target == "config" and _wandb_config(ctx)) and key:
             report.logged.add(norm(key))
             report.logged |= {norm(n) for n in names_in(value)}
         elif ".config." in f"{target}." and target.startswith(("wandb", "run")):
             report.logged.add(norm(target.rsplit(".", 1)[-1]))
             report.logged |= {norm(n) for n in names_in(value)}
+
+
+def _wandb_config(ctx: FileContext) -> bool:
+    """`config = wandb.config`: keys set on it are logged."""
+    return any((dotted(v) or "").endswith(".config") for v in ctx.facts.assigns.get("config", ()))
 
 
 def _logged_value(

@@ -1,8 +1,9 @@
 """## What it does
 Flags a training entry point that draws random numbers (torch weight initialisation, dropout,
 shuffling `DataLoader`s, `random_split`, NumPy's legacy global functions, Python's `random`,
-TensorFlow/Keras layers, scikit-learn estimators without `random_state=`) and never seeds any
-generator.
+TensorFlow/Keras layers, TF1 graph initialisers such as `tf.random_normal`, scikit-learn
+estimators without `random_state=`) and never seeds any generator. TF1 graph-mode scripts
+(`optimizer.minimize(loss)` run by a session) and `tf.estimator` training count as training.
 
 Seeds count wherever they are: in `if __name__ == "__main__":`, inside `main()`, under
 `if args.seed is not None:`, in a `set_seed()` helper of this file or of another module of the
@@ -95,6 +96,13 @@ class MissingSeed(Rule):
             "from sklearn.ensemble import RandomForestClassifier\nclf = RandomForestClassifier()\n"
             "clf.fit(X, y)\n",
             message="NumPy",
+        ),
+        # TF1 graph mode: `minimize` builds the training op; initialisers draw from TensorFlow
+        Invalid(
+            "import tensorflow as tf\nW = tf.Variable(tf.random_normal([3, 1]))\n"
+            "train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)\n"
+            "with tf.Session() as sess:\n    sess.run(train_op)\n",
+            line=2, message="TensorFlow",
         ),
         # A seeded local generator shuffles the data; the weights still use the global one.
         Invalid(

@@ -1,7 +1,8 @@
 """## What it does
 Flags values that configure training (optimizer arguments, batch size, epochs, model sizes, from
-literals, module constants, argparse options, config dicts or dataclass configs) that never reach
-a tracker: `mlflow.log_param(s)`, `mlflow.autolog()`, `wandb.init(config=...)`,
+literals, module constants, argparse options, config dicts or dataclass configs; settings read
+from a parser built in another module, a Hydra/OmegaConf or yacs config, a config dict filled key
+by key; `xgb.train`'s rounds) that never reach a tracker: `mlflow.log_param(s)`, `mlflow.autolog()`, `wandb.init(config=...)`,
 `wandb.config.update(...)`, Lightning `save_hyperparameters()` / `logger.log_hyperparams`,
 Hugging Face `TrainingArguments(report_to=...)`, TensorBoard `add_hparams`. Logging the whole
 namespace or config (`vars(args)`, `config`, `asdict(cfg)`), directly or through a helper, covers
@@ -39,7 +40,7 @@ import libcst as cst
 
 from mltrack.lint.context import FileContext
 from mltrack.lint.hparams import HParam, analyze_hparams, norm
-from mltrack.lint.rule import Invalid, Rule
+from mltrack.lint.rule import Invalid, Rule, Valid
 from mltrack.model import Edit, Finding, Fix
 
 _ARGS = "import argparse\nimport mlflow\np = argparse.ArgumentParser()\n" \
@@ -63,6 +64,16 @@ class UnloggedHyperparameters(Rule):
         "import mlflow\nimport torch\nmlflow.autolog()\nopt = torch.optim.Adam(m.parameters(), lr=0.01)\n"
         "loss.backward()\n",
         "import torch\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\n",  # never trains
+        # a parser built in another module, its namespace logged whole
+        Valid(
+            "import wandb\nimport torch\nfrom utils import parse_args\nargs = parse_args()\n"
+            "wandb.init(config=args)\nopt = torch.optim.SGD(m.parameters(), lr=args.lr)\nloss.backward()\n",
+            files=(("utils.py", "import argparse\ndef parse_args():\n    p = argparse.ArgumentParser()\n"
+                    "    p.add_argument('--lr', type=float)\n    return p.parse_args()\n"),),
+        ),
+        # module constants that are paths or switches are not hyperparameters
+        "import mlflow\nimport torch\ndata_dir = 'data'\nnum_workers = 4\nwith mlflow.start_run():\n"
+        "    loss.backward()\n",
     )
     INVALID = (
         Invalid(
@@ -92,6 +103,31 @@ class UnloggedHyperparameters(Rule):
             fixed="import mlflow\nconfig = {'lr': 0.1, 'depth': 3}\nwith mlflow.start_run():\n"
             "    mlflow.log_params(config)\n    mlflow.log_metric('acc', 1.0)\n    clf.fit(X, y)\n",
         ),
+        Invalid(
+            "import torch\nlearning_rate = 1e-3\nnum_epochs = 5\nopt = torch.optim.Adam(m.parameters(), "
+            "lr=learning_rate)\nfor e in range(num_epochs):\n    loss.backward()\n",
+            line=2, message="`learning_rate`, `num_epochs`"),
+        Invalid(
+            "import torch\nopt = torch.optim.SGD(m.parameters(), 0.1)\nloss.backward()\n",
+            line=2, message="`lr`"),
+        Invalid(
+            "import mlflow\nconfig = {}\nconfig['lr'] = 0.01\nconfig['dropout'] = 0.2\n"
+            "with mlflow.start_run():\n    mlflow.log_param('lr', config['lr'])\n    model.fit(X, y)\n",
+            line=4, message="`dropout`"),
+        Invalid(
+            "import torch\nfrom utils import parse_args\nargs = parse_args()\n"
+            "opt = torch.optim.SGD(m.parameters(), lr=args.lr, momentum=args.momentum)\nloss.backward()\n",
+            files=(("utils.py", "import argparse\ndef parse_args():\n    p = argparse.ArgumentParser()\n"
+                    "    p.add_argument('--lr', type=float)\n    return p.parse_args()\n"),),
+            line=4, message="`lr`, `momentum`"),
+        Invalid(
+            "import hydra\nimport torch\n@hydra.main(config_path='conf', config_name='train')\n"
+            "def main(cfg):\n    opt = torch.optim.Adam(m.parameters(), lr=cfg.optim.lr)\n"
+            "    trainer.fit(model, max_epochs=cfg.trainer.max_epochs)\nmain()\n",
+            message="`lr`"),
+        Invalid(
+            "import xgboost as xgb\nparams = {'max_depth': 3, 'eta': 0.1}\n"
+            "bst = xgb.train(params, dtrain, 50)\n", message="`num_boost_round`"),
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:

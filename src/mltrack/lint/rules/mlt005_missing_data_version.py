@@ -1,6 +1,8 @@
 """## What it does
 Flags code that tracks runs and reads data (`pandas.read_*`, `np.load`, torchvision / Keras /
-TFDS datasets, `datasets.load_dataset` without `revision=`) but logs no hash or version of that
+TFDS datasets, `tf.data` file datasets, TF1's `read_data_sets`, `datasets.load_dataset` without
+`revision=`, a local data file opened for reading such as `open("input.txt")`) but logs no
+hash or version of that
 data: `mlflow.log_input`, a `data_hash`/`dataset_version`-style param or tag, a W&B artifact
 (`use_artifact`), a `hashlib` digest or DVC all count. Logging the data *path* alone does not.
 
@@ -49,12 +51,23 @@ class MissingDataVersion(Rule):
         "import pandas as pd\ndf = pd.read_csv('d.csv')\n",  # no tracking: nothing to attach to
         "import wandb\nimport numpy as np\nrun = wandb.init()\nart = run.use_artifact('ds:v3')\n"
         "x = np.load(art.download() + '/x.npy')\nrun.finish()\n",
+        # a config file read, an output file written: not training data
+        "import wandb\nrun = wandb.init()\nsettings = open('config.yaml').read()\n"
+        "open('input.txt', 'w').write('x')\n",
     )
     INVALID = (
         "import mlflow\nimport pandas as pd\nwith mlflow.start_run():\n"
         "    df = pd.read_csv('d.csv')\n    mlflow.log_param('data_path', 'd.csv')\n",
         "import wandb\nfrom torchvision import datasets\nwandb.init(project='p')\n"
         "train = datasets.MNIST('data', download=True)\n",
+        "import wandb\nrun = wandb.init()\nwith open('input.txt', 'r') as f:\n    text = f.read()\n",
+        "import tensorflow as tf\nmnist = tf.keras.datasets.mnist\n"
+        "writer = tf.summary.create_file_writer('logs')\n(x, y), _ = mnist.load_data()\n",
+        "import tensorflow as tf\nfrom tensorflow.examples.tutorials.mnist import input_data\n"
+        "mnist = input_data.read_data_sets('/tmp/data/', one_hot=True)\n"
+        "writer = tf.summary.FileWriter('logs')\n",
+        "import tensorflow as tf\nds = tf.data.TFRecordDataset(['train.tfrecord'])\n"
+        "model.fit(ds, callbacks=[tf.keras.callbacks.TensorBoard('logs')])\n",
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:

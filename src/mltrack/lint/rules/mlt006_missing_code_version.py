@@ -1,9 +1,13 @@
 """## What it does
 Flags code that tracks runs with a tracker that records no git commit - TensorBoard
-(`SummaryWriter`, Lightning's `TensorBoardLogger`/`CSVLogger`), runs created with
+(`SummaryWriter`, TF1's `tf.summary.FileWriter`, Keras' `TensorBoard` callback, Lightning's
+`TensorBoardLogger`/`CSVLogger`, or a project helper wrapping one of them), runs created with
 `MlflowClient.create_run`, W&B with git capture disabled (`Settings(disable_git=True)`,
 `WANDB_DISABLE_GIT`) - and logs no code version itself (a `git_commit` tag, `git rev-parse`).
-MLflow's fluent `start_run` and W&B record the commit on their own.
+MLflow's fluent `start_run` and W&B record the commit on their own when the script runs from a
+git checkout (MLflow: `start_run` resolves the `mlflow.source.git.commit` tag through
+`context_registry.resolve_tags`, `mlflow/tracking/context/git_context.py`; W&B: unless
+`disable_git`); `MlflowClient.create_run` resolves no context tags, so it records none.
 
 ## Why is this bad?
 A run that cannot name the commit that produced it cannot be rebuilt: months later nobody knows
@@ -31,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from mltrack.lint.context import FileContext
-from mltrack.lint.rule import Rule
+from mltrack.lint.rule import Invalid, Rule
 from mltrack.model import Finding
 
 _GIT_OFF = ("WANDB_DISABLE_GIT", "WANDB_DISABLE_CODE")
@@ -50,6 +54,15 @@ class MissingCodeVersion(Rule):
     INVALID = (
         "from torch.utils.tensorboard import SummaryWriter\nw = SummaryWriter('runs/x')\n"
         "w.add_scalar('loss', 0.1, 1)\n",
+        "import tensorflow as tf\nwriter = tf.summary.FileWriter('logs', graph=tf.get_default_graph())\n",
+        "from tensorflow import keras\ncb = keras.callbacks.TensorBoard(log_dir='logs')\n"
+        "model.fit(x, y, callbacks=[cb])\n",
+        Invalid(
+            "from logger import Logger\nlog = Logger('./logs')\nlog.scalar_summary('loss', 0.1, 1)\n",
+            files=(("logger.py", "import tensorflow as tf\nclass Logger:\n    def __init__(self, d):\n"
+                    "        self.writer = tf.summary.FileWriter(d)\n"
+                    "    def scalar_summary(self, tag, value, step):\n        pass\n"),),
+            line=2),
         "from mlflow import MlflowClient\nclient = MlflowClient()\nrun = client.create_run('1')\n"
         "client.log_metric(run.info.run_id, 'loss', 0.1)\n",
         "import wandb\nrun = wandb.init(settings=wandb.Settings(disable_git=True))\n",
@@ -69,6 +82,9 @@ class MissingCodeVersion(Rule):
             s for s in ctx.calls
             if {"track:tensorboard", "track:client", "track:wandb", "nogit"} & ctx.direct(s)
         ]
+        if not trackers:  # a project helper that wraps the writer (`Logger("./logs")`)
+            trackers = [s for s in ctx.calls
+                        if {"track:tensorboard", "track:client"} & ctx.effects(s)][:1]
         if not trackers:
             return
         site = trackers[0]

@@ -1,7 +1,10 @@
 """## What it does
-Flags loss, accuracy and similar metrics printed (`print`, `logger.info`) inside a loop of a
-training file when that metric never reaches a tracker (`mlflow.log_metric(s)`, `wandb.log`,
-`SummaryWriter.add_scalar`, Lightning `self.log`, autologging, or a helper that logs).
+Flags loss, accuracy and similar metrics printed in a training loop, or after it in the function
+that runs it, when that metric never reaches a tracker (`mlflow.log_metric(s)`, `wandb.log`,
+`SummaryWriter.add_scalar`, Lightning `self.log`, autologging, or a helper that logs). Printing
+counts in its usual forms: `print`, `logging` / `logger.info`, `sys.stdout.write`, tqdm's
+`set_postfix` / `set_description`, meter objects (`AverageMeter`, `ProgressMeter.display()`)
+and a local `log()`-style helper that prints what it is given.
 
 ## Why is this bad?
 Printed numbers vanish with the terminal: runs cannot be compared, plotted or audited, and the
@@ -34,12 +37,19 @@ import libcst as cst
 
 from mltrack.lint.context import FileContext
 from mltrack.lint.facts import literal_string, names_in
-from mltrack.lint.rule import Rule
+from mltrack.lint.rule import Invalid, Rule, Valid
 from mltrack.model import Finding
 
 _METRIC = re.compile(r"loss|acc|f1|auc|precision|recall|mse|mae|rmse|perplexity|ppl|bleu|rouge|"
-                     r"iou|dice|score|metric", re.I)
-_PRINTERS = {"print", "info", "write", "set_postfix", "set_description"}
+                     r"iou|dice|score|metric|cost", re.I)
+_PRINTERS = {"print", "info", "write", "set_postfix", "set_description", "set_postfix_str",
+             "display", "debug", "warning", "pprint"}
+# Methods only progress bars have (tqdm): any receiver name will do.
+_BAR_METHODS = {"set_postfix", "set_description", "set_postfix_str"}
+# Receivers of `info`/`write`/`debug`/`warning` that print or log text, not a tracker.
+_TEXT_SINK = re.compile(r"log|tqdm|bar|stdout|stderr|console")
+# Helper objects that accumulate and print metrics (`AverageMeter`, `ProgressMeter`, `Meter`).
+_METER_CLASS = re.compile(r"meter|progress", re.I)
 
 
 def _norm(name: str) -> str:
@@ -57,11 +67,64 @@ class MetricsNotLogged(Rule):
         "import wandb\nfor batch in loader:\n    loss.backward()\n    wandb.log({'train_loss': loss})\n"
         "    print(f'loss={loss:.3f}')\n",
         "import torch\nfor epoch in range(3):\n    loss.backward()\n    print(f'epoch {epoch} done')\n",
+        # a meter whose average is logged
+        "import wandb\nlosses = AverageMeter('Loss')\nprogress = ProgressMeter(9, [losses])\n"
+        "for x in loader:\n    loss.backward()\n    losses.update(loss.item())\n    progress.display(1)\n"
+        "    wandb.log({'loss': losses.avg})\n",
+        # a project logger object around a TensorBoard writer logs what it is given
+        Valid(
+            "import torch\nfrom logger import Logger\nlogger = Logger('./logs')\nfor x in loader:\n"
+            "    loss.backward()\n    logger.scalar_summary('loss', loss.item(), 1)\n    print(f'loss {loss}')\n",
+            files=(("logger.py", "import tensorflow as tf\nclass Logger:\n    def __init__(self, d):\n"
+                    "        self.writer = tf.summary.FileWriter(d)\n"),),
+        ),
+        # TF1 summaries written by a FileWriter
+        "import tensorflow as tf\ntf.summary.scalar('loss', cost)\nmerged = tf.summary.merge_all()\n"
+        "train_op = opt.minimize(cost)\nwriter = tf.summary.FileWriter('logs')\nfor i in range(9):\n"
+        "    _, c, s = sess.run([train_op, cost, merged])\n    writer.add_summary(s, i)\n"
+        "    print('cost', c)\n",
+        # a helper that logs to a tracker is not a printer
+        "import mlflow\ndef log(step, loss):\n    print(loss)\n    mlflow.log_metric('loss', loss, step)\n"
+        "for step in range(3):\n    loss.backward()\n    log(step, loss)\n",
     )
     INVALID = (
         "import torch\nfor epoch in range(3):\n    loss.backward()\n    print(f'loss {loss.item()}')\n",
         "import mlflow\nfor epoch in range(3):\n    loss.backward()\n"
         "    mlflow.log_metric('loss', loss.item())\n    print('val acc', val_acc)\n",
+        Invalid(
+            "import torch\nfrom tqdm import tqdm\nfor x in (bar := tqdm(loader)):\n    loss.backward()\n"
+            "    bar.set_postfix(loss=loss.item())\n", message="`loss`"),
+        Invalid(
+            "import torch\nimport sys\nfor x in loader:\n    loss.backward()\n"
+            "    sys.stdout.write(f'\\rloss {loss.item():.3f}')\n", line=5),
+        Invalid(
+            "import torch\nimport logging\nlog = logging.getLogger(__name__)\nfor x in loader:\n"
+            "    loss.backward()\n    log.info('train loss %.3f', loss.item())\n", line=6),
+        Invalid(
+            "import torch\nlosses = AverageMeter('Loss', ':.4e')\n"
+            "progress = ProgressMeter(9, [batch_time, losses])\nfor i, x in enumerate(loader):\n"
+            "    loss.backward()\n    losses.update(loss.item())\n    progress.display(i)\n",
+            line=7, message="`losses`"),
+        Invalid(
+            "import torch\ndef log_string(text):\n    print(text)\n"
+            "for x in loader:\n    loss.backward()\n    log_string('loss: %f' % loss)\n", line=6),
+        # a training function called once per epoch prints its result
+        Invalid(
+            "import torch\ndef train(epoch):\n    loss = model(x).sum()\n    loss.backward()\n"
+            "    print('loss_train: {:.4f}'.format(loss.item()))\nfor epoch in range(9):\n    train(epoch)\n",
+            line=5),
+        # a progress-bar helper of the project that writes to stdout
+        Invalid(
+            "import torch\nfrom utils import progress_bar\nfor i, x in enumerate(loader):\n    loss.backward()\n"
+            "    progress_bar(i, 9, 'Loss: %.3f' % loss.item())\n",
+            files=(("utils.py", "import sys\nimport torch\ndef progress_bar(i, n, msg):\n"
+                    "    torch.cuda.synchronize()\n    sys.stdout.write(msg)\n"),),
+            line=5),
+        # the epoch's result printed after its loop, in the function that trains
+        Invalid(
+            "import torch\ndef train(model):\n    total = 0\n    for x in loader:\n"
+            "        loss = model(x).sum()\n        loss.backward()\n        total += loss.item()\n"
+            "    print(f'avg loss {total / len(loader)}')\ntrain(net)\n", line=8),
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
@@ -70,16 +133,33 @@ class MetricsNotLogged(Rule):
         logged, everything = self._logged(ctx)
         if everything:
             return
+        printers = _printing_helpers(ctx) | _project_printers(ctx)
+        meters = _meters(ctx)
+        after_loop = _trains_in_loop(ctx)
         for site in ctx.calls:
-            if site.loops == 0 or site.name not in _PRINTERS:
+            if site.loops == 0 and not (after_loop and site.function in after_loop):
                 continue
-            if site.name != "print" and not re.search(r"log|tqdm|bar|pbar", site.raw or ""):
+            if site.raw in printers:
+                pass  # a local `log()` helper that prints what it is given
+            elif site.name not in _PRINTERS:
+                continue
+            elif site.name == "display":
+                if _receiver(site) not in meters:
+                    continue
+            elif site.name not in ("print", "pprint") and site.name not in _BAR_METHODS and \
+                    not _TEXT_SINK.search((site.raw or "").lower()):
                 continue
             printed = set()
             for arg in site.node.args:
-                printed |= {n for n in names_in(arg.value) if _METRIC.search(n)}
-                text = literal_string(arg.value) or ""
-                printed |= {w for w in re.findall(r"[A-Za-z_]+", text) if _METRIC.search(w)}
+                value_names = names_in(arg.value)
+                printed |= {n for n in value_names if _METRIC.search(n)}
+                for name in value_names & set(meters):
+                    printed |= meters[name]  # printing a meter prints the metric it holds
+                if arg.keyword is not None and _METRIC.search(arg.keyword.value):
+                    printed.add(arg.keyword.value)  # tqdm's set_postfix(loss=...)
+                printed |= {w for w in re.findall(r"[A-Za-z_]+", _text(arg.value)) if _METRIC.search(w)}
+            if site.name == "display":
+                printed |= meters.get(_receiver(site), set())
             missing = sorted(n for n in printed if not _covered(n, logged))
             if missing:
                 yield self.finding(
@@ -91,7 +171,13 @@ class MetricsNotLogged(Rule):
     @staticmethod
     def _logged(ctx: FileContext) -> tuple[set[str], bool]:
         logged: set[str] = set()
+        wrappers = _tracker_wrappers(ctx)
         for site in ctx.calls:
+            if wrappers and _receiver(site) in wrappers and site.node.args:  # logger.scalar_summary
+                if literal_string(site.node.args[0].value) is None:
+                    return logged, True  # tags chosen at run time (`for tag, v in info.items()`)
+                for arg in site.node.args:
+                    logged |= {_norm(n) for n in names_in(arg.value)}
             effects = ctx.effects(site)
             if "log:metric" not in effects:
                 continue
@@ -107,6 +193,90 @@ class MetricsNotLogged(Rule):
         return logged, False
 
 
+def _text(expr: cst.BaseExpression) -> str:
+    """The literal text of a string, an f-string's text parts, or a `"...".format()` template."""
+    if isinstance(expr, cst.FormattedString):
+        return " ".join(p.value for p in expr.parts if isinstance(p, cst.FormattedStringText))
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "format":
+        return _text(expr.func.value)  # type: ignore[arg-type]
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Modulo):
+        return _text(expr.left)
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+        return f"{_text(expr.left)} {_text(expr.right)}"
+    return literal_string(expr) or ""
+
+
+def _receiver(site) -> str:
+    func = site.node.func
+    return func.value.value if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) else ""
+
+
+def _printing_helpers(ctx: FileContext) -> set[str]:
+    """Local functions named like a logger (`log`, `log_string`, `print_stats`) whose body
+    prints: calls to them print their arguments."""
+    printing = {s.function for s in ctx.calls if s.function and s.name in ("print", "write")}
+    return {name for name in printing if "." not in name and re.search(r"log|print|report", name)
+            and not ctx.function_effects.get(name, frozenset()) & {"log:metric", "track"}}
+
+
+def _meters(ctx: FileContext) -> dict[str, set[str]]:
+    """Variables holding a meter or progress object -> the metric names it holds
+    (`losses = AverageMeter("Loss")` -> {losses, Loss}; `ProgressMeter(n, [losses, top1])`)."""
+    meters: dict[str, set[str]] = {}
+    for name, values in ctx.facts.assigns.items():
+        for value in values:
+            if isinstance(value, cst.Call) and _METER_CLASS.search(_callee(value)):
+                held = {name} if _METRIC.search(name) else set()
+                for arg in value.args:
+                    held |= {n for n in names_in(arg.value) if _METRIC.search(n)}
+                    text = literal_string(arg.value) or ""
+                    held |= {w for w in re.findall(r"[A-Za-z_]+", text) if _METRIC.search(w)}
+                meters.setdefault(name, set()).update(held)
+    return meters
+
+
+def _callee(call: cst.Call) -> str:
+    func = call.func
+    return func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+
+
+def _trains_in_loop(ctx: FileContext) -> set[str | None]:
+    """Scopes (function names, None for module level) with a training step inside a loop, and
+    training functions called from a loop (`for epoch in ...: train(epoch)`): a metric printed
+    there, after the loop or once per call, is the loop's result."""
+    scopes: set[str | None] = set()
+    functions = ctx.function_effects
+    for site in ctx.calls:
+        if site.loops and "train" in ctx.direct(site):
+            scopes.add(site.function)
+        elif site.loops and site.raw in functions and "train" in functions[site.raw]:
+            scopes.add(site.raw)
+    return scopes
+
+
+def _tracker_wrappers(ctx: FileContext) -> set[str]:
+    """Variables holding a project object whose constructor opens a tracker (a `Logger` class
+    around a TensorBoard writer): its methods log what they are given."""
+    opening = {id(site.node) for site in ctx.calls
+               if site.imported and "track" in ctx.effects(site) and "track" not in ctx.direct(site)}
+    if not opening:
+        return set()
+    return {name for name, values in ctx.facts.assigns.items() if any(id(v) in opening for v in values)}
+
+
+def _project_printers(ctx: FileContext) -> set[str]:
+    """Helpers imported from the linted project, named like printers (`progress_bar`,
+    `print_log`), that log nothing to a tracker."""
+    found = set()
+    for site in ctx.calls:
+        if site.imported and site.raw and re.search(r"progress|print|(^|_)log($|_)|display", site.name) \
+                and ctx.project is not None and ctx._external(site) is not None \
+                and not ctx.effects(site) & {"log:metric", "track"}:
+            found.add(site.raw)
+    return found
+
+
 def _covered(name: str, logged: set[str]) -> bool:
-    key = _norm(name)
+    key = _norm(name).replace("cost", "loss")  # a "cost" is the loss under another name
+    logged = {other.replace("cost", "loss") for other in logged}
     return any(key == other or (len(other) >= 3 and (other in key or key in other)) for other in logged)
