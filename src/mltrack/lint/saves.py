@@ -56,7 +56,7 @@ def saved_path(ctx: Any, site: CallSite, wrappers: frozenset[str] = frozenset())
     spec = SAVERS.get(site.qual.replace("tensorflow.keras.", "keras.")) if site.imported else None
     if spec is None and not site.imported and site.raw in wrappers:
         spec = (1, "f")
-    if spec is None and isinstance(site.node.func, cst.Attribute):
+    if spec is None and site.name in METHODS and isinstance(site.node.func, cst.Attribute):
         receiver = (dotted(site.node.func.value) or "").lower().rsplit(".", 1)[-1]
         if any(token in receiver for token in MODELISH):
             spec = next((s for (r, n), s in _RECEIVER_METHODS.items()

@@ -101,36 +101,47 @@ class ModelOverwrite(Rule):
     def check(self, ctx: FileContext) -> Iterable[Finding]:
         if "log:artifact" in ctx.file_effects:
             return
-        local: dict[str, tuple[HelperSave, ...]] | None = None
-        # `from utils import *`: a bare call may be a project helper of one of these modules
-        star = sorted(ctx.facts.imports.modules) if ctx.project and "import *" in ctx.source else ()
         wrappers = forwarders(ctx.facts)
+        helpers: list = []  # calls that may reach a helper which saves
+        saves_in_functions = False
         for site in ctx.calls:
             if site.function in wrappers:
                 continue  # `torch.save(*args)` inside a wrapper: judged where the wrapper is called
             path = saved_path(ctx, site, wrappers)
-            if path is not None:
-                if is_fixed_path(ctx, path) is not True and not _cli_default(ctx, site, path):
-                    continue
-                shown = ctx.code(path)
-                shown = shown if len(shown) <= 60 else shown[:57] + "..."
-                yield self.finding(
-                    ctx, site.node,
-                    f"`{site.raw or site.name}` writes to `{shown}`, the same path on every run, "
-                    "and it is never logged or registered: the next run silently replaces it",
-                )
+            if path is None:
+                helpers.append(site)
                 continue
+            saves_in_functions = saves_in_functions or site.function is not None
+            if is_fixed_path(ctx, path) is not True and not _cli_default(ctx, site, path):
+                continue
+            shown = ctx.code(path)
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            yield self.finding(
+                ctx, site.node,
+                f"`{site.raw or site.name}` writes to `{shown}`, the same path on every run, "
+                "and it is never logged or registered: the next run silently replaces it",
+            )
+        if ctx.project is not None or saves_in_functions:
+            yield from self._helper_saves(ctx, helpers, saves_in_functions)
+
+    def _helper_saves(self, ctx: FileContext, sites, local_helpers: bool) -> Iterable[Finding]:
+        """Calls to helpers (this file's or another module's) that save to a path every run
+        reuses, given the arguments the call passes."""
+        local: dict[str, tuple[HelperSave, ...]] | None = None
+        # `from utils import *`: a bare call may be a project helper of one of these modules
+        star = sorted(ctx.facts.imports.modules) if ctx.project and "import *" in ctx.source else ()
+        for site in sites:
+            saves: tuple[HelperSave, ...] = ()
             if site.imported:
                 saves = self._project_saves(ctx, site, site.qual)
-            else:
+            elif local_helpers and (target := local_target(site, ctx.facts)) is not None:
                 if local is None:
                     local = helper_saves(ctx.facts, ctx.module, ctx.function_effects)
-                target = local_target(site, ctx.facts)
                 # a helper saving to a literal is reported at its own save call
-                saves = tuple(s for s in local.get(target, ()) if s.params or s.copy) if target else ()
-                if target is None and star and site.raw and "." not in site.raw:
-                    saves = next(filter(None, (self._project_saves(ctx, site, f"{m}.{site.raw}")
-                                               for m in star)), ())
+                saves = tuple(s for s in local.get(target, ()) if s.params or s.copy)
+            elif star and site.raw and "." not in site.raw and site.raw not in ctx.facts.functions:
+                saves = next(filter(None, (self._project_saves(ctx, site, f"{m}.{site.raw}")
+                                           for m in star)), ())
             fixed = [save.describe(ctx, site) for save in saves if save.fixed_at(ctx, site)]
             if fixed:
                 yield self.finding(

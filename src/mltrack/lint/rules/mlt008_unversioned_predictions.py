@@ -87,6 +87,9 @@ class UnversionedPredictions(Rule):
     )
     INVALID = (
         # inference scripts: a loaded checkpoint's outputs, whatever they are called
+        # the identifier of a helper model is not a record of the model that made the outputs
+        "import torch\nfrom PIL import Image\nchecker_model_id = 'org/safety-checker'\n"
+        "model.load_state_dict(torch.load(ckpt))\nImage.fromarray(model.sample()).save('out.png')\n",
         "import torch\nfrom torchvision.utils import save_image\n"
         "net.load_state_dict(torch.load(args.checkpoint))\nsave_image(net(x), 'images/out.png')\n",
         "import torch\nfrom PIL import Image\nmodel.load_state_dict(torch.load('sd.ckpt'))\n"
@@ -149,9 +152,11 @@ class UnversionedPredictions(Rule):
 
     def _check_inference(self, ctx: FileContext) -> Iterable[Finding]:
         """An inference/evaluation script: every output it writes is the loaded model's."""
-        if "track" in ctx.file_effects or _LINEAGE.search(ctx.source):
+        if "track" in ctx.file_effects or _recorded_lineage(ctx.source):
             return  # logged to a tracker run, or a model version/input hash is recorded
-        loader = next((s for s in ctx.calls if "load:model" in ctx.direct(s)), None)
+        loaders = [s for s in ctx.calls if "load:model" in ctx.direct(s)]
+        # a checkpoint load names the model better than a tokenizer/feature extractor's
+        loader = next((s for s in loaders if s.name != "from_pretrained"), loaders[0] if loaders else None)
         loaded = f" from the model loaded by `{loader.raw or loader.name}`" if loader else ""
         writes = [(site, where) for site in ctx.calls if (where := _output_path(ctx, site)) is not None]
         # `with open(p, "w") as f: json.dump(x, f)` is one output: report the writer, not the open
@@ -167,6 +172,16 @@ class UnversionedPredictions(Rule):
                 "which checkpoint, seed or input produced them (no tracker run, model version or "
                 "input hash)",
             )
+
+
+_STRING = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+
+
+def _recorded_lineage(source: str) -> bool:
+    """A lineage key or column written somewhere (`{"model_version": ...}`, `df["run_id"]`):
+    searched in string literals only, so `safety_model_id = "..."` (a variable that names another
+    model) does not count as a record of which model made the outputs."""
+    return any(_LINEAGE.search(match.group()) for match in _STRING.finditer(source))
 
 
 # A file name that ties the output to a run or a model version (a timestamp does not).
