@@ -201,6 +201,16 @@ def test_pytest_plugin_opt_in_loads_in_a_child_process(no_marker, pytester, monk
     assert _written_by(no_marker.marker) not in (os.getpid(), pytest_pid)  # a child of pytest wrote it
 
 
+def test_rollback_load_models_loads_in_a_child_process(no_marker, tmp_path):
+    copy = Store(tmp_path)
+    shutil.copy2(no_marker.db, copy.db)
+    result = CliRunner().invoke(main, ["rollback", "--tracking-uri", copy.uri, "--model", trap.MODEL, "--yes",
+                                       "--config", str(no_marker.policy), "--load-models"])
+    assert result.exit_code == 0, result.output
+    assert "verified by a full load in a subprocess" in result.output
+    assert _written_by(no_marker.marker) != os.getpid()
+
+
 def test_policy_key_load_models():
     assert policy_from_mapping({"load_models": True}).load_models
     assert not policy_from_mapping({}).load_models
