@@ -120,7 +120,8 @@ def call_effects(site: CallSite) -> set[str]:
             effects.add("rand:numpy")
     elif root == "random" and name in _PY_RANDOM and qual == f"random.{name}":
         effects.add("rand:random")
-    elif root == "sklearn" and site.kwarg("random_state") is None and (
+    elif root == "sklearn" and site.kwarg("random_state") is None and not any(
+            arg.star == "**" for arg in site.node.args) and (  # `**params` may carry random_state
         name in _SKLEARN_RANDOM
         or (name in ("KFold", "StratifiedKFold", "GroupKFold") and _truthy_kwarg(site, "shuffle"))
     ):

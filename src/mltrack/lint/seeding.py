@@ -43,6 +43,29 @@ def seed_state(ctx: FileContext) -> SeedState:
     return state
 
 
+def late_seeds(ctx: FileContext) -> dict[str, tuple[CallSite, CallSite]]:
+    """Generators seeded only after they were first drawn from: generator -> (first draw, first
+    seed). Judged within one scope (a function, or module level), in source order, and only when
+    every call that seeds the generator is in that scope - straight-line code where the draw
+    certainly runs first (`model = nn.Linear(...)` then `torch.manual_seed(0)`)."""
+    state = seed_state(ctx)
+    late: dict[str, tuple[CallSite, CallSite]] = {}
+    for generator in state.seeded:
+        # seed calls and seeding helpers (`set_seed(0)`); not `main()`, which seeds and trains
+        seeds = [s for s in ctx.calls if f"seed:{generator}" in ctx.effects(s)
+                 and (f"seed:{generator}" in ctx.direct(s) or "train" not in ctx.effects(s))]
+        scopes = {s.function for s in seeds}
+        if len(scopes) != 1:
+            continue
+        scope = scopes.pop()
+        first_seed = min(seeds, key=lambda s: s.order)
+        draws = [s for s in ctx.calls if s.function == scope and s.order < first_seed.order
+                 and f"rand:{generator}" in ctx.direct(s)]
+        if draws and first_seed.loops == 0:
+            late[generator] = (draws[0], first_seed)
+    return late
+
+
 def seed_call(ctx: FileContext, generator: str, argument: str) -> str | None:
     """Source of a call seeding `generator` with the names this file already imports."""
     if generator == "torch":

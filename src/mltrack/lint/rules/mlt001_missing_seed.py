@@ -76,6 +76,9 @@ class MissingSeed(Rule):
             + _LOOP,
             files=(("utils.py", "import torch\ndef set_seed(s):\n    torch.manual_seed(s)\n"),),
         ),
+        # an estimator built from a params dict that sets random_state
+        "from sklearn.ensemble import RandomForestRegressor\nparams = {'random_state': 42}\n"
+        "RandomForestRegressor(**params).fit(X, y)\n",
         # Randomness without training (a data-preparation script) is not this rule's business.
         "import numpy as np\nnp.random.shuffle(rows)\n",
     )

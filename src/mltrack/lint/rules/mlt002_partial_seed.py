@@ -5,6 +5,9 @@ the code never uses is not reported. NumPy's `default_rng(seed)` generators are 
 construction; only the legacy global functions (`np.random.rand`, `np.random.shuffle`, ...)
 need `np.random.seed`, as ruff's NPY002 recommends.
 
+Also flags a draw that comes before the generator's seed in the same function (or at module
+level), e.g. a model built before `torch.manual_seed`: that draw differs on every run.
+
 ## Why is this bad?
 The author asked for reproducibility and only got part of it: the unseeded generator still makes
 every run different (data order, augmentation, splits), which is harder to notice than no seed.
@@ -33,7 +36,7 @@ from collections.abc import Iterable
 from mltrack.lint.context import FileContext
 from mltrack.lint.facts import CallSite
 from mltrack.lint.rule import Invalid, Rule
-from mltrack.lint.seeding import LABELS, seed_call, seed_state
+from mltrack.lint.seeding import LABELS, late_seeds, seed_call, seed_state
 from mltrack.model import Finding, Fix
 
 _TRAIN = "loss.backward()\nopt.step()\n"
@@ -53,8 +56,22 @@ class PartialSeed(Rule):
         "import random\nimport numpy as np\nimport pytorch_lightning as pl\npl.seed_everything(1)\n"
         "random.shuffle(rows)\nx = np.random.rand(2)\ntrainer.fit(model)\n",
         "import torch\nimport random\ntorch.manual_seed(0)\nm = torch.nn.Linear(3, 1)\n" + _TRAIN,
+        # the seed comes first in the function that draws; a draw in another function is not
+        # ordered against it here
+        "import torch\ndef build():\n    return torch.nn.Linear(3, 1)\ndef main():\n"
+        "    torch.manual_seed(0)\n    m = build()\n    loss.backward()\nmain()\n",
     )
     INVALID = (
+        # flow: the weights are initialised before the seed is set
+        Invalid(
+            "import torch\nmodel = torch.nn.Linear(3, 1)\ntorch.manual_seed(0)\n" + _TRAIN,
+            line=2, message="before it is seeded (line 3)",
+        ),
+        Invalid(
+            "import numpy as np\nimport torch\ndef main():\n    torch.manual_seed(0)\n"
+            "    idx = np.random.permutation(9)\n    np.random.seed(0)\n    loss.backward()\nmain()\n",
+            line=5, message="NumPy's global generator is drawn from here before it is seeded",
+        ),
         Invalid(
             "import torch\nimport numpy as np\n\ndef main(seed):\n    torch.manual_seed(seed)\n"
             "    x = np.random.rand(3)\n    m = torch.nn.Linear(3, 1)\n    loss.backward()\n\nmain(0)\n",
@@ -92,6 +109,13 @@ class PartialSeed(Rule):
                 ctx, site.node,
                 f"{LABELS[generator]} is used here but never seeded (the file seeds {seeded})",
                 self._fix(ctx, generator, anchor),
+            )
+        for generator, (draw, seed) in late_seeds(ctx).items():
+            line = ctx.span(seed.node)[0]
+            yield self.finding(
+                ctx, draw.node,
+                f"{LABELS[generator]} is drawn from here before it is seeded (line {line}): "
+                "this draw differs on every run",
             )
 
     @staticmethod
