@@ -145,6 +145,8 @@ def call_effects(site: CallSite) -> set[str]:
         effects.add("train")
     elif name == "apply_gradients" or (root == "jax" and name in ("grad", "value_and_grad")):
         effects.add("train")
+    elif "scaler" in name.lower() and site.node.args and "loss" in _name_of(site.node.args[0].value):
+        effects.add("train")  # timm's NativeScaler idiom: `loss_scaler(loss, optimizer)` steps
     elif name == "minimize" and ("opt" in receiver or root == "tensorflow"):
         effects.add("train")  # TF1 `optimizer.minimize(loss)` builds the op sess.run trains with
     elif name == "train" and (site.kwarg("input_fn") is not None or "input_fn" in receiver_text(

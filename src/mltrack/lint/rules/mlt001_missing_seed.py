@@ -100,6 +100,12 @@ class MissingSeed(Rule):
             "clf.fit(X, y)\n",
             message="NumPy",
         ),
+        # a gradient-scaler object that runs backward and the optimizer step (timm's NativeScaler)
+        Invalid(
+            "import torch\nmodel = torch.nn.Linear(3, 1)\nfor x in loader:\n"
+            "    loss = model(x).sum()\n    loss_scaler(loss, optimizer, parameters=model.parameters())\n",
+            line=2,
+        ),
         # TF1 graph mode: `minimize` builds the training op; initialisers draw from TensorFlow
         Invalid(
             "import tensorflow as tf\nW = tf.Variable(tf.random_normal([3, 1]))\n"
