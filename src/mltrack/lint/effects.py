@@ -94,6 +94,9 @@ def call_effects(site: CallSite) -> set[str]:
         return {"seed:torch"}
     if name == "manual_seed":
         return set()  # `torch.Generator().manual_seed(s)`: a local generator, passed explicitly
+    if qual in ("numpy.random.seed", "random.seed") and _entropy_seed(site):
+        # `np.random.seed(None)` / `random.seed()` re-seed from OS entropy: the opposite of a seed
+        return {f"unseed:{'numpy' if qual.startswith('numpy') else 'random'}"}
     if qual == "numpy.random.seed":
         return {"seed:numpy"}
     if qual == "random.seed":
@@ -266,6 +269,14 @@ def _tf1_random(qual: str, name: str) -> bool:
         return False
     return (name in _TF1_RANDOM or (qual.startswith("tensorflow.layers.") and name in _TF1_LAYERS)
             or qual == "tensorflow.nn.dropout" or (".rnn." in qual and name.endswith("Cell")))
+
+
+def _entropy_seed(site: CallSite) -> bool:
+    """`seed()` or `seed(None)`: seeded from the OS, different on every run."""
+    args = [a for a in site.node.args if a.keyword is None or a.keyword.value in ("seed", "a")]
+    if not site.node.args:
+        return True
+    return len(args) == 1 and isinstance(args[0].value, cst.Name) and args[0].value.value == "None"
 
 
 def _name_of(expr: cst.BaseExpression) -> str:

@@ -66,6 +66,23 @@ def late_seeds(ctx: FileContext) -> dict[str, tuple[CallSite, CallSite]]:
     return late
 
 
+def reseeds(ctx: FileContext) -> list[tuple[str, CallSite]]:
+    """(generator, call) for `np.random.seed(None)` / `random.seed()` in a file that seeds that
+    generator and draws from it after the call (later in the same scope, or in a function): the
+    call throws the seed away and re-seeds from OS entropy."""
+    state = seed_state(ctx)
+    found = []
+    for site in ctx.calls:
+        for effect in ctx.direct(site):
+            if not effect.startswith("unseed:") or effect[7:] not in state.seeded:
+                continue
+            generator = effect[7:]
+            if any(f"rand:{generator}" in ctx.direct(d) and (
+                    d.function != site.function or d.order > site.order) for d in ctx.calls):
+                found.append((generator, site))
+    return found
+
+
 def seed_call(ctx: FileContext, generator: str, argument: str) -> str | None:
     """Source of a call seeding `generator` with the names this file already imports."""
     if generator == "torch":

@@ -100,6 +100,12 @@ class MissingSeed(Rule):
             "clf.fit(X, y)\n",
             message="NumPy",
         ),
+        # seeding from OS entropy is not a seed
+        Invalid(
+            "import numpy as np\nimport torch\nnp.random.seed(None)\nidx = np.random.permutation(9)\n"
+            "loss.backward()\n",
+            line=4, message="NumPy",
+        ),
         # a gradient-scaler object that runs backward and the optimizer step (timm's NativeScaler)
         Invalid(
             "import torch\nmodel = torch.nn.Linear(3, 1)\nfor x in loader:\n"

@@ -6,7 +6,8 @@ construction; only the legacy global functions (`np.random.rand`, `np.random.shu
 need `np.random.seed`, as ruff's NPY002 recommends.
 
 Also flags a draw that comes before the generator's seed in the same function (or at module
-level), e.g. a model built before `torch.manual_seed`: that draw differs on every run.
+level), e.g. a model built before `torch.manual_seed`: that draw differs on every run; and
+`np.random.seed(None)` / `random.seed()` followed by more draws: they re-seed from OS entropy.
 
 ## Why is this bad?
 The author asked for reproducibility and only got part of it: the unseeded generator still makes
@@ -36,7 +37,7 @@ from collections.abc import Iterable
 from mltrack.lint.context import FileContext
 from mltrack.lint.facts import CallSite
 from mltrack.lint.rule import Invalid, Rule
-from mltrack.lint.seeding import LABELS, late_seeds, seed_call, seed_state
+from mltrack.lint.seeding import LABELS, late_seeds, reseeds, seed_call, seed_state
 from mltrack.model import Finding, Fix
 
 _TRAIN = "loss.backward()\nopt.step()\n"
@@ -62,6 +63,12 @@ class PartialSeed(Rule):
         "    torch.manual_seed(0)\n    m = build()\n    loss.backward()\nmain()\n",
     )
     INVALID = (
+        # flow: the seed is thrown away before the data is shuffled
+        Invalid(
+            "import numpy as np\nimport torch\ntorch.manual_seed(0)\nnp.random.seed(10101)\n"
+            "np.random.shuffle(lines)\nnp.random.seed(None)\nnp.random.shuffle(batch)\nloss.backward()\n",
+            line=6, message="re-seeds NumPy's global generator from OS entropy",
+        ),
         # flow: the weights are initialised before the seed is set
         Invalid(
             "import torch\nmodel = torch.nn.Linear(3, 1)\ntorch.manual_seed(0)\n" + _TRAIN,
@@ -109,6 +116,12 @@ class PartialSeed(Rule):
                 ctx, site.node,
                 f"{LABELS[generator]} is used here but never seeded (the file seeds {seeded})",
                 self._fix(ctx, generator, anchor),
+            )
+        for generator, site in reseeds(ctx):
+            yield self.finding(
+                ctx, site.node,
+                f"this re-seeds {LABELS[generator]} from OS entropy, throwing the seed away: "
+                "draws after it differ on every run",
             )
         for generator, (draw, seed) in late_seeds(ctx).items():
             line = ctx.span(seed.node)[0]
