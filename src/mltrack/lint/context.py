@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 ML_ROOTS = frozenset(
     "torch torchvision tensorflow keras sklearn jax flax mlflow wandb lightning pytorch_lightning "
     "lightning_fabric transformers accelerate datasets tensorboard tensorboardX numpy pandas "
-    "joblib xgboost lightgbm catboost random optuna dvc trl".split()
+    "joblib xgboost lightgbm catboost random optuna dvc trl ray".split()
 )
 _FROM_LINE = re.compile(r"^[ \t]*from[ \t]+\.*([A-Za-z_]\w*)", re.M)
 _IMPORT_LINE = re.compile(r"^[ \t]*import[ \t]+([^\n#;]+)", re.M)

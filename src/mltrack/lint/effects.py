@@ -185,6 +185,8 @@ def call_effects(site: CallSite) -> set[str]:
             effects.add("log:metric")
     elif name in ("TensorBoardLogger", "CSVLogger") and root in ("lightning", "pytorch_lightning"):
         effects |= {"track", "track:tensorboard"}
+    elif name in ("MLflowLoggerCallback", "WandbLoggerCallback") and root == "ray":
+        effects.add("track")  # Ray Tune/Train callbacks that record each trial as a run
     elif name in ("MLFlowLogger", "WandbLogger") and root in ("lightning", "pytorch_lightning"):
         effects |= {"track", "log:metric"}
     elif name == "TrainingArguments":
@@ -225,7 +227,8 @@ def call_effects(site: CallSite) -> set[str]:
                                    name.endswith(("RecordDataset", "TextLineDataset", "list_files"))
                                    or name in ("image_dataset_from_directory",
                                                "text_dataset_from_directory")) or (
-            root == "tensorflow_datasets" and name == "load"):
+            root == "tensorflow_datasets" and name == "load") or (
+            root == "ray" and qual.startswith("ray.data.read_")):
         effects.add("read:data")
         if name == "read_data_sets":
             effects.add("rand:numpy")  # its DataSet.next_batch shuffles with np.random

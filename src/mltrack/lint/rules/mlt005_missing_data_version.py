@@ -1,6 +1,7 @@
 """## What it does
 Flags code that tracks runs and reads data (`pandas.read_*`, `np.load`, torchvision / Keras /
-TFDS datasets, `tf.data` file datasets, TF1's `read_data_sets`, `datasets.load_dataset` without
+TFDS datasets, `tf.data` file datasets, TF1's `read_data_sets`, Ray Data `read_*`,
+`datasets.load_dataset` without
 `revision=`, a local data file opened for reading such as `open("input.txt")`) but logs no
 hash or version of that
 data: `mlflow.log_input`, a `data_hash`/`dataset_version`-style param or tag, a W&B artifact
@@ -66,6 +67,9 @@ class MissingDataVersion(Rule):
         "import tensorflow as tf\nfrom tensorflow.examples.tutorials.mnist import input_data\n"
         "mnist = input_data.read_data_sets('/tmp/data/', one_hot=True)\n"
         "writer = tf.summary.FileWriter('logs')\n",
+        "import mlflow\nimport ray\nwith mlflow.start_run():\n    ds = ray.data.read_csv(loc)\n",
+        "import ray\nfrom ray.air.integrations.mlflow import MLflowLoggerCallback\n"
+        "cb = MLflowLoggerCallback(experiment_name='x')\nds = ray.data.read_csv(loc)\n",
         "import tensorflow as tf\nds = tf.data.TFRecordDataset(['train.tfrecord'])\n"
         "model.fit(ds, callbacks=[tf.keras.callbacks.TensorBoard('logs')])\n",
     )
