@@ -28,3 +28,20 @@ def fresh_mlflow_server(tmp_path: Path) -> Iterator[MlflowServer]:
     server = start_mlflow_server(f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "artifacts", tmp_path)
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_active_mlflow_experiment() -> Iterator[None]:
+    """MLflow's fluent API keeps the active experiment in a process global: one test that calls
+    `mlflow.set_experiment()` (a training script run in-process) would make a later test's
+    `mlflow.start_run(run_id=...)` on the same xdist worker refuse runs of other experiments.
+    Every test starts and ends with none set (only when MLflow is already imported)."""
+    import sys
+
+    fluent = sys.modules.get("mlflow.tracking.fluent")
+    if fluent is not None:
+        fluent._active_experiment_id = None
+    yield
+    fluent = sys.modules.get("mlflow.tracking.fluent")
+    if fluent is not None:
+        fluent._active_experiment_id = None
