@@ -81,6 +81,24 @@ def test_full_disk_leaves_the_previous_reports_intact(tiny_disk: Path, leave_kib
     assert _tree(out) == before  # byte-identical, no temporaries left behind, history whole
 
 
+def test_full_disk_leaves_the_previous_onboarding_page_intact(tiny_disk: Path,
+                                                             tmp_path_factory: pytest.TempPathFactory) -> None:
+    store = hostile_store(tmp_path_factory)
+    page = tiny_disk / "onboarding.html"
+    args = ["report", "--tracking-uri", store.uri, "--out", str(page), "--config", str(store.policy),
+            "--checks", "none"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    before = _tree(tiny_disk)
+    _fill(tiny_disk, 0)
+
+    second = CliRunner().invoke(main, args)
+    assert second.exit_code == 2, second.output
+    assert "no space left on device" in second.stderr and f"cannot write {page}" in second.stderr
+    after = _tree(tiny_disk)
+    assert after.pop("filler") and before == after  # the old page whole, no temporary left
+
+
 def test_a_rename_never_starts_when_a_target_is_a_directory(tmp_path: Path) -> None:
     report = load(GOLDEN / "audit-pass.json")
     write_audit(report, tmp_path)

@@ -11,6 +11,7 @@ from mltrack.errors import ConfigError
 from mltrack.report.onboarding import build_onboarding
 from mltrack.report.onboarding_html import render_onboarding
 from mltrack.report.schema import ReportError
+from mltrack.report.writer import write_file
 from mltrack.stores.base import Progress
 
 
@@ -41,7 +42,7 @@ def write_onboarding(uri: str, out_file: Path, *, policy: Any, checks: str | Non
     text = render_onboarding(data)
     try:
         out_file.parent.mkdir(parents=True, exist_ok=True)
-        out_file.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ReportError(f"cannot write {out_file}: {exc.strerror or exc}") from None
+    write_file(out_file, text)  # all or nothing: a full disk leaves the previous page whole
     return {"bytes": len(text.encode()), "seconds": time.perf_counter() - started}
