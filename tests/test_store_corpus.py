@@ -34,6 +34,7 @@ from click.testing import CliRunner
 from filelock import FileLock
 
 from mltrack.cli import main
+from mltrack.envvars import temporary_environ
 from mltrack.pressure.registry import CHECKS
 from tests.support.dump import StoreDump, assert_unchanged, dump_store
 from tests.support.stores import empty_database
@@ -136,20 +137,6 @@ class Audit:
 
 
 @contextmanager
-def _environ(**values: str):
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-@contextmanager
 def _cwd(folder: Path):
     before = Path.cwd()
     os.chdir(folder)
@@ -167,7 +154,7 @@ def _build_mlflow(pattern: str, folder: Path, template: Path) -> BuiltStore:
                     (str(artifacts / "0"),))
     con.close()
     module = importlib.import_module(f"fixtures.stores.{pattern}")
-    with _cwd(folder), _environ(MLFLOW_DISABLE_TELEMETRY="true"):
+    with _cwd(folder), temporary_environ({"MLFLOW_DISABLE_TELEMETRY": "true"}):
         module.build(f"sqlite:///{db}", str(artifacts))
     return BuiltStore(pattern, f"sqlite:///{db}", db, (artifacts,))
 
