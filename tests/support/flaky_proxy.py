@@ -11,14 +11,11 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import requests
-
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-encoding",
-               "content-length", "host"}
+from tests.support.http_front import HttpFront, answer, forward
 
 
 @dataclass
-class FlakyProxy:
+class FlakyProxy(HttpFront):
     upstream: str
     failures_left: int = 0
     mode: str = "503"  # an HTTP status code, or "reset"
@@ -27,11 +24,6 @@ class FlakyProxy:
     requests_seen: list[str] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     def fail_next(self, count: int, mode: str = "503", path_filter: str = "/api/") -> None:
         with self._lock:
@@ -47,49 +39,14 @@ class FlakyProxy:
                 return self.mode
             return None
 
-    def start(self) -> FlakyProxy:
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:  # keep test output clean
-                pass
-
-            def _handle(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                failure = proxy._should_fail(self.path)
-                if failure == "reset":
-                    self.close_connection = True
-                    self.connection.shutdown(2)  # drop it: the client sees a reset / no answer
-                    return
-                if failure:
-                    payload = (b'{"error_code": "BAD_REQUEST", "message": "injected"}'
-                               if failure.startswith("4") else b"injected failure")
-                    self.send_response(int(failure))
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                    return
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-                upstream = requests.request(self.command, proxy.upstream + self.path, data=body,
-                                            headers=headers, timeout=30)
-                self.send_response(upstream.status_code)
-                for key, value in upstream.headers.items():
-                    if key.lower() not in _HOP_BY_HOP:
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(upstream.content)))
-                self.end_headers()
-                self.wfile.write(upstream.content)
-
-            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _handle
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+    def handle(self, request: BaseHTTPRequestHandler, body: bytes) -> None:
+        failure = self._should_fail(request.path)
+        if failure == "reset":
+            request.close_connection = True
+            request.connection.shutdown(2)  # drop it: the client sees a reset / no answer
+            return
+        if failure:
+            answer(request, int(failure), b'{"error_code": "BAD_REQUEST", "message": "injected"}'
+                   if failure.startswith("4") else b"injected failure")
+            return
+        forward(request, body, self.upstream)
