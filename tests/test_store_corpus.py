@@ -53,8 +53,6 @@ STATUSES = {"pass", "fail", "warn", "skip"}
 
 REFUSED = "issue 14 item 1: with no policy the audit refuses the store (exit 2, experiment 'mltrack-reference' not found)"
 NO_DATASET_DIGEST = "issue 14 item 2: MLflow's dataset inputs (digest) are not read as the data hash"
-EMPTY_PASS = "issue 14 item 3: nothing to judge (no registered model) passes with an empty message"
-EMPTY_STORE = "issue 14 item 3: an empty store must skip, not pass or fail"
 STUCK_RUN = "issue 14 item 6: a run stuck RUNNING for days is not noticed by onboarding"
 PURGED_SOURCE = "issue 14 item 6: the production version's purged training run is not noticed"
 NOT_A_USER = "issue 14: runs by root/unknown fail onboarding; attribution is multi-user's (a warning)"
@@ -64,31 +62,22 @@ NEVER_SYNCED = "issue 14 item 8: W&B runs never synced are not a warning in onbo
 
 KNOWN_WRONG: dict[tuple[str, str, str], str] = {
     **{(p, c, "no-policy"): REFUSED for p in PATTERNS for c in CHECK_NAMES},
-    **{(p, c, "policy"): EMPTY_PASS for p in MLFLOW_PATTERNS if p != "team_store"
-       for c in ("production-model", "rollback")},
     ("autolog_sweep", "data-change", "policy"): NO_DATASET_DIGEST,
     ("nested_sweep", "recovery", "policy"): NO_DATASET_DIGEST,
     ("nested_sweep", "data-change", "policy"): NO_DATASET_DIGEST,
     ("nested_sweep", "onboarding", "policy"): STUCK_RUN,
     ("team_store", "production-model", "policy"): PURGED_SOURCE,
     ("team_store", "onboarding", "policy"): NOT_A_USER,
-    ("empty_store", "recovery", "policy"): EMPTY_STORE,
-    ("empty_store", "multi-user", "policy"): EMPTY_STORE,
-    ("empty_store", "hparam-search", "policy"): EMPTY_STORE,
-    ("empty_store", "artifact-cleanup", "policy"): EMPTY_STORE,
-    ("empty_store", "onboarding", "policy"): EMPTY_STORE,
     ("lightning_logger", "recovery", "policy"): DATA_PATH_ONLY,
     ("wandb_plain/team_sweep", "onboarding", "policy"): NOT_TRAINING + "; " + NEVER_SYNCED,
-    ("wandb_plain/notebook_runs", "production-model", "policy"): EMPTY_PASS,
-    ("wandb_plain/notebook_runs", "rollback", "policy"): EMPTY_PASS,
     ("wandb_plain/notebook_runs", "onboarding", "policy"): NEVER_SYNCED + "; a run whose kernel died is not named",
 }
 # Exit code 2 without a policy is the refusal above.
 KNOWN_EXIT_2 = {(p, "no-policy") for p in PATTERNS}
-# report.json holds a bare NaN (issue 14 item 4).
-KNOWN_NOT_STRICT_JSON = {("nested_sweep", "policy")}
-# A message ends in an empty list, e.g. "no inference runs in " (issue 14 item 3).
-KNOWN_EMPTY_LIST = {(p, "policy") for p in PATTERNS if p != "team_store"}
+# report.json holds a bare NaN: none left (issue 14 item 4, non-finite values are written as null).
+KNOWN_NOT_STRICT_JSON: set[tuple[str, str]] = set()
+# A message ends in an empty list, e.g. "no inference runs in ": none left (issue 14 item 3).
+KNOWN_EMPTY_LIST: set[tuple[str, str]] = set()
 
 
 # --- Truth tables -------------------------------------------------------------------------------
@@ -270,7 +259,6 @@ def test_exit_code_is_0_or_1(corpus, pattern: str, mode: str) -> None:
 
 
 EXIT_CODE_WRONG = {**{(p, "no-policy"): REFUSED for p in PATTERNS},
-                   ("empty_store", "policy"): EMPTY_STORE + " (every check skips: exit 0)",
                    ("nested_sweep", "policy"): NO_DATASET_DIGEST + " (nothing truly fails: exit 0)"}
 
 
@@ -336,8 +324,8 @@ def test_shared_generator_helper_is_plain_mlflow() -> None:
 
 # --- The best run is the true best (policy mode, where the metric is stated) ---------------------
 
-NAN_RANKING = "issue 14 item 4: NaN (diverged) trials corrupt the ranking, so the wrong best run is named"
-KNOWN_WRONG_BEST = {("nested_sweep", "recovery"): NAN_RANKING, ("nested_sweep", "hparam-search"): NAN_RANKING}
+# NaN (diverged) trials no longer corrupt the ranking (issue 14 item 4): nothing known wrong.
+KNOWN_WRONG_BEST: dict[tuple[str, str], str] = {}
 RANKED_PATTERNS = [p for p in MLFLOW_PATTERNS if p != "empty_store"]
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from mltrack import conventions
 from mltrack.model import ArtifactFile, RunRecord, StoreSnapshot
+from mltrack.ranking import rank as rank_runs
 from mltrack.run_kinds import (finite, inference_signals, lineage, predictions_outputs, training_metrics,
                                version_run_ids)
 
@@ -141,8 +142,7 @@ def _content_reasons(snapshot: StoreSnapshot, rules: RetentionRules, by_output: 
                         blame=True)
     parents = {r.run_id: r.tags.get(PARENT_TAG) for r in snapshot.runs}
     for runs in by_experiment.values():
-        ranked = sorted(runs, key=lambda r: (r.metrics[rules.metric] * (1 if rules.goal == "min" else -1),
-                                             -(r.start_time or 0), r.run_id))
+        ranked = rank_runs(runs, rules.metric, higher_is_better=rules.goal != "min").best_first
         holding: set[str] = set()  # sweep parents already protected, by their best trial
         for rank, run in enumerate(ranked[:rules.keep_top], start=1):
             protect(run.run_id, f"top {rules.keep_top} by {rules.metric} (#{rank})")

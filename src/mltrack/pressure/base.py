@@ -18,6 +18,7 @@ from mltrack import conventions
 from mltrack.promotions import previous_version, read_promotions
 from mltrack.model import CheckResult, ModelVersionRecord, RegisteredModelRecord, RunRecord, Status, StoreSnapshot
 from mltrack.pressure.policy import Policy
+from mltrack.ranking import Ranking, rank
 
 Evidence = dict[str, Any]
 MISSING_USERS = frozenset({"", "unknown", "root", "none", "null"})
@@ -96,6 +97,11 @@ def run_ref(run: RunRecord, policy: Policy | None = None) -> dict[str, Any]:
     return ref
 
 
+def diverged_ref(run: RunRecord, policy: Policy) -> dict[str, Any]:
+    """A diverged run for evidence: its value as text ("nan", "inf"), which strict JSON can hold."""
+    return {"run_id": run.run_id, "name": run.name, policy.metric: str(run.metrics.get(policy.metric))}
+
+
 def is_inference(run: RunRecord) -> bool:
     return run.tags.get(conventions.TAG_RUN_TYPE) == conventions.RUN_TYPE_INFERENCE
 
@@ -122,11 +128,15 @@ def inference_runs(snapshot: StoreSnapshot, policy: Policy) -> list[RunRecord]:
     ]
 
 
+def ranking(runs: Iterable[RunRecord], policy: Policy) -> Ranking:
+    """The one ranking (mltrack.ranking) by the policy's metric: finite values best first, and
+    the diverged runs (NaN, +-inf) beside it, never ranked."""
+    return rank(runs, policy.metric, policy.higher_is_better)
+
+
 def ranked(runs: Iterable[RunRecord], policy: Policy) -> list[RunRecord]:
-    """Runs holding the metric, best first (ties: newest first, then run id, for stability)."""
-    scored = [r for r in runs if isinstance(r.metrics.get(policy.metric), (int, float))]
-    sign = -1 if policy.higher_is_better else 1
-    return sorted(scored, key=lambda r: (sign * r.metrics[policy.metric], -(r.start_time or 0), r.run_id))
+    """Runs holding a finite metric, best first (ties: newest first, then run id)."""
+    return ranking(runs, policy).best_first
 
 
 def iso(ms: int | None) -> str | None:
@@ -145,6 +155,23 @@ def shorten(items: list[Any], limit: int = 20) -> list[Any]:
 
 
 # --------------------------------------------------------------------------- registry helpers
+
+
+def no_model_to_judge(snapshot: StoreSnapshot, policy: Policy, what: str) -> Verdict | None:
+    """`skip` when the policy names no registered model: nothing to judge is never an empty pass.
+    The reason says what was looked for, and what the store does hold."""
+    if policy.registered_models:
+        return None
+    held = [m.name for m in snapshot.registered_models]
+    if held:
+        names = ", ".join(repr(n) for n in held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+        reason = (f"no registered model configured (registered_models is empty), so no {what} to judge; "
+                  f"the store holds {len(held)}: {names}")
+    else:
+        reason = (f"no registered model in the store, so no {what} to judge "
+                  f"(looked for: any registered model, alias @{policy.production_alias} or stage Production)")
+    return Verdict(Status.SKIP, reason, {"registered_models_configured": [], "registered_models_in_store": held[:20],
+                                         "production_alias": policy.production_alias})
 
 
 def production_versions(model: RegisteredModelRecord, alias: str) -> tuple[list[ModelVersionRecord], str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from mltrack import conventions
 from mltrack.model import CheckResult, RunRecord, StoreSnapshot
+from mltrack.ranking import finite, rank
 from mltrack.report.schema import mask_results
 from mltrack.secrets import mask_fields, mask_value
 from mltrack.uri import redact
@@ -167,11 +168,15 @@ def _leaderboards(training, names, policy, ranked) -> list[dict[str, Any]]:
         grouped[run.experiment_id].append(run)
     boards = []
     for exp_id, runs in sorted(grouped.items(), key=lambda kv: -len(kv[1]))[:10]:
-        best = ranked(runs, policy)[:TOP_RUNS]
+        order = rank(runs, policy.metric, policy.higher_is_better)
+        best = order.best_first[:TOP_RUNS]
         if not best:
             continue
         boards.append({
-            "experiment": names.get(exp_id, exp_id), "scored_runs": len(ranked(runs, policy)),
+            "experiment": names.get(exp_id, exp_id), "scored_runs": len(order.best_first),
+            # NaN / inf: diverged, never on the board, but named so nobody wonders where they went
+            "diverged": [{"run_id": r.run_id, "name": r.name, "metric": str(r.metrics[policy.metric])}
+                         for r in order.diverged[:MAX_TABLE_ROWS]],
             "top": [{"run_id": r.run_id, "name": r.name, "user": r.user, "metric": r.metrics[policy.metric],
                      "started": _iso(r.start_time),
                      "params": {k: v for k, v in sorted(r.params.items()) if k not in PROVENANCE}} for r in best],
@@ -210,7 +215,7 @@ def _curves(top: list[RunRecord], metric: str, history: History | None) -> list[
 
 
 def _hparams(runs: list[RunRecord], metric: str, top_ids: set[str]) -> list[dict[str, Any]]:
-    scored = [r for r in runs if isinstance(r.metrics.get(metric), (int, float))]
+    scored = [r for r in runs if finite(r.metrics.get(metric))]
     values: dict[str, set[str]] = defaultdict(set)
     for run in scored:
         for key, value in run.params.items():
@@ -235,7 +240,7 @@ def _hparams(runs: list[RunRecord], metric: str, top_ids: set[str]) -> list[dict
 
 
 def _over_time(runs: list[RunRecord], metric: str) -> dict[str, Any]:
-    scored = sorted((r for r in runs if r.start_time and isinstance(r.metrics.get(metric), (int, float))),
+    scored = sorted((r for r in runs if r.start_time and finite(r.metrics.get(metric))),
                     key=lambda r: r.start_time)
     changes, seen = [], None
     for run in scored:

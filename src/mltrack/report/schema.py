@@ -17,6 +17,8 @@ Schema version 1 (a change that removes or renames a key bumps it; adding a key 
     trend            null | {previous, previous_created_at, newly_failing[], fixed[],
                              still_failing[], numbers{key: {before, after, delta}}}
     duration_s       float, the whole audit
+    non_finite_values  (only when some were nulled) ["results[3].evidence.best_run.val_loss: nan", ...]:
+                     strict JSON has no NaN/Infinity, so those numbers are written as null
 
 `validate_report` checks this shape so a renderer never meets a half-written file, and a file
 from a newer mltrack is refused with a clear message instead of rendered wrong.
@@ -37,6 +39,7 @@ from typing import Any
 from mltrack import __version__
 from mltrack.errors import MltrackError
 from mltrack.model import AuditReport, CheckResult, Status
+from mltrack.ranking import json_safe
 from mltrack.secrets import mask_text, mask_value
 from mltrack.uri import redact
 
@@ -155,8 +158,15 @@ def _expect(data: Mapping[str, Any], keys: Mapping[str, type], where: str) -> No
 
 
 def dumps(report: AuditReport | Mapping[str, Any]) -> str:
+    """Strict JSON: a NaN or infinity (a diverged run's metric) is written as null, and
+    `non_finite_values` lists where and what it was, so no strict parser chokes on the file and
+    no reader mistakes the null for a missing value."""
     data = report.to_dict() if isinstance(report, AuditReport) else dict(report)
-    return json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
+    notes: list[str] = []
+    data = json_safe(data, notes=notes)
+    if notes:
+        data["non_finite_values"] = sorted(set(data.get("non_finite_values") or []) | set(notes))
+    return json.dumps(data, indent=2, sort_keys=True, default=str, allow_nan=False) + "\n"
 
 
 def load(path: Path) -> dict[str, Any]:

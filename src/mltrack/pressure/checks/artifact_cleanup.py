@@ -78,6 +78,11 @@ def gather(ctx: GatherContext) -> dict[str, Any]:
 
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
+    if not snapshot.runs and not snapshot.registered_models:
+        # no run (active or deleted) and no version pointing at one: nothing to reclaim or protect
+        return Verdict(Status.SKIP, f"no runs and no registered models in the store "
+                       f"({len(snapshot.experiments)} experiment(s), all empty): nothing to reclaim or protect",
+                       {"experiments": [e.name for e in snapshot.experiments][:20]})
     plan = cleanup_plan(snapshot, policy, evidence.get("inference_by_output"))
     facts: dict[str, Any] = {
         "candidates": len(plan.candidates), "candidate_run_ids": plan.candidate_ids,

@@ -38,7 +38,9 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
                                             conventions.REQUIRED_FIELDS[conventions.PARAM_DATA_HASH])
     runs = [r for r in training_runs(snapshot, policy) if r.status == "FINISHED"]
     if not runs:
-        return Verdict(Status.SKIP, "no finished training runs to check", {})
+        where = ", ".join(repr(e) for e in policy.experiments) or "no experiment (experiments is empty)"
+        return Verdict(Status.SKIP, f"no finished training runs to check (looked in {where})",
+                       {"experiments": list(policy.experiments)})
     unhashed = [r for r in runs if field_value(r, data_names) is None]
     if unhashed:
         with_path = [r for r in unhashed if field_value(r, _PATH_HINTS) is not None]

@@ -53,7 +53,10 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
         if snapshot.extras.get("cannot_backdate"):
             return Verdict(Status.SKIP, str(snapshot.extras.get("cannot_backdate_reason") or
                                             f"{snapshot.tracker} cannot backdate runs"), {"tracker": snapshot.tracker})
-        return Verdict(Status.SKIP, f"no finished training runs older than {policy.old_run_days} days", {})
+        where = ", ".join(repr(e) for e in policy.experiments) or "no experiment (experiments is empty)"
+        return Verdict(Status.SKIP, f"no finished training runs older than {policy.old_run_days} days "
+                       f"(looked in {where})", {"experiments": list(policy.experiments),
+                                                "old_run_days": policy.old_run_days})
     fields = dict(policy.required_fields) | {f: (f,) for f in policy.environment_fields}
     listed = evidence.get("artifacts", {})
     lacking: list[dict[str, Any]] = []

@@ -32,6 +32,10 @@ Log from personal accounts, or set the `mlflow.user` tag explicitly
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
     runs = training_runs(snapshot, policy)
+    if not runs:  # nobody logged anything yet: nothing to attribute, which is not a lone user
+        where = ", ".join(repr(e) for e in policy.experiments) or "no experiment (experiments is empty)"
+        return Verdict(Status.SKIP, f"no training runs to attribute (looked in {where})",
+                       {"experiments": list(policy.experiments), "min_users": policy.min_users})
     anonymous = [r for r in runs if (r.user or "").strip().lower() in MISSING_USERS]
     users = Counter(r.user for r in runs if r not in anonymous)
     per_user: dict[str, Any] = {}

@@ -77,6 +77,9 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
     if empty:
         return Verdict(Status.WARN, f"empty experiment(s): {', '.join(empty)}", facts, "Delete empty experiments")
     total = sum(v["runs"] for v in per_experiment.values())
+    if not total:  # only the empty Default experiment: nothing to browse yet, not "all browsable"
+        names = ", ".join(repr(n) for n in per_experiment) or "no active experiment"
+        return Verdict(Status.SKIP, f"no runs to browse yet (experiments: {names})", facts)
     return Verdict(Status.PASS, f"{len(per_experiment)} experiments, {total} runs, all browsable; UI: {ui}", facts)
 
 

@@ -36,7 +36,10 @@ FIX = "Log the lineage fields with every inference run (lint rule unversioned-pr
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
     runs = inference_runs(snapshot, policy)
     if not runs:
-        return Verdict(Status.SKIP, f"no inference runs in {', '.join(policy.inference_experiments)}",
+        where = (f"in {', '.join(repr(e) for e in policy.inference_experiments)}" if policy.inference_experiments
+                 else "(no inference experiment configured)")
+        return Verdict(Status.SKIP, f"no inference runs to audit {where}, and no run anywhere tagged "
+                       f"{conventions.TAG_RUN_TYPE}={conventions.RUN_TYPE_INFERENCE}",
                        {"experiments": list(policy.inference_experiments)})
     broken: list[dict[str, Any]] = []
     chains: list[dict[str, Any]] = []

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mltrack.model import Status, StoreSnapshot
-from mltrack.pressure.base import Check, GatherContext, Verdict, iso, production_versions
+from mltrack.pressure.base import Check, GatherContext, Verdict, iso, no_model_to_judge, production_versions
 from mltrack.model_verify import describe_mode
 from mltrack.pressure.evidence import fetch_and_load
 from mltrack.pressure.policy import Policy
@@ -53,6 +53,9 @@ def gather(ctx: GatherContext) -> dict[str, Any]:
 
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
+    nothing = no_model_to_judge(snapshot, policy, "production version")
+    if nothing is not None:
+        return nothing
     loads = evidence.get("loads", {})
     models: list[dict[str, Any]] = []
     problems: list[str] = []

@@ -8,13 +8,15 @@ from typing import Any
 from mltrack.model import Status, StoreSnapshot
 from mltrack.model_verify import FULL_LOAD, describe_mode
 from mltrack.pressure.base import (
-    DATA_REFERENCES, Check, GatherContext, Verdict, field_value, missing_fields, ranked, run_ref, training_runs,
+    DATA_REFERENCES, Check, GatherContext, Verdict, diverged_ref, field_value, missing_fields, ranking, run_ref, shorten,
+    training_runs,
 )
 from mltrack.pressure.evidence import (
     MODEL_SUFFIXES, artifacts_of, check_model, describe_error, fetch_and_load, reraise_if_store_down,
 )
 from mltrack.pressure.rerun import rerun
 from mltrack.pressure.policy import Policy
+from mltrack.ranking import describe_diverged
 
 DOC = """\
 ## What it checks
@@ -49,9 +51,16 @@ FIX = ("Log the missing fields from the training script (lint rules missing-seed
 
 
 def _best(snapshot: StoreSnapshot, policy: Policy):
-    finished = [r for r in training_runs(snapshot, policy) if r.status == "FINISHED"]
-    best = ranked(finished, policy)
-    return best[0] if best else None
+    return _ranking(snapshot, policy).best
+
+
+def _ranking(snapshot: StoreSnapshot, policy: Policy):
+    """Finished training runs by the metric; NaN / inf runs diverged and are never best."""
+    return ranking([r for r in training_runs(snapshot, policy) if r.status == "FINISHED"], policy)
+
+
+def _where(policy: Policy) -> str:
+    return ", ".join(repr(e) for e in policy.experiments) or "no experiment (experiments is empty)"
 
 
 def gather(ctx: GatherContext) -> dict[str, Any]:
@@ -87,12 +96,22 @@ def _fetch_artifact(ctx: GatherContext, run) -> dict[str, Any]:
 
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
-    best = _best(snapshot, policy)
+    order = _ranking(snapshot, policy)
+    best = order.best
+    diverged = [diverged_ref(r, policy) for r in order.diverged]
     if best is None:
-        return Verdict(Status.FAIL, f"no finished run in {', '.join(policy.experiments)} has the metric "
-                       f"{policy.metric!r}", {"experiments": list(policy.experiments)},
+        runs = training_runs(snapshot, policy)
+        looked = {"experiments": list(policy.experiments), "metric": policy.metric,
+                  "training_runs": len(runs), "diverged_runs": shorten(diverged)}
+        if not runs:  # nothing was trained: there is no best run to rebuild, and that is no failure
+            return Verdict(Status.SKIP, f"no training runs to judge (looked in {_where(policy)})", looked)
+        why = (f"; {len(order.diverged)} diverged ({describe_diverged(order.diverged, policy.metric)})"
+               if order.diverged else "")
+        return Verdict(Status.FAIL, f"none of the {len(runs)} training runs in {_where(policy)} finished with a "
+                       f"finite {policy.metric!r}{why}", looked,
                        "Log the metric with mlflow.log_metric (lint rule metrics-not-logged)")
-    facts: dict[str, Any] = {"best_run": run_ref(best, policy), "metric_goal": policy.metric_goal}
+    facts: dict[str, Any] = {"best_run": run_ref(best, policy), "metric_goal": policy.metric_goal,
+                             "diverged_runs": shorten(diverged), "diverged_count": len(diverged)}
     missing = missing_fields(best, policy.required_fields, data_reference_ok=True)
     facts["missing_fields"] = missing
     if not field_value(best, policy.required_fields.get("data_hash", ())):
@@ -101,6 +120,9 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
     if artifact is not None:
         facts["artifact"] = dict(artifact)
     name = f"best run {best.name!r} ({best.run_id}, {policy.metric}={best.metrics[policy.metric]:g})"
+    if order.diverged:  # named, so a NaN trial is never mistaken for a missing or a best one
+        name += (f" [{len(order.diverged)} diverged run(s) not ranked: "
+                 f"{describe_diverged(order.diverged, policy.metric, limit=3)}]")
     if missing:
         return Verdict(Status.FAIL, f"{name} cannot be rebuilt: missing {', '.join(missing)}", facts, FIX)
     if artifact is not None and not artifact.get("downloaded"):

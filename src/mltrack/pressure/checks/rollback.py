@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mltrack.model import Status, StoreSnapshot
-from mltrack.pressure.base import Check, GatherContext, Verdict, production_versions
+from mltrack.pressure.base import Check, GatherContext, Verdict, no_model_to_judge, production_versions
 from mltrack.promotions import previous_production, read_promotions
 from mltrack.pressure.evidence import fetch_and_load
 from mltrack.pressure.policy import Policy
@@ -104,6 +104,9 @@ def gather(ctx: GatherContext) -> dict[str, Any]:
 
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
+    nothing = no_model_to_judge(snapshot, policy, "rollback")
+    if nothing is not None:
+        return nothing
     plans = _plans(snapshot, policy)
     loads = evidence.get("loads", {})
     drills = evidence.get("drills", {})
