@@ -77,6 +77,7 @@ class FileContext:
         *,
         project: ProjectIndex | None = None,
         config: Any = None,
+        facts_of: tuple[str | None, Facts | None] = (None, None),
     ) -> FileContext | None:
         """None when the file imports no ML or tracking library (nor a project module that
         does): a cheap text check that spares most non-ML files the analysis."""
@@ -89,7 +90,11 @@ class FileContext:
                 relevant = any(project.has_effects_named(root) for root in roots)
         if not relevant:
             return None
-        return cls(source, path, module, collect(module, module_name), project, config, module_name)
+        # Facts collected for the project index under the same module name are the same facts.
+        kept_name, facts = facts_of
+        if facts is None or kept_name != module_name:
+            facts = collect(module, module_name)
+        return cls(source, path, module, facts, project, config, module_name)
 
     # -- effects ---------------------------------------------------------------------------
     def _external(self, site: CallSite) -> frozenset[str] | None:
@@ -166,7 +171,16 @@ class FileContext:
     # -- positions -------------------------------------------------------------------------
     @cached_property
     def _positions(self) -> Any:
-        return MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        # The provider's own pass, without `MetadataWrapper.resolve`: that also walks the whole
+        # tree once more for batchable providers even when none is asked for (as costly as the
+        # position pass itself).
+        provider = PositionProvider()
+        provider._computed = {}
+        try:
+            provider._gen_impl(self.module)
+        except AttributeError:  # a libcst whose provider works differently: the public way
+            return MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        return provider._computed
 
     def span(self, node: cst.CSTNode) -> tuple[int, int, int, int]:
         """(line, column, end_line, end_column): 1-based lines, 0-based columns."""

@@ -16,6 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mltrack.lint import parsed
 from mltrack.lint.cache import ResultCache, result_key
 from mltrack.lint.config import LintConfig, load_lint_config
 from mltrack.lint.discover import discover, display_path, walk
@@ -72,8 +73,6 @@ def lint_paths(
     diff: bool = False,
 ) -> LintRun:
     """Lint files and directories. `fix` writes safe fixes; `diff` computes them without writing."""
-    from mltrack.lint.analyze import RULES
-
     started = time.perf_counter()
     config = config or load_lint_config()
     root = Path(config.root) if config.root else Path.cwd()
@@ -92,6 +91,19 @@ def lint_paths(
                 Location(shown, 1, 1, 1, 1)),))
 
     store = ResultCache(root, enabled=cache and not (fix or diff))
+    workers = jobs or default_jobs()
+    # One job: the rules reuse the trees the index parsed (each file parsed once).
+    reuse = {data.decode("utf-8", errors="replace") for file, data in sources.items()
+             if file.suffix == ".py"} if workers == 1 else set()
+    with parsed.keeping(reuse):
+        return _index_and_lint(paths, files, sources, results, root, config, store, workers,
+                               fix, diff, timings, started)
+
+
+def _index_and_lint(paths, files, sources, results, root, config, store, workers, fix, diff,
+                    timings, started) -> LintRun:
+    from mltrack.lint.analyze import RULES
+
     mark = time.perf_counter()
     project, fingerprints = _index(paths, files, sources, root, config, store)
     timings["index"] = time.perf_counter() - mark
@@ -110,7 +122,6 @@ def lint_paths(
             todo.append((file, shown, frozenset(enabled), key))
 
     mark = time.perf_counter()
-    workers = jobs or default_jobs()
     pending_bytes = sum(len(sources[t[0]]) for t in todo)
     if workers > 1 and len(todo) > 1 and pending_bytes >= PARALLEL_MIN_BYTES:
         fresh = _lint_parallel(todo, sources, config, project, fix or diff, workers)

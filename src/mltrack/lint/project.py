@@ -136,6 +136,9 @@ def summarize_module(source: str, name: str) -> ModuleSummary | None:
     except Exception:  # a broken helper module: its callers simply learn nothing from it
         return None
     facts = collect(module, name)
+    from mltrack.lint import parsed
+
+    parsed.keep(source, module, name, facts)  # the rules reuse them when this file is linted next
     effects = function_effects(facts, None)
     functions = {
         fn: frozenset(e for e in found if e.startswith(_EXPORTED))

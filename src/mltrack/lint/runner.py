@@ -50,16 +50,24 @@ def run_rules(
 ) -> list[Finding]:
     from mltrack.lint.analyze import RULES
 
+    from mltrack.lint import parsed
+
     wanted = None if select is None else {s.upper() for s in select}
-    try:
-        module = cst.parse_module(source)
-    except cst.ParserSyntaxError as exc:
-        if wanted is None or SYNTAX_ERROR[0] in wanted:
-            return [syntax_error_finding(path, exc, source)]
-        return []
+    kept = parsed.take(source)  # parsed already for the project index (one-job runs)
+    if kept is not None:
+        module, kept_name, kept_facts = kept
+    else:
+        kept_name, kept_facts = None, None
+        try:
+            module = cst.parse_module(source)
+        except cst.ParserSyntaxError as exc:
+            if wanted is None or SYNTAX_ERROR[0] in wanted:
+                return [syntax_error_finding(path, exc, source)]
+            return []
     from mltrack.lint.context import FileContext
 
-    ctx = FileContext.build(source, path, module, project=project, config=config)
+    ctx = FileContext.build(source, path, module, project=project, config=config,
+                            facts_of=(kept_name, kept_facts))
     if ctx is None:  # imports no ML or tracking library: nothing to judge
         return []
     findings: list[Finding] = []

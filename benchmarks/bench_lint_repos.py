@@ -1,0 +1,249 @@
+"""Whole-repository mltrack-lint against a bare parse of the same files, one job, no cache.
+
+    python benchmarks/bench_lint_repos.py [TREE ...] [--generate N] [--repeat R] [--profile OUT]
+
+Each TREE (default: every repository the corpus scorer extracted into ~/.cache/mltrack-corpus,
+when present) is linted whole, in process, with `lint_paths([tree], jobs=1, cache=False)` - what
+`mltrack-lint --no-cache -j1 .` does after start-up - and, in the same run, every file the linter
+discovered is given to a bare `libcst.parse_module`. The ratio of the two is the figure the
+linter is held to (target <= 1.3). `--generate N` adds a synthetic project of N modules that
+import each other's helpers (seeding, logging, saving, data reading), so the cross-module index
+is exercised without any downloaded code. The best of `--repeat` runs is kept for each side;
+times are CPU seconds of the benchmark process, so other work on the machine does not skew them.
+`--profile OUT` writes a cProfile of one lint run over all trees to OUT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CORPUS_CACHE = Path(os.environ.get("MLTRACK_CORPUS_CACHE", Path.home() / ".cache" / "mltrack-corpus"))
+
+
+# --------------------------------------------------------------------------- synthetic project
+
+_HELPER = '''"""Helpers of package {pkg}, module {mod}."""
+import os
+import random
+
+import numpy as np
+import torch
+{imports}
+
+LEARNING_RATE = 0.{n:03d}
+
+
+def seed_everything_{n}(seed=0):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def log_metrics_{n}(run, step, **values):
+    for key, value in values.items():
+        run.log_metric(key, value, step=step)
+
+
+def save_checkpoint_{n}(state, is_best, filename="checkpoint_{n}.pth.tar"):
+    torch.save(state, filename)
+    if is_best:
+        torch.save(state, os.path.join("out", "best_{n}.pth"))
+
+
+def read_table_{n}(path="data/train_{n}.csv"):
+    import pandas as pd
+    return pd.read_csv(path)
+
+
+class Meter{n}:
+    def __init__(self, name):
+        self.name = name
+        self.total = 0.0
+        self.count = 0
+
+    def update(self, value, count=1):
+        self.total += value * count
+        self.count += count
+
+    @property
+    def average(self):
+        return self.total / max(self.count, 1)
+
+    def __str__(self):
+        return f"{{self.name}} {{self.average:.4f}}"
+
+
+def train_step_{n}(model, batch, optimizer, loss_fn):
+    optimizer.zero_grad()
+    inputs, targets = batch
+    loss = loss_fn(model(inputs), targets)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+{calls}
+'''
+
+_SCRIPT = '''"""Entry point {n}."""
+import argparse
+
+import mlflow
+import torch
+{imports}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args()
+{body}
+    model = torch.nn.Linear(4, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
+    with mlflow.start_run() as run:
+        for epoch in range(args.epochs):
+            loss = 0.0
+            print(f"epoch {{epoch}} loss {{loss}}")
+        torch.save(model.state_dict(), "model.pt")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def generate_project(folder: Path, modules: int) -> Path:
+    """`modules` helper modules in nested packages, each importing a few earlier ones and calling
+    their helpers, plus one training script per ten modules that imports several of them."""
+    packages = max(1, modules // 25)
+    names: list[tuple[str, str]] = []  # (package path, module name)
+    for n in range(modules):
+        pkg = f"proj/pkg{n % packages}/sub{(n // packages) % 3}"
+        names.append((pkg, f"helpers_{n}"))
+    for n, (pkg, mod) in enumerate(names):
+        target = folder / pkg
+        target.mkdir(parents=True, exist_ok=True)
+        for parent in [target, *target.relative_to(folder).parents]:
+            if str(parent) != ".":
+                (folder / parent / "__init__.py").touch()
+        deps = [d for d in (n - 1, n - 7, n - 31, n // 2) if 0 <= d < n]
+        imports = "\n".join(
+            f"from {names[d][0].replace('/', '.')}.{names[d][1]} import seed_everything_{d}, "
+            f"Meter{d}" for d in deps)
+        calls = "".join(
+            f"\n\ndef use_{d}_from_{n}():\n    seed_everything_{d}(1)\n    return Meter{d}('x')\n"
+            for d in deps)
+        (target / f"{mod}.py").write_text(
+            _HELPER.format(pkg=pkg, mod=mod, n=n, imports=imports, calls=calls))
+    scripts = folder / "scripts"
+    scripts.mkdir(exist_ok=True)
+    for s in range(0, modules, 10):
+        used = [d for d in (s, s + 3, s + 9) if d < modules]
+        imports = "\n".join(f"from {names[d][0].replace('/', '.')}.{names[d][1]} import "
+                            f"seed_everything_{d}, log_metrics_{d}, save_checkpoint_{d}, "
+                            f"read_table_{d}" for d in used)
+        body = "\n".join(f"    seed_everything_{d}(0)\n    frame_{d} = read_table_{d}()"
+                         for d in used)
+        (scripts / f"train_{s}.py").write_text(_SCRIPT.format(n=s, imports=imports, body=body))
+    return folder
+
+
+# --------------------------------------------------------------------------- measuring
+
+def lint_tree(tree: Path):
+    from mltrack.lint.config import LintConfig
+    from mltrack.lint.engine import lint_paths
+
+    return lint_paths([tree], LintConfig(root=str(tree)), jobs=1, cache=False)
+
+
+def tree_files(tree: Path) -> list[Path]:
+    from mltrack.lint.config import LintConfig
+    from mltrack.lint.discover import discover
+
+    return [p for p in discover([tree], LintConfig(root=str(tree))) if p.suffix == ".py"]
+
+
+def bare_parse(files: list[Path]) -> None:
+    import libcst
+
+    for path in files:
+        try:
+            libcst.parse_module(path.read_bytes())
+        except Exception:  # noqa: BLE001 - the floor only measures parsing
+            pass
+
+
+def best_of(repeat: int, func) -> float:
+    """CPU seconds of this process (the machine may be shared: wall time would count others)."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.process_time()
+        func()
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def measure(trees: list[Path], repeat: int) -> None:
+    import mltrack.lint.analyze  # noqa: F401 - imports out of the timings
+
+    lint_tree(trees[0])  # warm imports and lazy tables once
+    total_lint = total_parse = 0.0
+    total_files = total_lines = 0
+    for tree in trees:
+        files = tree_files(tree)
+        lines = sum(p.read_bytes().count(b"\n") for p in files)
+        parse = best_of(repeat, lambda: bare_parse(files))
+        lint = best_of(repeat, lambda: lint_tree(tree))
+        total_lint += lint
+        total_parse += parse
+        total_files += len(files)
+        total_lines += lines
+        print(f"{tree.name}: files {len(files)}, lines {lines}, parse {parse:.3f} s, "
+              f"lint {lint:.3f} s, ratio {lint / parse:.2f}", flush=True)
+    print(f"all trees: files {total_files}, lines {total_lines}, parse {total_parse:.3f} s, "
+          f"lint {total_lint:.3f} s")
+    print(f"ratio_lint_to_parse: {total_lint / total_parse:.2f} (target <= 1.3)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("trees", nargs="*", type=Path)
+    parser.add_argument("--generate", type=int, default=0, metavar="N",
+                        help="add a generated project of N inter-importing modules")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the lint runs here")
+    args = parser.parse_args(argv)
+
+    trees = list(args.trees)
+    if not trees and not args.generate and CORPUS_CACHE.is_dir():
+        trees = sorted(p for p in CORPUS_CACHE.iterdir() if p.is_dir())
+    with tempfile.TemporaryDirectory(prefix="mltrack-bench-repo-") as scratch:
+        if args.generate:
+            trees.append(generate_project(Path(scratch) / "generated", args.generate))
+        if not trees:
+            print("no trees: pass paths, run benchmarks/lint_corpus.py first, or use --generate N",
+                  file=sys.stderr)
+            return 2
+        if args.profile:
+            import cProfile
+
+            lint_tree(trees[0])
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for tree in trees:
+                lint_tree(tree)
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+            print(f"profile: {args.profile}")
+            return 0
+        measure(trees, args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
