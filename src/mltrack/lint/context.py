@@ -14,10 +14,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from mltrack.lint import effects as fx
 from mltrack.lint.facts import CallSite, Facts, collect
+from mltrack.lint.positions import LazyPositions
 from mltrack.model import Edit, Location
 
 if TYPE_CHECKING:
@@ -170,17 +170,8 @@ class FileContext:
 
     # -- positions -------------------------------------------------------------------------
     @cached_property
-    def _positions(self) -> Any:
-        # The provider's own pass, without `MetadataWrapper.resolve`: that also walks the whole
-        # tree once more for batchable providers even when none is asked for (as costly as the
-        # position pass itself).
-        provider = PositionProvider()
-        provider._computed = {}
-        try:
-            provider._gen_impl(self.module)
-        except AttributeError:  # a libcst whose provider works differently: the public way
-            return MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
-        return provider._computed
+    def _positions(self) -> LazyPositions:
+        return LazyPositions(self.module)
 
     def span(self, node: cst.CSTNode) -> tuple[int, int, int, int]:
         """(line, column, end_line, end_column): 1-based lines, 0-based columns."""
