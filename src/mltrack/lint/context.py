@@ -171,7 +171,7 @@ class FileContext:
     # -- positions -------------------------------------------------------------------------
     @cached_property
     def _positions(self) -> LazyPositions:
-        return LazyPositions(self.module)
+        return LazyPositions(self.module, self.source)
 
     def span(self, node: cst.CSTNode) -> tuple[int, int, int, int]:
         """(line, column, end_line, end_column): 1-based lines, 0-based columns."""
