@@ -85,6 +85,13 @@ def test_onboarding_leaderboard_skips_diverged_runs_and_names_them() -> None:
     assert board["scored_runs"] == 2
 
 
+def test_onboarding_learning_curve_skips_diverged_steps() -> None:
+    history = [(0, 0.3, NOW), (1, math.nan, NOW), (2, math.inf, NOW), (3, 0.6, NOW)]
+    data = build_onboarding(_snapshot([_run(1, 0.6)]), Policy(), history=lambda run_id, metric: history,
+                            now_ms=NOW)
+    assert data["learning_curves"][0]["points"] == [[0.0, 0.3], [3.0, 0.6]]
+
+
 # --- strict JSON ----------------------------------------------------------------------------------
 
 def test_report_json_writes_non_finite_values_as_null_with_a_note() -> None:

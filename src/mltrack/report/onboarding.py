@@ -207,7 +207,9 @@ def _curves(top: list[RunRecord], metric: str, history: History | None) -> list[
         points: list[tuple[float, float]] = []
         if history is not None:
             try:
-                points = [(float(step), float(value)) for step, value, _ in history(run.run_id, metric)]
+                # a step that diverged (NaN/inf) cannot be drawn: the curve skips it
+                points = [(float(step), float(value)) for step, value, _ in history(run.run_id, metric)
+                          if finite(value)]
             except Exception:  # noqa: BLE001 - one unreadable history must not sink the page
                 points = []
         series.append({"label": run.name or run.run_id[:8], "run_id": run.run_id, "points": _thin(points)})
