@@ -101,7 +101,9 @@ class LazyPositions:
                 self._source = None
                 return None
             self._line_offsets = [0] + [m.end() for m in _NEWLINE.finditer(source)]
-        text = self._module.code_for_node(node)
+        # Only its first line: regenerated alone, a node's later lines lack the indentation of
+        # the block around it.
+        text = _NEWLINE.split(self._module.code_for_node(node), 1)[0]
         if not text.strip():
             return None
         lines = set()
