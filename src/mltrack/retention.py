@@ -24,8 +24,8 @@ from typing import Any
 
 from mltrack import conventions
 from mltrack.model import ArtifactFile, RunRecord, StoreSnapshot
-from mltrack.ranking import rank as rank_runs
-from mltrack.run_kinds import (finite, inference_signals, lineage, predictions_outputs, training_metrics,
+from mltrack.ranking import finite, rank as rank_runs
+from mltrack.run_kinds import (inference_signals, lineage, predictions_outputs, training_metrics,
                                version_run_ids)
 
 DAY_MS = 86_400_000

@@ -17,7 +17,6 @@ an input with context "inference"/"eval" is one more signal here.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -188,8 +187,3 @@ def _first(run: RunRecord, keys: Iterable[str]) -> str | None:
         if value not in (None, "", "None"):
             return str(value)
     return None
-
-
-def finite(value: object) -> bool:
-    """A metric value that can rank (NaN and infinities are diverged runs, never best)."""
-    return isinstance(value, (int, float)) and math.isfinite(value)
