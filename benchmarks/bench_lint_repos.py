@@ -3,7 +3,7 @@
     python benchmarks/bench_lint_repos.py [TREE ...] [--generate N] [--repeat R] [--profile OUT]
 
 Each TREE (default: every repository the corpus scorer extracted into ~/.cache/mltrack-corpus,
-when present) is linted whole, in process, with `lint_paths([tree], jobs=1, cache=False)` - what
+when present, plus the generated project with `--generate`) is linted whole, in process, with `lint_paths([tree], jobs=1, cache=False)` - what
 `mltrack-lint --no-cache -j1 .` does after start-up - and, in the same run, every file the linter
 discovered is given to a bare `libcst.parse_module` (a notebook: its code cells' program). The ratio of the two is the figure the
 linter is held to (target <= 1.3). `--generate N` adds a synthetic project of N modules that
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     trees = list(args.trees)
-    if not trees and not args.generate and CORPUS_CACHE.is_dir():
+    if not trees and CORPUS_CACHE.is_dir():
         trees = sorted(p for p in CORPUS_CACHE.iterdir() if p.is_dir())
     with tempfile.TemporaryDirectory(prefix="mltrack-bench-repo-") as scratch:
         if args.generate:
