@@ -24,6 +24,11 @@ _CONFIG_ROOTS = ("args", "opt", "opts", "cfg", "config", "conf", "hparams", "par
                  "settings", "training_args", "FLAGS")
 
 
+def shown(code: str, width: int = 60) -> str:
+    """Source text short enough to quote in a finding's message."""
+    return code if len(code) <= width else code[:width - 3] + "..."
+
+
 def is_fixed_path(ctx: FileContext, expr: cst.BaseExpression, depth: int = 0) -> bool | None:
     """True: same path every run; False: varies per run; None: cannot tell."""
     if depth > 4:

@@ -17,7 +17,7 @@ from typing import Any
 import libcst as cst
 
 from mltrack.lint.facts import CallSite, Facts, dotted, literal_string
-from mltrack.lint.paths import is_fixed_path
+from mltrack.lint.paths import is_fixed_path, shown as short
 
 # call -> (index of the path argument, its keyword)
 SAVERS = {
@@ -208,8 +208,7 @@ def _judge(view: _HelperView, path: cst.BaseExpression, params, copy: bool) -> H
     default = ""
     if isinstance(path, cst.Name):
         default = next((view.code(d) for _, n, d in params if n == path.value and d is not None), "")
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    return HelperSave(shown.replace("|", "/"), tuple(depends), default.replace("|", "/"), copy)
+    return HelperSave(short(shown).replace("|", "/"), tuple(depends), default.replace("|", "/"), copy)
 
 
 def helper_appends(facts: Facts) -> dict[str, tuple[tuple[int, str, str], ...]]:

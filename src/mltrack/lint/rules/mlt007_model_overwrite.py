@@ -32,7 +32,7 @@ import libcst as cst
 
 from mltrack.lint.context import FileContext
 from mltrack.lint.effects import local_target
-from mltrack.lint.paths import is_fixed_path
+from mltrack.lint.paths import is_fixed_path, shown
 from mltrack.lint.rule import Invalid, Rule, Valid
 from mltrack.lint.saves import HelperSave, forwarders, helper_saves, saved_path
 from mltrack.model import Finding
@@ -114,11 +114,9 @@ class ModelOverwrite(Rule):
             saves_in_functions = saves_in_functions or site.function is not None
             if is_fixed_path(ctx, path) is not True and not _cli_default(ctx, site, path):
                 continue
-            shown = ctx.code(path)
-            shown = shown if len(shown) <= 60 else shown[:57] + "..."
             yield self.finding(
                 ctx, site.node,
-                f"`{site.raw or site.name}` writes to `{shown}`, the same path on every run, "
+                f"`{site.raw or site.name}` writes to `{shown(ctx.code(path))}`, the same path on every run, "
                 "and it is never logged or registered: the next run silently replaces it",
             )
         if ctx.project is not None or saves_in_functions:

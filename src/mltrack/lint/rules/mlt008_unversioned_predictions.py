@@ -44,7 +44,7 @@ import libcst as cst
 
 from mltrack.lint.context import FileContext
 from mltrack.lint.facts import CallSite, literal_string
-from mltrack.lint.paths import RUN_SPECIFIC
+from mltrack.lint.paths import RUN_SPECIFIC, shown
 from mltrack.lint.rule import Rule
 from mltrack.lint.saves import forwarders, opened_path, saved_path
 from mltrack.model import Finding
@@ -164,11 +164,9 @@ class UnversionedPredictions(Rule):
         for site, where in writes:
             if _LINEAGE_NAME.search(ctx.code(where)) or (site.raw == "open" and ctx.code(where) in written):
                 continue
-            shown = ctx.code(where)
-            shown = shown if len(shown) <= 60 else shown[:57] + "..."
             yield self.finding(
                 ctx, site.node,
-                f"`{site.raw or site.name}` writes outputs{loaded} to `{shown}`, but nothing records "
+                f"`{site.raw or site.name}` writes outputs{loaded} to `{shown(ctx.code(where))}`, but nothing records "
                 "which checkpoint, seed or input produced them (no tracker run, model version or "
                 "input hash)",
             )
