@@ -6,7 +6,9 @@ corpus/lint/README.md). Each repository is materialised whole at its pinned comm
 git mirror (`git archive` into a cache outside the project), linted whole with
 `mltrack-lint --format json` so cross-file analysis has its context, and the findings are compared
 with the labels file by file: a family "fires" on a file when any of its codes is reported there.
-Only labels marked true or false are scored; `unsure` ones are counted and left out.
+Only labels marked true or false are scored; `unsure` ones are counted and left out. Labels of
+a file the linter cannot parse (MLT014: Python 2 code, say) are counted and listed as
+unscoreable, never scored as misses nor silently dropped.
 
     python benchmarks/lint_corpus.py                  # every repository; exit 2 if a mirror is missing
     python benchmarks/lint_corpus.py --skip-missing   # score the repositories that are here
@@ -91,6 +93,8 @@ class Outcome:
     fn: list[tuple[str, str, int | None, str]] = field(default_factory=list)
     tn: int = 0
     unsure: int = 0
+    # certain labels of files that do not parse (MLT014): the linter cannot judge them
+    unscoreable: list[tuple[str, str, int | None, str]] = field(default_factory=list)
 
     @property
     def precision(self) -> float | None:
@@ -272,10 +276,13 @@ def score_repo(repo: RepoLabels, findings: list[dict], outcomes: dict[str, Outco
     """Add one repository's cells to the outcomes; return internal errors (MLT000) seen."""
     fired: dict[tuple[str, str], list[int]] = {}
     crashes = []
+    unparsed: set[str] = set()
     for finding in findings:
         path = Path(finding["path"]).as_posix().removeprefix("./")
         if finding["code"] == "MLT000":
             crashes.append(f"{repo.repo}:{path}: {finding['message']}")
+        if finding["code"] == "MLT014":
+            unparsed.add(path)
         family = FAMILY_OF.get(finding["code"])
         if family:
             fired.setdefault((path, family), []).append(finding["line"])
@@ -285,6 +292,8 @@ def score_repo(repo: RepoLabels, findings: list[dict], outcomes: dict[str, Outco
             lines = sorted(fired.get((labelled.path, family), []))
             if label.fire is None:
                 outcome.unsure += 1
+            elif labelled.path in unparsed:
+                outcome.unscoreable.append((repo.repo, labelled.path, label.line, label.why))
             elif label.fire and lines:
                 outcome.tp.append((repo.repo, labelled.path, lines[0], label.why))
             elif label.fire:
@@ -308,17 +317,18 @@ def render(report: Report) -> str:
         f"({size['labelled_lines']:,} lines); whole trees linted: {size['tree_files']:,} "
         f"Python files, {size['tree_lines']:,} lines",
         "",
-        f"{'family':<15} {'codes':<15} {'pos':>4} {'neg':>4} {'unsure':>6} {'TP':>4} {'FP':>4} "
-        f"{'FN':>4} {'precision':>9} {'recall':>7}",
+        f"{'family':<15} {'codes':<15} {'pos':>4} {'neg':>4} {'unsure':>6} {'unparsed':>8} "
+        f"{'TP':>4} {'FP':>4} {'FN':>4} {'precision':>9} {'recall':>7}",
     ]
     for family, codes in FAMILIES.items():
         o = outcomes[family]
         pos, neg = len(o.tp) + len(o.fn), len(o.fp) + o.tn
-        if pos + neg + o.unsure == 0:
+        if pos + neg + o.unsure + len(o.unscoreable) == 0:
             continue
         out.append(
-            f"{family:<15} {'+'.join(codes):<15} {pos:>4} {neg:>4} {o.unsure:>6} {len(o.tp):>4} "
-            f"{len(o.fp):>4} {len(o.fn):>4} {_ratio(o.precision):>9} {_ratio(o.recall):>7}"
+            f"{family:<15} {'+'.join(codes):<15} {pos:>4} {neg:>4} {o.unsure:>6} "
+            f"{len(o.unscoreable):>8} {len(o.tp):>4} {len(o.fp):>4} {len(o.fn):>4} "
+            f"{_ratio(o.precision):>9} {_ratio(o.recall):>7}"
         )
     for kind, attr in (("false positives", "fp"), ("false negatives", "fn")):
         out += ["", f"{kind} (repo:path:line family - label's reason):"]
@@ -328,6 +338,14 @@ def render(report: Report) -> str:
             for repo, path, line, why in getattr(o, attr)
         ]
         out += sorted(rows) or ["  none"]
+    unparsed = sorted({(repo, path) for o in outcomes.values() for repo, path, _, _ in o.unscoreable})
+    if unparsed:
+        count = sum(len(o.unscoreable) for o in outcomes.values())
+        out += ["", f"unscoreable: {count} certain labels in {len(unparsed)} files that do not parse "
+                    "(MLT014, e.g. Python 2 syntax); not in the figures above:"]
+        for repo, path in unparsed:
+            families = [f for f, o in outcomes.items() if any(u[:2] == (repo, path) for u in o.unscoreable)]
+            out.append(f"  {repo}:{path}: {', '.join(families)}")
     if report.crashes:
         out += ["", "internal errors (MLT000):", *(f"  {c}" for c in report.crashes)]
     out += ["", "provenance (repo@commit: labelled files):", *report.provenance]

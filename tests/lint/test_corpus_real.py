@@ -104,6 +104,34 @@ def test_scores_a_tiny_labelled_repository(tiny: dict[str, Path]) -> None:
     assert "https://github.com/someone/tiny@" in text
 
 
+def test_labels_of_an_unparseable_file_are_counted_unscoreable(tmp_path: Path) -> None:
+    """A Python 2 file cannot be linted (MLT014): its labels are neither misses nor dropped."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "old.py").write_text("import torch\nprint 'epoch', loss\n")
+    _git(work, "init", "-q")
+    _git(work, "add", ".")
+    _git(work, "commit", "-q", "-m", "py2")
+    commit = _git(work, "rev-parse", "HEAD")
+    mirror = tmp_path / "mirror"
+    _git(tmp_path, "clone", "-q", "--bare", str(work), str(mirror / "someone+old" / "repo"))
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "someone__old.toml").write_text(
+        f'repo = "someone/old"\ncommit = "{commit}"\n[[file]]\npath = "old.py"\n'
+        'metrics = { fire = true, why = "prints the loss" }\n'
+        'seeding = { fire = false, why = "draws nothing" }\n'
+    )
+    report = lint_corpus.score(labels, mirror, tmp_path / "cache")
+    metrics = report.outcomes["metrics"]
+    assert not metrics.fn and not metrics.tp and metrics.recall is None
+    assert [p for _, p, _, _ in metrics.unscoreable] == ["old.py"]
+    assert report.outcomes["seeding"].tn == 0 and len(report.outcomes["seeding"].unscoreable) == 1
+    text = lint_corpus.render(report)
+    assert "unscoreable: 2 certain labels in 1 files that do not parse" in text
+    assert "someone/old:old.py: seeding, metrics" in text
+
+
 def test_a_missing_mirror_is_one_clear_line_and_exit_2(
     tiny: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
