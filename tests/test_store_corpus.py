@@ -62,13 +62,9 @@ NEVER_SYNCED = "issue 14 item 8: W&B runs never synced are not a warning in onbo
 
 KNOWN_WRONG: dict[tuple[str, str, str], str] = {
     **{(p, c, "no-policy"): REFUSED for p in PATTERNS for c in CHECK_NAMES},
-    ("autolog_sweep", "data-change", "policy"): NO_DATASET_DIGEST,
-    ("nested_sweep", "recovery", "policy"): NO_DATASET_DIGEST,
-    ("nested_sweep", "data-change", "policy"): NO_DATASET_DIGEST,
     ("nested_sweep", "onboarding", "policy"): STUCK_RUN,
     ("team_store", "production-model", "policy"): PURGED_SOURCE,
     ("team_store", "onboarding", "policy"): NOT_A_USER,
-    ("lightning_logger", "recovery", "policy"): DATA_PATH_ONLY,
     ("wandb_plain/team_sweep", "onboarding", "policy"): NOT_TRAINING + "; " + NEVER_SYNCED,
     ("wandb_plain/notebook_runs", "onboarding", "policy"): NEVER_SYNCED + "; a run whose kernel died is not named",
 }
@@ -258,8 +254,7 @@ def test_exit_code_is_0_or_1(corpus, pattern: str, mode: str) -> None:
     assert audit.exit_code in (0, 1), audit.output[-500:]
 
 
-EXIT_CODE_WRONG = {**{(p, "no-policy"): REFUSED for p in PATTERNS},
-                   ("nested_sweep", "policy"): NO_DATASET_DIGEST + " (nothing truly fails: exit 0)"}
+EXIT_CODE_WRONG = {**{(p, "no-policy"): REFUSED for p in PATTERNS}}
 
 
 @pytest.mark.parametrize(("pattern", "mode"), [

@@ -6,6 +6,8 @@ other conventions change the policy in `[tool.mltrack]`, not this file.
 
 from __future__ import annotations
 
+from mltrack import synonyms
+
 REFERENCE_EXPERIMENT = "mltrack-reference"
 INFERENCE_EXPERIMENT = "mltrack-reference-inference"
 REGISTERED_MODEL = "mltrack-reference-classifier"
@@ -27,14 +29,21 @@ PARAM_DATA_VERSION = "data_version"
 PARAM_PYTHON_VERSION = "python_version"
 PARAM_TORCH_VERSION = "torch_version"
 
-# Required reproduction fields and the synonyms that count for them (a param or a tag).
+# Required reproduction fields and the synonyms that count for them (a param or a tag); the
+# lists live in mltrack.synonyms. MLflow's own records count beside them (mltrack.run_facts: a
+# dataset input's digest is a data hash, a seed inside autolog's `estimator` param is a seed).
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
-    PARAM_LEARNING_RATE: ("learning_rate", "lr", "learning-rate", "learningrate"),
-    PARAM_BATCH_SIZE: ("batch_size", "batch-size", "batchsize", "bs"),
-    PARAM_OPTIMIZER: ("optimizer", "optim", "optimizer_name"),
-    PARAM_SEED: ("random_seed", "seed", "rng_seed"),
-    PARAM_GIT_COMMIT: ("git_commit", "commit", "git_sha", "mlflow.source.git.commit"),
-    PARAM_DATA_HASH: ("data_hash", "dataset_hash", "data_sha256", "data_digest"),
+    PARAM_LEARNING_RATE: synonyms.LEARNING_RATE,
+    PARAM_BATCH_SIZE: synonyms.BATCH_SIZE,
+    PARAM_OPTIMIZER: synonyms.OPTIMIZER,
+    PARAM_SEED: synonyms.SEED,
+    PARAM_GIT_COMMIT: synonyms.GIT_COMMIT,
+    PARAM_DATA_HASH: synonyms.DATA_HASH,
+}
+# Environment fields (long-term-repro) and their synonyms.
+ENVIRONMENT_FIELDS: dict[str, tuple[str, ...]] = {
+    PARAM_PYTHON_VERSION: synonyms.PYTHON_VERSION,
+    PARAM_TORCH_VERSION: synonyms.TORCH_VERSION,
 }
 
 # Inference runs: lineage fields (params or tags).
@@ -53,7 +62,7 @@ TAG_RUN_TYPE = "mltrack.run_type"  # "training" | "inference"
 RUN_TYPE_TRAINING = "training"
 RUN_TYPE_INFERENCE = "inference"
 TAG_KEEP = "mltrack.keep"  # "true": never clean up this run
-TAG_GIT_COMMIT = "mlflow.source.git.commit"
+TAG_GIT_COMMIT = synonyms.TAG_GIT_COMMIT
 # The exact command line that re-creates the run (reports show it as "how to reproduce").
 TAG_COMMAND = "mltrack.command"
 

@@ -100,6 +100,39 @@ class ExperimentRecord:
 
 
 @dataclass(frozen=True)
+class DatasetInputRecord:
+    """A dataset MLflow recorded as a run's input (`mlflow.log_input`, every autolog fit):
+    returned by the run search itself, so it costs no request of its own."""
+
+    name: str
+    digest: str  # MLflow's content digest of the dataset ("" when the store holds none)
+    source_type: str = ""  # local | s3 | http | code | hugging_face | delta_table | ...
+    source: str = ""  # JSON text MLflow stores, e.g. {"uri": "s3://bucket/train.csv"}
+    context: str = ""  # the `mlflow.data.context` input tag: training | eval | ... ("" unset)
+
+
+@dataclass(frozen=True)
+class LoggedModelRecord:
+    """A model a run logged: an MLflow 3 logged-model entity, or (older runs) an entry of the
+    run's `mlflow.log-model.history` tag for a model stored among the run's artifacts.
+
+    What the snapshot knows without a request per run: the entity's name and status, or the
+    history entry's flavors and Python version. `environment_files` lists the environment files
+    MLflow writes with every `log_model` (python_env.yaml, conda.yaml, requirements.txt) as the
+    record states them; `environment_confirmed` is False when they are inferred from the record
+    (a listing of the model's files, done for the few runs a check inspects, confirms them)."""
+
+    model_id: str  # m-<hex> for a logged-model entity; the artifact path for a run-artifact model
+    name: str = ""
+    kind: str = "logged_model"  # logged_model | run_artifact
+    status: str = ""  # READY | PENDING | FAILED (logged-model entities)
+    flavors: tuple[str, ...] = ()
+    python_version: str | None = None  # from the MLmodel's python_function flavor, when recorded
+    environment_files: tuple[str, ...] = ()
+    environment_confirmed: bool = False
+
+
+@dataclass(frozen=True)
 class RunRecord:
     run_id: str
     experiment_id: str
@@ -117,6 +150,9 @@ class RunRecord:
     # experiment, not the run, so they are listed separately and both count toward a run's bytes.
     artifacts: tuple[ArtifactFile, ...] | None = None
     logged_model_ids: tuple[str, ...] = ()
+    # MLflow's own records of the run's data and models (older recorded snapshots hold neither).
+    datasets: tuple[DatasetInputRecord, ...] = ()
+    logged_models: tuple[LoggedModelRecord, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", _frozen_map(self.params))
@@ -230,12 +266,22 @@ class StoreSnapshot:
 
 
 def _run_from_dict(data: Mapping[str, Any]) -> RunRecord:
+    """A run from JSON; snapshots recorded before datasets and logged models were read load
+    with neither."""
     data = dict(data)
     artifacts = data.pop("artifacts", None)
+    datasets = tuple(DatasetInputRecord(**d) for d in data.pop("datasets", ()))
+    models = tuple(
+        LoggedModelRecord(**{**m, "flavors": tuple(m.get("flavors", ())),
+                             "environment_files": tuple(m.get("environment_files", ()))})
+        for m in data.pop("logged_models", ())
+    )
     return RunRecord(
         **{k: v for k, v in data.items() if k != "logged_model_ids"},
         logged_model_ids=tuple(data.get("logged_model_ids", ())),
         artifacts=None if artifacts is None else tuple(ArtifactFile(**a) for a in artifacts),
+        datasets=datasets,
+        logged_models=models,
     )
 
 

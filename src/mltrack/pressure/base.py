@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mltrack import conventions
+from mltrack import conventions, run_facts, synonyms
 from mltrack.promotions import previous_version, read_promotions
 from mltrack.model import CheckResult, ModelVersionRecord, RegisteredModelRecord, RunRecord, Status, StoreSnapshot
 from mltrack.pressure.policy import Policy
@@ -80,14 +80,16 @@ def field_value(run: RunRecord, names: Iterable[str]) -> str | None:
 
 # One property, one check: a run that names its data only by path or version still says which
 # data it used, so recovery and long-term-repro accept that; data-change alone insists on a hash.
-DATA_REFERENCES = ("data_version", "data_path", "dataset_path", "data_uri", "dataset")
+# The names live in mltrack.synonyms (Lightning's data_dir, ...).
+DATA_REFERENCES = synonyms.DATA_REFERENCES
 
 
-def missing_fields(run: RunRecord, fields: Mapping[str, Iterable[str]], *, data_reference_ok: bool = False) -> list[str]:
-    missing = [name for name, synonyms in fields.items() if field_value(run, synonyms) is None]
-    if data_reference_ok and conventions.PARAM_DATA_HASH in missing and field_value(run, DATA_REFERENCES):
-        missing.remove(conventions.PARAM_DATA_HASH)
-    return missing
+def missing_fields(run: RunRecord, fields: Mapping[str, Iterable[str]], *, data_reference_ok: bool = False,
+                   parent: RunRecord | None = None) -> list[str]:
+    """The fields `run` lacks, by their names and by MLflow's own records (mltrack.run_facts:
+    a dataset digest is a data hash, a seed in autolog's estimator text is a seed; `parent`, the
+    sweep's parent run, lends its data and commit to a child that records neither)."""
+    return run_facts.missing_fields(run, fields, data_reference_ok=data_reference_ok, parent=parent)
 
 
 def run_ref(run: RunRecord, policy: Policy | None = None) -> dict[str, Any]:

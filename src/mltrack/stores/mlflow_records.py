@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mltrack import synonyms
 from mltrack.conventions import TAG_USER
-from mltrack.model import ExperimentRecord, ModelVersionRecord, RegisteredModelRecord, RunRecord
+from mltrack.model import (
+    DatasetInputRecord, ExperimentRecord, LoggedModelRecord, ModelVersionRecord, RegisteredModelRecord, RunRecord,
+)
 
 # MLflow 3 registers a logged model by `models:/m-<32 hex>` or by its storage location,
 # `<experiment artifacts>/models/m-<32 hex>/artifacts`; either names the logged model's id.
@@ -28,14 +32,43 @@ def experiment_record(exp: Any) -> ExperimentRecord:
     )
 
 
-def run_record(run: Any, extra_model_ids: Iterable[str] = ()) -> RunRecord:
+class DatasetInterner:
+    """One DatasetInputRecord per distinct input: a sweep's thousands of runs share the few
+    datasets they trained on, so the snapshot holds each once (and builds it once)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, ...], DatasetInputRecord] = {}
+
+    def records(self, run: Any) -> tuple[DatasetInputRecord, ...]:
+        inputs = getattr(getattr(run, "inputs", None), "dataset_inputs", None)
+        if not inputs:
+            return ()
+        out = []
+        for item in inputs:
+            dataset = item.dataset
+            context = next((t.value for t in (item.tags or ()) if t.key == synonyms.TAG_DATASET_CONTEXT), "")
+            key = (dataset.name or "", dataset.digest or "", dataset.source_type or "", dataset.source or "",
+                   context or "")
+            record = self._seen.get(key)
+            if record is None:
+                record = self._seen[key] = DatasetInputRecord(*key)
+            out.append(record)
+        return tuple(out)
+
+
+def run_record(run: Any, extra_model_ids: Iterable[str] = (),
+               logged_models: Iterable[LoggedModelRecord] = (),
+               datasets: DatasetInterner | None = None) -> RunRecord:
     """One run. The user is the `mlflow.user` tag when set (MlflowClient.create_run leaves
-    `user_id` as "unknown"), else the run's `user_id`."""
+    `user_id` as "unknown"), else the run's `user_id`. Dataset inputs come with the run from
+    the search; `logged_models` (its MLflow 3 logged-model entities) from one search per
+    experiment set; models stored as run artifacts from its `mlflow.log-model.history` tag."""
     info, data = run.info, run.data
     tags = dict(data.tags or {})
     user = tags.get(TAG_USER) or info.user_id or ""
     outputs = getattr(run, "outputs", None)
     output_ids = [o.model_id for o in (getattr(outputs, "model_outputs", None) or ())]
+    models = tuple(logged_models) + history_models(tags.get(synonyms.TAG_LOG_MODEL_HISTORY))
     return RunRecord(
         run_id=info.run_id,
         experiment_id=str(info.experiment_id),
@@ -50,7 +83,48 @@ def run_record(run: Any, extra_model_ids: Iterable[str] = ()) -> RunRecord:
         lifecycle_stage=info.lifecycle_stage or "active",
         artifact_uri=info.artifact_uri or "",
         logged_model_ids=tuple(sorted(set(output_ids) | set(extra_model_ids))),
+        datasets=(datasets or DatasetInterner()).records(run),
+        logged_models=models,
     )
+
+
+def logged_model_record(model: Any) -> LoggedModelRecord:
+    """An MLflow 3 logged-model entity. Its flavors live in its MLmodel file (a request), so
+    they stay unknown here; its environment files are the ones every `log_model` writes
+    (mlflow.models.Model.log -> <flavor>.save_model), unless the model was registered as
+    external (no MLflow files) or never finished uploading."""
+    status = getattr(model.status, "name", None) or str(model.status or "")
+    external = str((model.tags or {}).get("mlflow.model.isExternal", "false")).lower() == "true"
+    return LoggedModelRecord(
+        model_id=model.model_id, name=model.name or "", kind="logged_model", status=status,
+        environment_files=() if external or status == "FAILED" else synonyms.ENVIRONMENT_FILES)
+
+
+def history_models(text: str | None) -> tuple[LoggedModelRecord, ...]:
+    """Models stored among a run's artifacts, from its `mlflow.log-model.history` tag (MLflow 2
+    `log_model`): each entry's artifact path, flavors, and the Python version and environment
+    files its python_function flavor records. A damaged tag yields nothing."""
+    if not text:
+        return ()
+    try:
+        entries = json.loads(text)
+    except ValueError:
+        return ()
+    out = []
+    for entry in entries if isinstance(entries, list) else ():
+        if not isinstance(entry, dict):
+            continue
+        flavors = entry.get("flavors") if isinstance(entry.get("flavors"), dict) else {}
+        pyfunc = flavors.get("python_function") if isinstance(flavors.get("python_function"), dict) else {}
+        env = pyfunc.get("env")
+        env_files = tuple(sorted({v for v in (env.values() if isinstance(env, dict) else [env])
+                                  if isinstance(v, str) and v}))
+        path = str(entry.get("artifact_path") or "")
+        out.append(LoggedModelRecord(
+            model_id=path, name=path, kind="run_artifact", flavors=tuple(sorted(flavors)),
+            python_version=str(pyfunc["python_version"]) if pyfunc.get("python_version") else None,
+            environment_files=env_files))
+    return tuple(out)
 
 
 def model_id_of(version: Any) -> str | None:

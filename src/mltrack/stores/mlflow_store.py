@@ -25,7 +25,9 @@ from mltrack.model import ArtifactFile, RunRecord, StoreSnapshot
 from mltrack.stores import mlflow_connect as connect
 from mltrack.stores.base import Progress
 from mltrack.stores.deadline import ReadDeadline
-from mltrack.stores.mlflow_records import experiment_record, registered_model_record, run_record
+from mltrack.stores.mlflow_records import (
+    DatasetInterner, experiment_record, logged_model_record, registered_model_record, run_record,
+)
 from mltrack.stores.paging import iter_items, iter_pages
 from mltrack.stores.retry import call_with_retry
 from mltrack.uri import TrackingUri, redact
@@ -170,7 +172,8 @@ class MlflowStore:
     def _read_runs(self, experiment_ids: list[str], progress: Progress | None) -> list[RunRecord]:
         from mlflow.entities import ViewType
 
-        model_ids = self._logged_model_ids_by_run(experiment_ids)
+        models = self._logged_models_by_run(experiment_ids)
+        datasets = DatasetInterner()  # a sweep's runs share their datasets: one record each
         records: list[RunRecord] = []
         seen: set[str] = set()
         for page in iter_pages(lambda token: self._call("listing runs", lambda: self._client.search_runs(
@@ -180,21 +183,22 @@ class MlflowStore:
                 # Offsets shift if runs are written while we page; never count a run twice.
                 if run.info.run_id not in seen:
                     seen.add(run.info.run_id)
-                    records.append(run_record(run, model_ids.get(run.info.run_id, ())))
+                    mine = models.get(run.info.run_id, ())
+                    records.append(run_record(run, (m.model_id for m in mine), mine, datasets))
             del page  # build records page by page; drop the entities before the next page
             if progress:
                 progress(len(records), None, "runs")
         return records
 
-    def _logged_model_ids_by_run(self, experiment_ids: list[str]) -> dict[str, list[str]]:
-        """run id -> ids of the MLflow 3 logged models it produced (they live under the
-        experiment, so a run's own artifact list does not show them)."""
-        by_run: dict[str, list[str]] = {}
+    def _logged_models_by_run(self, experiment_ids: list[str]) -> dict[str, list[Any]]:
+        """run id -> the MLflow 3 logged models it produced (they live under the experiment,
+        so a run's own artifact list does not show them): one paged search for all runs."""
+        by_run: dict[str, list[Any]] = {}
         for model in iter_items(lambda token: self._call("listing logged models",
                 lambda: self._client.search_logged_models(
                     experiment_ids, max_results=LOGGED_MODEL_PAGE_SIZE, page_token=token))):
             if model.source_run_id:
-                by_run.setdefault(model.source_run_id, []).append(model.model_id)
+                by_run.setdefault(model.source_run_id, []).append(logged_model_record(model))
         return by_run
 
     def _read_registered_models(self, progress: Progress | None) -> list[Any]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mltrack import conventions
-from mltrack.model import Status, StoreSnapshot
+import re
+
+from mltrack import conventions, synonyms
+from mltrack.model import RunRecord, Status, StoreSnapshot
 from mltrack.pressure.base import Check, Verdict, diverged_ref, ranking, run_ref, shorten, training_runs
 from mltrack.pressure.policy import Policy
 from mltrack.ranking import describe_diverged
@@ -15,8 +17,11 @@ DOC = """\
 ## What it checks
 At least `min_search_runs` training runs (default 10) hold the metric, at least one
 hyperparameter varied between them, and the leaderboard and best configuration are extracted.
-Provenance params (seed, commit, data hash/version/path, library versions) are not
-hyperparameters. Runs missing the metric are listed.
+Provenance params (seed, commit, data hash/version/path, library versions) and a search's
+results (`best_*`, logged by autolog on a GridSearchCV parent) are not hyperparameters. The
+best configuration shows the varied hyperparameters the best run sets - its own params, a
+search parent's `best_*`, or `key=value` inside autolog's `estimator` text - or, when it sets
+none of them, every hyperparameter it does set. Runs missing the metric are listed.
 
 ## Why it matters
 "Did we actually tune this, and which configuration won?" needs every trial logged with its
@@ -34,9 +39,41 @@ _PROVENANCE_WORDS = ("seed", "commit", "hash", "version", "path", "dirty", "time
 
 
 def _is_hyperparameter(key: str, policy: Policy) -> bool:
+    """A setting of the trial: not provenance (seed, commit, data), not a search's result
+    (`best_*`, which autolog logs on a search's parent run)."""
     provenance = {s for f in (conventions.PARAM_SEED, conventions.PARAM_GIT_COMMIT, conventions.PARAM_DATA_HASH)
-                  for s in policy.required_fields.get(f, ())}
-    return key not in provenance and not any(w in key.lower() for w in _PROVENANCE_WORDS)
+                  for s in policy.required_fields.get(f, ())} | set(synonyms.SEED)
+    return (key not in provenance and not key.startswith(synonyms.BEST_PREFIX)
+            and not any(w in key.lower() for w in _PROVENANCE_WORDS))
+
+
+def _setting(run: RunRecord, key: str) -> str | None:
+    """The run's value of hyperparameter `key`: its own param; on a search's parent run, the
+    `best_<key>` autolog logged; else `key=value` inside autolog's `estimator` param text."""
+    for name in (key, synonyms.BEST_PREFIX + key):
+        if name in run.params:
+            return run.params[name]
+    for holder in synonyms.ESTIMATOR_PARAMS:
+        match = re.search(rf"\b{re.escape(key)}=([^,()]+)", run.params.get(holder) or "")
+        if match:
+            return match.group(1).strip()
+    return None
+
+
+def _best_config(run: RunRecord, varied: list[str], policy: Policy) -> dict[str, str]:
+    """The winning configuration: the varied hyperparameters the best run sets (directly or as
+    a search's `best_*`), else every hyperparameter it sets. Never a varied key it does not set."""
+    chosen = {k: v for k in varied if (v := _setting(run, k)) is not None}
+    if chosen:
+        return chosen
+    return {k: v for k, v in sorted(run.params.items())
+            if _is_hyperparameter(k, policy) and k not in synonyms.ESTIMATOR_PARAMS and v not in synonyms.UNSET}
+
+
+def _shown(config: Mapping[str, str], limit: int = 8) -> str:
+    items = [f"{k}={v}" for k, v in config.items()]
+    more = f", and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more if items else "no hyperparameter logged on it"
 
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
@@ -55,11 +92,13 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
             if _is_hyperparameter(key, policy):
                 values.setdefault(key, set()).add(value)
     varied = sorted(k for k, v in values.items() if len(v) > 1)
-    leaderboard = [run_ref(r, policy) | {"params": {k: r.params.get(k) for k in varied}} for r in scored[:10]]
+    leaderboard = [run_ref(r, policy) | {"params": {k: v for k in varied if (v := _setting(r, k)) is not None}}
+                   for r in scored[:10]]
     facts: dict[str, Any] = {
         "runs_with_metric": len(scored), "min_search_runs": policy.min_search_runs,
         "varied": {k: sorted(values[k]) for k in varied}, "leaderboard": leaderboard,
-        "best_config": {k: v for k, v in scored[0].params.items() if _is_hyperparameter(k, policy)} if scored else None,
+        "best_config": ({k: v for k, v in scored[0].params.items() if _is_hyperparameter(k, policy)}
+                        | _best_config(scored[0], varied, policy)) if scored else None,
         "runs_missing_metric": shorten([run_ref(r) for r in without]), "missing_metric_count": len(without),
         "diverged_runs": shorten([diverged_ref(r, policy) for r in order.diverged]),
         "diverged_count": len(order.diverged),
@@ -77,7 +116,7 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
     best = scored[0]
     return Verdict(Status.PASS, f"{len(scored)} runs searched over {', '.join(varied)}; best "
                    f"{policy.metric}={best.metrics[policy.metric]:g} ({best.name or best.run_id}: "
-                   + ", ".join(f"{k}={best.params.get(k)}" for k in varied) + ")" + diverged, facts)
+                   + _shown(_best_config(best, varied, policy)) + ")" + diverged, facts)
 
 
 CHECK = Check("MLP07", "hparam-search",

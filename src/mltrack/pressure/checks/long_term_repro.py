@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mltrack.model import Status, StoreSnapshot
+from mltrack import run_facts
+from mltrack.model import RunRecord, Status, StoreSnapshot
 from mltrack.pressure.base import Check, GatherContext, Verdict, age_days, missing_fields, shorten, training_runs
 from mltrack.pressure.evidence import artifacts_of, prefetch_artifacts
 from mltrack.pressure.policy import Policy
@@ -14,7 +15,11 @@ DOC = """\
 ## What it checks
 Finished training runs older than `old_run_days` (default 30) still have every required
 reproduction field, the environment fields (`environment_fields`: Python and torch versions)
-and their artifacts (run artifacts or logged models). Skips, with the reason, when there are no
+and their artifacts (run artifacts or logged models). A model the run logged with MLflow
+records the environment: `python_env.yaml` pins Python, `requirements.txt` / `conda.yaml` pin
+the libraries (MLflow writes all three with every `log_model`; the listing of the run's files
+confirms them), and an older run's `mlflow.log-model.history` tag records the Python version.
+A dataset input's digest is a data hash; a sweep's trial takes its parent's data and commit. Skips, with the reason, when there are no
 old runs. On remote stores at most `cleanup_list_limit` old runs are listed, newest first.
 
 ## Why it matters
@@ -25,7 +30,8 @@ the checkpoint that a cleanup deleted.
 `fail` lists the old runs and exactly what each lacks (fields, artifacts).
 
 ## How to fix
-Log `python_version` and `torch_version` (and the required fields) from the training script;
+Log the model with `mlflow.<flavor>.log_model` (its environment files), or log
+`python_version` and `torch_version` (and the required fields) from the training script;
 keep artifacts of runs you may need (tag `mltrack.keep=true`, or register the model).
 """
 
@@ -43,6 +49,8 @@ def gather(ctx: GatherContext) -> dict[str, Any]:
     for run in old[: ctx.policy.cleanup_list_limit]:
         files, how = artifacts_of(ctx, run)
         listed[run.run_id] = {"files": None if files is None else len(files), "how": how}
+        if files is not None:  # confirms (or refutes) the environment files a logged model implies
+            listed[run.run_id]["environment_files"] = run_facts.environment_files(f.path for f in files)
     return {"artifacts": listed, "old_runs": len(old)}
 
 
@@ -57,12 +65,13 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
         return Verdict(Status.SKIP, f"no finished training runs older than {policy.old_run_days} days "
                        f"(looked in {where})", {"experiments": list(policy.experiments),
                                                 "old_run_days": policy.old_run_days})
-    fields = dict(policy.required_fields) | {f: (f,) for f in policy.environment_fields}
     listed = evidence.get("artifacts", {})
     lacking: list[dict[str, Any]] = []
     for run in old:
-        lacks = missing_fields(run, fields, data_reference_ok=True)
         art = listed.get(run.run_id)
+        lacks = missing_fields(run, policy.required_fields, data_reference_ok=True,
+                               parent=run_facts.parent_of(snapshot, run))
+        lacks += _environment_lacks(run, policy, art.get("environment_files") if art else None)
         if art is not None and art.get("files") is None:
             lacks.append(f"artifacts (could not list: {art.get('how')})")
         elif art is not None and art["files"] == 0:
@@ -80,6 +89,15 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
                        "missing-code-version, missing-data-version); keep old runs' artifacts")
     return Verdict(Status.PASS, f"all {len(old)} runs older than {policy.old_run_days} days keep their fields"
                    f" and artifacts ({len(listed)} listed)", facts)
+
+
+def _environment_lacks(run: RunRecord, policy: Policy, listed: list[str] | None) -> list[str]:
+    """The environment fields the run records neither as a param/tag nor through a model it
+    logged (python_env.yaml pins Python; requirements.txt / conda.yaml pin the libraries).
+    `listed`: the environment files gather found among the run's files, when it listed them."""
+    return [field for field in policy.environment_fields
+            if field not in policy.required_fields
+            and run_facts.environment_value(run, field, listed=listed) is None]
 
 
 CHECK = Check("MLP08", "long-term-repro",

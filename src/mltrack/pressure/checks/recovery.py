@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mltrack import conventions, run_facts
 from mltrack.model import Status, StoreSnapshot
 from mltrack.model_verify import FULL_LOAD, describe_mode
 from mltrack.pressure.base import (
-    DATA_REFERENCES, Check, GatherContext, Verdict, diverged_ref, field_value, missing_fields, ranking, run_ref, shorten,
-    training_runs,
+    Check, GatherContext, Verdict, diverged_ref, missing_fields, ranking, run_ref, shorten, training_runs,
 )
 from mltrack.pressure.evidence import (
     MODEL_SUFFIXES, artifacts_of, check_model, describe_error, fetch_and_load, reraise_if_store_down,
@@ -23,7 +23,10 @@ DOC = """\
 Finds the best run of the configured experiments by the configured metric (`metric`,
 `metric_goal`) and verifies that every required reproduction field is logged on it (learning
 rate, batch size, optimizer, random seed, git commit - a param or MLflow's
-`mlflow.source.git.commit` tag - and data hash; synonyms such as `lr` count), and that its model
+`mlflow.source.git.commit` tag - and data hash; synonyms such as `lr` count, and so do MLflow's
+own records: a dataset input's digest is a data hash, a `random_state` inside autolog's
+`estimator` param is a seed, and a sweep's trial takes the data and commit its parent run
+recorded when it records none itself), and that its model
 or checkpoint downloads and is well-formed. The model is verified without running it (its
 `MLmodel` parses, its files are there with the listed sizes, weights are read by a loader that
 cannot run code or by a scan of their pickle opcodes); with `load_models` it is also loaded, in a
@@ -112,10 +115,15 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
                        "Log the metric with mlflow.log_metric (lint rule metrics-not-logged)")
     facts: dict[str, Any] = {"best_run": run_ref(best, policy), "metric_goal": policy.metric_goal,
                              "diverged_runs": shorten(diverged), "diverged_count": len(diverged)}
-    missing = missing_fields(best, policy.required_fields, data_reference_ok=True)
+    parent = run_facts.parent_of(snapshot, best)  # a sweep's trial: the study's data and commit
+    missing = missing_fields(best, policy.required_fields, data_reference_ok=True, parent=parent)
     facts["missing_fields"] = missing
-    if not field_value(best, policy.required_fields.get("data_hash", ())):
-        facts["data_identified_by"] = field_value(best, DATA_REFERENCES)  # data-change flags the missing hash
+    if parent is not None:
+        facts["parent_run"] = run_ref(parent)
+    data_names = policy.required_fields.get(conventions.PARAM_DATA_HASH, ())
+    if conventions.PARAM_DATA_HASH in policy.required_fields and \
+            not run_facts.data_hash(best, data_names, parent):
+        facts["data_identified_by"] = run_facts.data_reference(best, parent)  # data-change flags the missing hash
     artifact = evidence.get("artifact")
     if artifact is not None:
         facts["artifact"] = dict(artifact)
