@@ -39,7 +39,7 @@ class FakeRun:
     def __init__(self, data: dict[str, Any]) -> None:
         self._data = data
         for key in ("id", "name", "entity", "project", "job_type", "state", "created_at", "config",
-                    "tags", "metadata", "url"):
+                    "tags", "metadata", "url", "group"):
             setattr(self, key, data.get(key))
         self.user = SimpleNamespace(username=data["user"]["username"]) if data.get("user") else None
         self.summary = SimpleNamespace(_json_dict=data["summary"])
@@ -179,3 +179,30 @@ def test_api_without_a_key_is_a_one_line_unreachable_error(monkeypatch, tmp_path
         open_store("wandb://someone:secret@team/project").snapshot()
     assert "WANDB_API_KEY" in str(caught.value) and "\n" not in str(caught.value)
     assert "secret" not in str(caught.value)
+
+
+def test_api_records_data_environment_and_crashes() -> None:
+    """What W&B's server holds about a run beyond config and summary: the dataset artifacts it
+    used (digest), its metadata (Python, program, git), its group, and a crash."""
+    base = {"entity": "e", "project": "p", "job_type": "train", "created_at": "2026-01-02T03:04:05",
+            "tags": [], "user": {"username": "dora"}, "logged_artifacts": [], "url": "u",
+            "metadata": {"python": "CPython 3.10.14", "codePath": "train/fit.py",
+                         "git": {"commit": "abc", "remote": "git@x:t/r.git"}}}
+    used = [{"name": "clicks:v4", "type": "dataset", "digest": "d" * 32, "aliases": ["v4", "latest", "clean"],
+             "version": "v4", "entity": "e", "project": "p", "metadata": {}},
+            {"name": "m:v3", "type": "model"}]  # no digest: not read as data
+    runs = [run_from_api(FakeRun({**base, "id": "r1", "name": "ok", "state": "finished", "config": {"lr": 0.1},
+                                  "summary": {"_runtime": 2.0, "val_acc": 0.5}, "used_artifacts": used,
+                                  "group": "sweep-a"})),
+            run_from_api(FakeRun({**base, "id": "r2", "name": "boom", "state": "crashed", "config": {"lr": 0.2},
+                                  "summary": {"_runtime": 1.0}, "used_artifacts": []}))]
+    snap = build_snapshot("wandb://e/p", runs, server_version=None)
+    ok, boom = snap.runs
+    (dataset,) = ok.datasets
+    assert (dataset.name, dataset.digest) == ("clicks", "d" * 32) and "clean" in dataset.source
+    assert ok.params["data_hash"] == "d" * 32 and boom.datasets == () and "data_hash" not in boom.params
+    assert ok.tags["python_version"] == "3.10.14" and ok.tags["mlflow.source.name"] == "train/fit.py"
+    assert ok.tags["mlflow.source.git.commit"] == "abc" and ok.tags["wandb.group"] == "sweep-a"
+    assert boom.status == "FAILED"
+    assert snap.extras["onboarding_warnings"] == ["1 run crashed: 'boom'"]
+    assert snap.extras["never_ended_runs"] == [] and snap.extras["never_synced_runs"] == []

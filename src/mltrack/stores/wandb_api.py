@@ -22,7 +22,7 @@ from typing import Any
 from mltrack.errors import StoreError, StoreUnreachable
 from mltrack.model import ArtifactFile
 from mltrack.stores.base import Progress
-from mltrack.stores.wandb_mapping import REGISTRY_PROJECT, WandbArtifact, WandbRun
+from mltrack.stores.wandb_mapping import REGISTRY_PROJECT, WandbArtifact, WandbRun, python_version
 
 _STATES = {"finished": "FINISHED", "failed": "FAILED", "crashed": "FAILED", "killed": "KILLED",
            "running": "RUNNING", "pending": "SCHEDULED", "preempted": "KILLED"}
@@ -54,13 +54,25 @@ def artifact_from_api(art: Any, run_id: str) -> WandbArtifact:
     )
 
 
+def _input(art: Any) -> WandbArtifact | None:
+    """An artifact the run used, when it says what it holds (type and digest); the run that
+    logged it is not asked for (one more round trip per artifact)."""
+    if not getattr(art, "digest", None) or not getattr(art, "type", None):
+        return None
+    return artifact_from_api(art, run_id="")
+
+
 def run_from_api(run: Any) -> WandbRun:
     summary = dict(getattr(run.summary, "_json_dict", None) or run.summary or {})
-    git = (getattr(run, "metadata", None) or {}).get("git") or {}
+    metadata = getattr(run, "metadata", None) or {}
+    git = metadata.get("git") or {}
     user = getattr(run, "user", None)
     start = _ms(run.created_at)
     runtime = summary.get("_runtime")
     state = _STATES.get(str(run.state).lower(), "RUNNING")
+    used = list(run.used_artifacts())
+    sweep = getattr(run, "sweep", None)
+    program = str(metadata.get("codePath") or metadata.get("program") or "")
     return WandbRun(
         run_id=run.id, entity=run.entity, project=run.project, name=run.name or "",
         user=getattr(user, "username", "") or "", job_type=getattr(run, "job_type", "") or "",
@@ -69,8 +81,14 @@ def run_from_api(run: Any) -> WandbRun:
         config=dict(run.config or {}), summary=summary, tags=tuple(run.tags or ()),
         git_commit=git.get("commit", "") or "", git_remote=git.get("remote", "") or "",
         logged=[artifact_from_api(a, run.id) for a in run.logged_artifacts()],
-        used=[str(a.name) for a in run.used_artifacts()],
+        used=[str(a.name) for a in used],
+        inputs=[art for a in used if (art := _input(a)) is not None],
         location=getattr(run, "url", "") or f"wandb://{run.entity}/{run.project}/{run.id}",
+        group=str(getattr(run, "group", "") or ""),
+        sweep_id=str(getattr(sweep, "id", "") or ""),
+        # W&B's server keeps no exit code; a crashed run is FAILED by state.
+        python_version=python_version(str(metadata.get("python", "") or "")),
+        program=program, host=str(metadata.get("host", "") or ""), os=str(metadata.get("os", "") or ""),
     )
 
 

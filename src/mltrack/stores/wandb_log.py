@@ -37,7 +37,7 @@ _TYPE_CRC = {t: zlib.crc32(bytes([t])) for t in (FULL, FIRST, MIDDLE, LAST)}
 class CorruptLogError(StoreError):
     """A `.wandb` file is truncated or damaged; says which file and how many records were read."""
 
-    def __init__(self, path: Path, records_read: int, reason: str) -> None:
+    def __init__(self, path: Path, records_read: int, reason: str, *, cut: bool = False) -> None:
         super().__init__(
             f"{path}: corrupt W&B log after {records_read} record(s): {reason}",
             hint="the run's remaining records are lost; re-run or restore the file",
@@ -45,6 +45,9 @@ class CorruptLogError(StoreError):
         self.path = path
         self.records_read = records_read
         self.reason = reason
+        # The file simply ends mid-record: what a killed process leaves (wandb-core writes whole
+        # 32 KiB blocks, so the last one is lost), not damage. The records before it are sound.
+        self.cut = cut
 
 
 class UnreadableLogError(CorruptLogError):
@@ -83,8 +86,8 @@ def iter_payloads(path: Path) -> Iterator[bytes]:
     data = read_log_bytes(Path(path))
     count = 0
 
-    def corrupt(reason: str) -> CorruptLogError:
-        return CorruptLogError(Path(path), count, reason)
+    def corrupt(reason: str, cut: bool = False) -> CorruptLogError:
+        return CorruptLogError(Path(path), count, reason, cut=cut)
 
     if len(data) < FILE_HEADER.size:
         raise corrupt("file shorter than the W&B header")
@@ -102,7 +105,7 @@ def iter_payloads(path: Path) -> Iterator[bytes]:
             pos += room
             continue
         if pos + CHUNK_HEADER.size > len(data):
-            raise corrupt("truncated chunk header")
+            raise corrupt("truncated chunk header", cut=True)
         crc, length, kind = CHUNK_HEADER.unpack_from(data, pos)
         if crc == 0 and length == 0 and kind == 0:
             # Zero-filled tail: preallocated space never written (a run still open or killed).
@@ -114,7 +117,7 @@ def iter_payloads(path: Path) -> Iterator[bytes]:
         if kind not in _TYPE_CRC or length > room - CHUNK_HEADER.size:
             raise corrupt(f"bad chunk header at byte {pos}")
         if end > len(data):
-            raise corrupt(f"truncated record at byte {pos}")
+            raise corrupt(f"truncated record at byte {pos}", cut=True)
         chunk = data[start:end]
         if zlib.crc32(chunk, _TYPE_CRC[kind]) != crc:
             raise corrupt(f"checksum mismatch at byte {pos}")
@@ -135,7 +138,7 @@ def iter_payloads(path: Path) -> Iterator[bytes]:
                 yield b"".join(pending)
                 pending = None
     if pending is not None:
-        raise corrupt("truncated record at end of file")
+        raise corrupt("truncated record at end of file", cut=True)
 
 
 def iter_records(path: Path) -> Iterator[Any]:

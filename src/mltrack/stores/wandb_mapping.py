@@ -13,8 +13,16 @@ The offline reader (`wandb_offline.py`) and the API reader (`wandb_api.py`) each
   `mltrack.promotion` record in its artifact metadata ({alias, promoted_at, previous, by});
   they are gathered, oldest first, into the model's `mltrack.promotions` tag, and give each
   version its `mltrack.production_since/until` tags — the same records the MLflow seeder writes.
-- data version -> the digest of the `dataset` artifact a run logged (param `data_hash` when
-  the run logged no hash of its own).
+- data -> the `dataset` artifacts a run used (online) or logged as its input (offline, where
+  `use_artifact` is impossible) become the run's dataset inputs (name, W&B's content digest);
+  the digest is also param `data_hash` when the run logged no hash of its own.
+- W&B's own records of the run: program -> `mlflow.source.name`, run group / sweep id ->
+  `wandb.group` / `wandb.sweep_id`, the Python version of its environment record and the torch
+  version of its saved `requirements.txt` -> tags `python_version` / `torch_version` (config
+  values win), the exit code -> `wandb.exit_code` (no exit record: the run stays RUNNING).
+- run states for onboarding (`run_state_facts`): offline runs never synced, runs that never
+  ended (a killed process: no exit record, or a log holding no run record) and crashed runs,
+  named in `extras["onboarding_warnings"]`.
 """
 
 from __future__ import annotations
@@ -23,11 +31,13 @@ import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mltrack import conventions as conv
 from mltrack.model import (
     ArtifactFile,
+    DatasetInputRecord,
     ExperimentRecord,
     ModelVersionRecord,
     RegisteredModelRecord,
@@ -39,6 +49,7 @@ REGISTRY_PROJECT = "model-registry"  # where W&B's model registry (and our regis
 PROMOTION_KEY = "mltrack.promotion"  # artifact metadata key holding one promotion record
 MODEL_TYPE = "model"
 DATASET_TYPE = "dataset"
+TAG_SOURCE_NAME = "mlflow.source.name"  # MLflow's name for the program that ran
 # Why long-term-repro cannot be judged on W&B: run start times are set by the client clock.
 CANNOT_BACKDATE = (
     "W&B records a run's start time from the client clock and cannot backdate runs, "
@@ -83,6 +94,26 @@ class WandbRun:
     used: list[str] = field(default_factory=list)  # "name:vN" of artifacts the run used
     location: str = ""  # run directory or URL
     synced: bool | None = None  # offline runs: has `wandb sync` uploaded it?
+    group: str = ""  # W&B run group (a sweep's trials share one)
+    sweep_id: str = ""
+    exit_code: int | None = None  # from the exit record; None: the run never ended
+    log_cut: bool = False  # offline: the log ends mid-record (its process was killed)
+    # The environment W&B records itself (the `environment` record / wandb-metadata.json).
+    python_version: str = ""  # "3.11.7"
+    program: str = ""  # the script or notebook that ran
+    host: str = ""
+    os: str = ""
+    environment_files: tuple[str, ...] = ()  # requirements.txt, conda-environment.yaml saved with the run
+    libraries: dict[str, str] = field(default_factory=dict)  # torch -> 2.13.0, from requirements.txt
+    inputs: list[WandbArtifact] = field(default_factory=list)  # artifacts the run used (online only)
+
+
+def python_version(text: str) -> str:
+    """"CPython 3.11.7" / "3.11.7" -> "3.11.7" ("" when there is no version in it)."""
+    for word in str(text or "").split():
+        if word[:1].isdigit():
+            return word
+    return ""
 
 
 def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -121,14 +152,48 @@ def run_tags(run: WandbRun) -> dict[str, str]:
         tags["mlflow.source.git.repoURL"] = run.git_remote
     if run.name:
         tags["mlflow.runName"] = run.name
+    if run.program and not run.program.startswith("<"):  # "<python with no main file>": none
+        tags[TAG_SOURCE_NAME] = run.program
+    if run.group:
+        tags["wandb.group"] = run.group
+    if run.sweep_id:
+        tags["wandb.sweep_id"] = run.sweep_id
+    if run.exit_code is not None:
+        tags["wandb.exit_code"] = str(run.exit_code)
+    elif run.log_cut:
+        tags["wandb.log_cut"] = "true"
+    # The environment W&B recorded itself counts as the run's environment record.
+    if run.python_version:
+        tags.setdefault(conv.PARAM_PYTHON_VERSION, run.python_version)
+    if run.libraries.get("torch"):
+        tags.setdefault(conv.PARAM_TORCH_VERSION, run.libraries["torch"])
+    if run.environment_files:
+        tags["wandb.environment_files"] = ",".join(run.environment_files)
     return tags
+
+
+def _datasets(run: WandbRun) -> list[WandbArtifact]:
+    """The dataset artifacts a run used (online) or logged as its input (offline, where
+    `use_artifact` is impossible): one per collection, the last one logged."""
+    found: dict[str, WandbArtifact] = {}
+    for art in [*run.inputs, *run.logged]:
+        if art.type == DATASET_TYPE and art.digest:
+            found[art.name] = art
+    return [found[name] for name in sorted(found)]
+
+
+def data_hash(run: WandbRun) -> str | None:
+    """The run's data hash from its dataset artifacts: W&B's content digest (several datasets:
+    their digests joined with `+`, as mltrack.run_facts joins dataset inputs)."""
+    digests = sorted({a.digest for a in _datasets(run)})
+    return "+".join(digests) if digests else None
 
 
 def run_record(run: WandbRun, versions: Mapping[tuple[str, str], str]) -> RunRecord:
     params = {k: param_text(v) for k, v in flatten(run.config).items()}
-    datasets = [a for a in run.logged if a.type == DATASET_TYPE]
-    if datasets and conv.PARAM_DATA_HASH not in params:
-        params[conv.PARAM_DATA_HASH] = datasets[-1].digest
+    digest = data_hash(run)
+    if digest is not None and conv.PARAM_DATA_HASH not in params:
+        params[conv.PARAM_DATA_HASH] = digest
     metrics = {
         k: float(v)
         for k, v in flatten(run.summary).items()
@@ -157,7 +222,17 @@ def run_record(run: WandbRun, versions: Mapping[tuple[str, str], str]) -> RunRec
         artifact_uri=run.location,
         artifacts=tuple(files),
         logged_model_ids=tuple(model_ids),
+        datasets=tuple(dataset_inputs(run)),
     )
+
+
+def dataset_inputs(run: WandbRun) -> list[DatasetInputRecord]:
+    """The run's dataset artifacts as dataset inputs (what MLflow's `log_input` records): W&B's
+    content digest, the artifact as source, no context (W&B records none)."""
+    return [DatasetInputRecord(name=a.name, digest=a.digest, source_type="wandb-artifact",
+                               source=json.dumps({"uri": f"wandb-artifact://{a.entity}/{a.project}/{a.name}",
+                                                  "aliases": list(a.aliases)}, sort_keys=True))
+            for a in _datasets(run)]
 
 
 def _ordered_models(runs: Sequence[WandbRun]) -> dict[tuple[str, str, str], list[WandbArtifact]]:
@@ -274,6 +349,7 @@ def build_snapshot(uri: str, runs: Iterable[WandbRun], *, server_version: str | 
         "never_synced_runs": never_synced,
         **dict(extras or {}),
     }
+    all_extras.update(run_state_facts(runs, all_extras.get("read_errors", ())))
     return StoreSnapshot(
         uri=uri,
         tracker="wandb",
@@ -284,3 +360,56 @@ def build_snapshot(uri: str, runs: Iterable[WandbRun], *, server_version: str | 
         registered_models=tuple(models),
         extras=all_extras,
     )
+
+
+# --------------------------------------------------------------------------- run states
+
+
+def _named(run: WandbRun) -> dict[str, Any]:
+    return {"run_id": run.run_id, "name": run.name, "project": run.project, "location": run.location}
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def _list(names: Sequence[str], limit: int = 8) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def run_state_facts(runs: Sequence[WandbRun], read_errors: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """What W&B's own records say about how runs ended, for onboarding's warnings:
+    - `never_ended_runs`: no exit record (offline: its process died - a killed kernel, an OOM -
+      or it is still running; a log holding no run record at all is one too, named by folder);
+    - `crashed_runs`: an exit record with a non-zero exit code (online: W&B's crashed/failed);
+    - `onboarding_warnings`: one line each for those and for offline runs never synced.
+    Online, a run W&B reports `running` is left to the stuck-run threshold instead."""
+    offline = [r for r in runs if r.synced is not None]
+    never_ended = [{**_named(r), "why": "its log ends mid-record (its process was killed)" if r.log_cut
+                    else "no exit record (its process died, or it is still running)"}
+                   for r in offline if r.exit_code is None]
+    for error in read_errors:
+        if error.get("kind") == "no run record":
+            folder = Path(str(error.get("path", ""))).parent
+            never_ended.append({"run_id": folder.name.rpartition("-")[2], "name": "", "project": "",
+                                "location": str(folder),
+                                "why": "its log holds no run record (its process died before W&B wrote it)"})
+    # FAILED: a non-zero exit code offline; W&B's `failed` / `crashed` state online.
+    crashed = [{**_named(r), "exit_code": r.exit_code} for r in runs if r.state == "FAILED"]
+    # A folder whose log holds no run record was never synced either (there is nothing to sync).
+    unsynced = [r.name or r.run_id for r in offline if r.synced is False]
+    unsynced += [r["run_id"] for r in never_ended if not r["project"]]
+    warnings = []
+    if unsynced:
+        warnings.append(f"{_count(len(unsynced), 'offline run')} never synced (`wandb sync` uploads them): "
+                        + _list(unsynced))
+    if never_ended:
+        warnings.append(f"{_count(len(never_ended), 'run')} never ended: "
+                        + _list([f"{(r['name'] or r['run_id'])!r}: {r['why']}" for r in never_ended], 4))
+    if crashed:
+        warnings.append(f"{_count(len(crashed), 'run')} crashed: "
+                        + _list([f"{(r['name'] or r['run_id'])!r}"
+                                 + (f" (exit code {r['exit_code']})" if r["exit_code"] is not None else "")
+                                 for r in crashed], 4))
+    return {"never_ended_runs": never_ended[:50], "crashed_runs": crashed[:50], "onboarding_warnings": warnings}

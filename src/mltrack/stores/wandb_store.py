@@ -15,6 +15,7 @@ from pathlib import Path
 from mltrack.errors import StoreError, StoreUnreachable
 from mltrack.model import ArtifactFile, StoreSnapshot
 from mltrack.stores.base import Progress
+from mltrack.stores.wandb_log import CorruptLogError, UnreadableLogError
 from mltrack.stores.wandb_mapping import (
     MODEL_TYPE,
     REGISTRY_PROJECT,
@@ -36,6 +37,14 @@ def _wandb_version() -> str | None:
         return f"wandb {version('wandb')}"
     except Exception:  # noqa: BLE001 - only used in report headers
         return None
+
+
+def _error_kind(error: CorruptLogError) -> str:
+    """"no run record" (a run whose process died before W&B wrote anything but the header),
+    "unreadable" (no regular file) or "damaged"."""
+    if isinstance(error, UnreadableLogError):
+        return "unreadable"
+    return "no run record" if "no run record" in error.reason else "damaged"
 
 
 class WandbStore:
@@ -73,7 +82,7 @@ class WandbStore:
             read = read_directory(self.root, progress=progress, projects=wanted)
             runs = read.runs
             extras["read_errors"] = [
-                {"path": str(e.path), "records_read": e.records_read, "message": str(e)}
+                {"path": str(e.path), "records_read": e.records_read, "message": str(e), "kind": _error_kind(e)}
                 for e in read.errors
             ]
         else:
