@@ -173,7 +173,7 @@ def test_one_run_store_skips_what_it_cannot_judge_and_says_what_it_looked_for(
         assert "no registered model in the store" in result["message"]
         assert "looked for" in result["message"]
     prediction = _result(report, "prediction-audit")
-    assert prediction["status"] == "skip" and "no inference experiment configured" in prediction["message"]
+    assert prediction["status"] == "skip" and "no run loads a model and writes predictions" in prediction["message"]
     search = _result(report, "hparam-search")
     assert search["status"] == "fail" and "only 1 finished training run" in search["message"]
     assert exit_code == 1  # a one-run "search" is a real failure, not a skip

@@ -37,6 +37,8 @@ _TRAINING_METRIC = re.compile(r"loss|^train|^val[_/-]|^valid", re.IGNORECASE)
 _PREDICTIONS_FILE = re.compile(r"(^|/)(predictions?|preds|scores|scored|inference[_-]?output)[^/]*$",
                                re.IGNORECASE)
 _STAGES = {"production", "staging", "archived", "none"}
+# Dataset input contexts (`mlflow.log_input(..., context=...)`) that mean "scored this data".
+_INFERENCE_CONTEXTS = frozenset({"inference", "prediction", "predict", "scoring", "serving", "batch_inference"})
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,9 @@ def inference_signals(run: RunRecord, metric: str = conventions.METRIC,
         signals.append(f"writes predictions {outputs[0]}")
     if _first(run, ("predictions_hash", "output_hash", "predictions_sha256")):
         signals.append("logs a predictions hash")
+    scored = next((d for d in run.datasets if d.context.lower() in _INFERENCE_CONTEXTS), None)
+    if scored is not None:  # mlflow.log_input(dataset, context="inference"): the data it scored
+        signals.append(f"scores dataset {scored.name or scored.source} (context {scored.context})")
     return signals
 
 

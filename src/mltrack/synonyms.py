@@ -47,6 +47,15 @@ BEST_PREFIX = "best_"
 # Params holding an estimator's repr (scikit-learn autolog: `estimator`, `base_estimator`).
 ESTIMATOR_PARAMS = ("estimator", "base_estimator")
 
+# --- Inference runs (prediction-audit) -----------------------------------------------------------
+# The hash of the data an inference run scored, and of the predictions it wrote (params or tags);
+# an inference run's `data_hash` is its input's.
+INPUT_HASH = ("input_data_hash", "input_hash", "input_sha256", "input_digest", "inputs_hash",
+              "data_hash", "dataset_hash", "dataset_digest")
+PREDICTIONS_HASH = ("predictions_hash", "output_hash", "predictions_sha256", "predictions_digest",
+                    "output_sha256", "output_digest")
+TRAINING_RUN_ID = ("training_run_id", "source_run_id", "train_run_id")
+
 # --- MLflow's own records ---------------------------------------------------------------------
 TAG_GIT_COMMIT = "mlflow.source.git.commit"
 TAG_SOURCE_NAME = "mlflow.source.name"

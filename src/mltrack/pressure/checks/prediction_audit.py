@@ -1,95 +1,248 @@
-"""MLP06 prediction-audit: which model and which data made this prediction?"""
+"""MLP06 prediction-audit: which model and which data made this prediction?
+
+An inference run is judged by what MLflow itself recorded, whatever the team called things: the
+model it loaded (a `models:/name/version` URI, a model name + version param or tag, a `runs:/`
+URI, a logged-model id, or a training run id), the training run that version resolves to, its
+input (a dataset input, or an input hash) and its output (a predictions artifact, or a hash).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mltrack import conventions
-from mltrack.model import Status, StoreSnapshot
-from mltrack.pressure.base import Check, Verdict, field_value, inference_runs, shorten
+from mltrack import conventions, synonyms
+from mltrack.model import DatasetInputRecord, RunRecord, Status, StoreSnapshot
+from mltrack.pressure.base import Check, GatherContext, Verdict, field_value, inference_runs, shorten
+from mltrack.pressure.evidence import artifacts_of, prefetch_artifacts
 from mltrack.pressure.policy import Policy
+from mltrack.run_kinds import ModelRef, model_references, predictions_outputs, version_run_ids
 
 DOC = """\
 ## What it checks
-Every inference run (in `inference_experiments`, or tagged `mltrack.run_type=inference`) carries
-the model name and version, the input data hash, the predictions hash and a timestamp, and the
-chain resolves end to end: predictions -> registered model version -> training run -> its data
-hash and git commit. The first broken link of each run is named.
+Every inference run (a run that loads a model and writes predictions with no training metric,
+a run in `inference_experiments`, or one tagged `mltrack.run_type=inference`) can be traced by
+MLflow's own records, end to end:
+- **model**: it names the model it used - a `models:/name/3` URI, a model name and version
+  param or tag, a `runs:/<id>/model` URI, a logged-model id (`models:/m-...`) or a training run
+  id - and that version resolves to a training run that is still in the store. A run that
+  recorded only an alias or a stage (`models:/name@production`) is not traceable: the alias
+  may have moved since it ran, so which version answered is unknown;
+- **input**: a dataset input (`mlflow.log_input`) or an input hash (`input_data_hash`);
+- **output**: a predictions artifact (`predictions.csv`, `preds.parquet`, ...) or a predictions
+  hash (`predictions_hash`).
+Fields listed in a non-default `inference_fields` are required as well.
 
 ## Why it matters
 "Which model and which data made prediction 12345?" is an audit question with a deadline. A
 predictions file without lineage cannot be explained.
 
 ## How it fails
-`fail` lists the inference runs, the fields they miss, and the broken link of the chain.
+`fail` names each untraceable inference run and its exact missing link.
 
 ## How to fix
-Log `model_name`, `model_version`, `input_data_hash`, `predictions_hash` and
-`inference_timestamp` with every batch of predictions; lint rule `unversioned-predictions`
-flags prediction files written without them.
+Record the pinned version you loaded (`models:/name/3`, or the alias's version at load time
+via `MlflowClient().get_model_version_by_alias`), log the input with `mlflow.log_input(dataset,
+context="inference")` and the predictions with `mlflow.log_artifact`; lint rule
+`unversioned-predictions` flags prediction files written without them.
 """
 
-FIX = "Log the lineage fields with every inference run (lint rule unversioned-predictions)"
+FIX = ("Record the pinned model version, log the input dataset (mlflow.log_input) and the predictions "
+       "artifact with every inference run (lint rule unversioned-predictions)")
+
+INPUT_HASH_KEYS = synonyms.INPUT_HASH
+OUTPUT_HASH_KEYS = synonyms.PREDICTIONS_HASH
+TRAINING_RUN_KEYS = synonyms.TRAINING_RUN_ID
+# Inference runs whose artifacts are listed to find a predictions file, at most (the rest are
+# judged by their hash params, or reported as not listed).
+LIST_LIMIT = 500
+
+
+def gather(ctx: GatherContext) -> dict[str, Any]:
+    """The predictions files of the inference runs that name no output hash (one listing per run,
+    shared with other checks through the context cache)."""
+    runs = [r for r in inference_runs(ctx.snapshot, ctx.policy) if field_value(r, OUTPUT_HASH_KEYS) is None]
+    listed = runs[:LIST_LIMIT]
+    prefetch_artifacts(ctx, listed)
+    outputs: dict[str, Any] = {}
+    for run in listed:
+        files, _how = artifacts_of(ctx, run)
+        outputs[run.run_id] = None if files is None else predictions_outputs(files)
+    return {"predictions_files": outputs}
 
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
-    runs = inference_runs(snapshot, policy)
+    runs = sorted(inference_runs(snapshot, policy), key=lambda r: (r.start_time or 0, r.name or "", r.run_id))
     if not runs:
-        where = (f"in {', '.join(repr(e) for e in policy.inference_experiments)}" if policy.inference_experiments
-                 else "(no inference experiment configured)")
-        return Verdict(Status.SKIP, f"no inference runs to audit {where}, and no run anywhere tagged "
-                       f"{conventions.TAG_RUN_TYPE}={conventions.RUN_TYPE_INFERENCE}",
-                       {"experiments": list(policy.inference_experiments)})
-    broken: list[dict[str, Any]] = []
-    chains: list[dict[str, Any]] = []
-    for run in runs:
-        missing = [f for f in policy.inference_fields if field_value(run, (f,)) is None]
-        link = _chain(snapshot, run, policy) if not missing else None
-        if missing or (link and link.get("broken")):
-            broken.append({"run_id": run.run_id, "name": run.name, "missing_fields": missing,
-                           "broken_link": link.get("broken") if link else None})
-        elif link:
-            chains.append(link)
-    facts = {"inference_runs": len(runs), "resolved": len(chains), "broken": shorten(broken),
-             "broken_count": len(broken), "example_chain": chains[0] if chains else None}
+        return Verdict(Status.SKIP, _nothing_to_audit(policy), {"experiments": list(policy.inference_experiments)})
+    files = evidence.get("predictions_files", {})
+    traces = [trace(run, snapshot, policy, files[run.run_id] if run.run_id in files else _listed(run))
+              for run in runs]
+    broken = [t for t in traces if t["missing"]]
+    traced = [t for t in traces if not t["missing"]]
+    facts = {"inference_runs": len(runs), "traceable": len(traced), "untraceable_count": len(broken),
+             "untraceable": shorten([{k: t[k] for k in ("run_id", "name", "missing")} for t in broken]),
+             "alias_only": shorten([t["run_id"] for t in traces if t.get("alias_only")]),
+             "example_chain": traced[0] if traced else None}
     if broken:
-        first = broken[0]
-        what = (f"missing {', '.join(first['missing_fields'])}" if first["missing_fields"]
-                else first["broken_link"])
-        return Verdict(Status.FAIL, f"{len(broken)} of {len(runs)} inference runs cannot be traced; e.g. "
-                       f"{first['name'] or first['run_id']}: {what}", facts, FIX)
-    return Verdict(Status.PASS, f"all {len(runs)} inference runs trace to a registered version, its training "
-                   "run, data hash and git commit", facts)
+        named = "; ".join(f"{t['name'] or t['run_id']}: {' and '.join(t['missing'])}" for t in broken[:3])
+        more = f"; and {len(broken) - 3} more" if len(broken) > 3 else ""
+        return Verdict(Status.FAIL, f"{len(broken)} of {len(runs)} inference runs cannot be traced - "
+                       f"{named}{more}", facts, FIX)
+    return Verdict(Status.PASS, f"all {len(runs)} inference runs trace to their model version's training run, "
+                   f"their input and their predictions (e.g. {_chain_text(traced[0])})", facts)
 
 
-def _chain(snapshot: StoreSnapshot, run, policy: Policy) -> dict[str, Any]:
-    name = field_value(run, ("model_name",))
-    version = field_value(run, ("model_version",))
-    chain: dict[str, Any] = {"inference_run": run.run_id, "model": name, "version": version}
-    model = snapshot.registered_model(name or "")
-    record = model.version(version or "") if model else None
-    if record is None:
-        chain["broken"] = f"model version {name} v{version} is not registered"
-        return chain
-    training_id = record.run_id or record.tags.get(conventions.VERSION_TAG_RUN_ID)
-    claimed = field_value(run, ("training_run_id",))
-    if claimed and training_id and claimed != training_id:
-        chain["broken"] = f"training_run_id {claimed} differs from {name} v{version}'s run {training_id}"
-        return chain
-    training = snapshot.run(training_id or "")
-    if training is None:
-        chain["broken"] = f"{name} v{version}'s training run {training_id} is not in the store"
-        return chain
-    chain["training_run"] = training.run_id
-    # The chain's ends are reported; a training run's own missing fields are judged by recovery
-    # and data-change (one property, one check), so they do not fail the audit trail here.
-    for key in (conventions.PARAM_DATA_HASH, conventions.PARAM_GIT_COMMIT):
-        value = field_value(training, policy.required_fields.get(key, conventions.REQUIRED_FIELDS[key]))
-        chain[key] = value if value is not None else "not logged (see recovery / data-change)"
+def _listed(run: RunRecord) -> list[str] | None:
+    """Predictions files from the snapshot's own listing (None: not listed)."""
+    return None if run.artifacts is None else predictions_outputs(run.artifacts)
+
+
+def _nothing_to_audit(policy: Policy) -> str:
+    where = (f"none in {', '.join(repr(e) for e in policy.inference_experiments)}, "
+             if policy.inference_experiments else "")
+    return (f"no inference runs to audit: {where}no run loads a model and writes predictions without "
+            f"logging a training metric, and none is tagged {conventions.TAG_RUN_TYPE}={conventions.RUN_TYPE_INFERENCE}")
+
+
+def trace(run: RunRecord, snapshot: StoreSnapshot, policy: Policy, outputs: list[str] | None) -> dict[str, Any]:
+    """The lineage of one inference run and every link that is missing (empty: traceable).
+    `outputs`: its predictions files (None when its artifacts were not listed)."""
+    chain: dict[str, Any] = {"run_id": run.run_id, "name": run.name, "missing": []}
+    _model_link(run, snapshot, chain)
+    _input_link(run, chain)
+    _output_link(run, outputs, chain)
+    if tuple(policy.inference_fields) != conventions.INFERENCE_FIELDS:  # the policy asks for its own fields
+        absent = [f for f in policy.inference_fields if field_value(run, (f,)) is None]
+        if absent:
+            chain["missing"].append(f"no {', '.join(absent)} (required by inference_fields)")
     return chain
 
 
+def _model_link(run: RunRecord, snapshot: StoreSnapshot, chain: dict[str, Any]) -> None:
+    refs = model_references(run)
+    claimed = field_value(run, TRAINING_RUN_KEYS)
+    pinned = [r for r in refs if r.version or r.model_id or r.run_id]
+    floating = [r for r in refs if r.alias or r.stage]
+    problems: list[str] = []
+    for ref in pinned:  # a pinned reference that resolves is enough; otherwise report the first break
+        training, problem = _resolve(ref, snapshot)
+        if training is not None and claimed and claimed != training and not ref.run_id:
+            problem, training = f"its training_run_id {claimed} is not the run behind {ref.text} ({training})", None
+        if training is not None:
+            chain.update(model=ref.text, training_run=training)
+            _describe_training(snapshot, training, chain)
+            return
+        problems.append(problem)
+    if claimed and not problems:  # no pinned model reference, but the training run is named
+        if snapshot.run(claimed) is not None:
+            chain.update(model=f"training run {claimed}", training_run=claimed)
+            _describe_training(snapshot, claimed, chain)
+            return
+        problems.append(f"its training run {claimed} is not in the store (purged)")
+    if problems:
+        chain["missing"].append(problems[0])
+    elif floating:
+        ref = floating[0]
+        chain["alias_only"] = True
+        chain["missing"].append(f"loaded {ref.text} but recorded no version: {_floating_today(ref, snapshot)}")
+    else:
+        chain["missing"].append("names no model (no models:/ or runs:/ URI, no model name and version, "
+                                "no logged-model id, no training run id)")
+
+
+def _resolve(ref: ModelRef, snapshot: StoreSnapshot) -> tuple[str | None, str]:
+    """The training run id a pinned reference resolves to (in the store), or why it does not."""
+    if ref.run_id:
+        if snapshot.run(ref.run_id) is None:
+            return None, f"{ref.text}: run {ref.run_id} is not in the store (purged)"
+        return ref.run_id, ""
+    if ref.model_id:
+        ids = [r.run_id for r in snapshot.runs if ref.model_id in r.logged_model_ids]
+        ids += [rid for m in snapshot.registered_models for v in m.versions if v.model_id == ref.model_id
+                for rid in version_run_ids(v, snapshot)]
+        return _present(snapshot, ids, f"logged model {ref.model_id}")
+    said = f"{ref.text}: " if ref.text.startswith("models:/") else ""  # the URI as logged, when it was one
+    model = snapshot.registered_model(ref.name or "")
+    if model is None:
+        return None, f"{said}no registered model {ref.name!r}"
+    version = model.version(ref.version or "")
+    if version is None:
+        return None, f"{said}{ref.name} v{ref.version} is not registered"
+    return _present(snapshot, version_run_ids(version, snapshot), f"{ref.name} v{ref.version}")
+
+
+def _present(snapshot: StoreSnapshot, run_ids: Iterable[str], what: str) -> tuple[str | None, str]:
+    ids = list(dict.fromkeys(run_ids))
+    for run_id in ids:
+        if snapshot.run(run_id) is not None:
+            return run_id, ""
+    if not ids:
+        return None, f"{what} names no training run"
+    return None, f"{what}'s training run {ids[0]} is not in the store (purged)"
+
+
+def _floating_today(ref: ModelRef, snapshot: StoreSnapshot) -> str:
+    model = snapshot.registered_model(ref.name or "")
+    if ref.alias:
+        now = model.aliases.get(ref.alias) if model else None
+        today = f"@{ref.alias} points to v{now} today" if now else f"@{ref.alias} resolves to no version today"
+        return f"{today} but may have moved since the run"
+    held = [v.version for v in model.versions if v.current_stage.lower() == (ref.stage or "").lower()] if model else []
+    today = f"stage {ref.stage} holds {' and '.join('v' + v for v in held)} today" if held else \
+        f"stage {ref.stage} holds no version today"
+    return f"{today} but may have changed since the run"
+
+
+def _describe_training(snapshot: StoreSnapshot, run_id: str, chain: dict[str, Any]) -> None:
+    """The far end of the chain, for the report: a training run's own missing fields are judged by
+    recovery and data-change (one property, one check), so they do not fail the audit trail."""
+    training = snapshot.run(run_id)
+    if training is None:
+        return
+    if training.lifecycle_stage != "active":
+        chain["training_run_state"] = training.lifecycle_stage
+    digest = next((d.digest for d in training.datasets if d.digest), None)
+    chain[conventions.PARAM_DATA_HASH] = (field_value(training, conventions.REQUIRED_FIELDS[conventions.PARAM_DATA_HASH])
+                                          or digest or "not logged (see data-change)")
+    chain[conventions.PARAM_GIT_COMMIT] = (field_value(training, conventions.REQUIRED_FIELDS[conventions.PARAM_GIT_COMMIT])
+                                           or "not logged (see recovery)")
+
+
+def _input_link(run: RunRecord, chain: dict[str, Any]) -> None:
+    datasets = [d for d in run.datasets if d.digest or d.name or d.source]
+    if datasets:
+        chain["input"] = _dataset_text(datasets[0])
+        return
+    value = field_value(run, INPUT_HASH_KEYS)
+    if value is not None:
+        chain["input"] = f"input hash {value}"
+        return
+    chain["missing"].append(f"no input identity (no dataset input, no input hash such as {INPUT_HASH_KEYS[0]})")
+
+
+def _dataset_text(dataset: DatasetInputRecord) -> str:
+    digest = f" (digest {dataset.digest})" if dataset.digest else " (no digest)"
+    return f"dataset {dataset.name or dataset.source}{digest}"
+
+
+def _output_link(run: RunRecord, outputs: list[str] | None, chain: dict[str, Any]) -> None:
+    value = field_value(run, OUTPUT_HASH_KEYS)
+    if value is not None:
+        chain["output"] = f"predictions hash {value}"
+    elif outputs:
+        chain["output"] = f"artifact {outputs[0]}"
+    elif outputs is None:
+        chain["missing"].append("no predictions hash, and its artifacts were not listed")
+    else:
+        chain["missing"].append(f"no predictions output (no predictions artifact, no hash such as {OUTPUT_HASH_KEYS[0]})")
+
+
+def _chain_text(chain: Mapping[str, Any]) -> str:
+    return (f"{chain['name'] or chain['run_id']}: {chain['model']} -> run {chain['training_run']}, "
+            f"{chain['input']}, {chain['output']}")
+
+
 CHECK = Check("MLP06", "prediction-audit",
-              "Every inference run traces to a registered version, its training run, data hash and commit.",
-              DOC, judge)
+              "Every inference run traces to its model version's training run, its input and its predictions.",
+              DOC, judge, gather)
