@@ -63,6 +63,11 @@ class UntrackedResultsFile(Rule):
         "with open('results.csv', 'a') as f:\n    f.write('x')\n",
         "import torch\nloss.backward()\nwith open('results.csv', 'w') as f:\n    f.write('x')\n",
         "import torch\nwith open('results.csv', 'a') as f:\n    f.write('x')\n",  # no training
+        # `model.train()` only switches the mode: nothing is trained here
+        "import torch\nmodel.train()\nwith open('results.csv', 'a') as f:\n    f.write('x')\n",
+        # a variable holding a cache path, not results
+        "import torch\nloss.backward()\ncache = os.path.join(root, 'images.bin')\n"
+        "with open(cache, 'ab') as f:\n    f.write(blob)\n",
     )
     INVALID = (
         # a sweep driver: training and the append happen in a helper of another module
@@ -79,6 +84,18 @@ class UntrackedResultsFile(Rule):
         "        f.write(f'{lr} {acc}\\n')\n",
         "import torch\nloss.backward()\nwith open('results.csv', 'a') as f:\n    f.write(f'{acc}')\n",
         "import pandas as pd\nclf.fit(X, y)\nrow.to_csv('scores.csv', mode='a', header=False)\n",
+        # the results file is named through a variable
+        Invalid("import os\nimport torch\n\ndef main():\n"
+                "    log_path = os.path.join(args.save, args.model + '_training_log.csv')\n"
+                "    for epoch in range(3):\n        loss.backward()\n"
+                "        with open(log_path, 'a') as f:\n            f.write(f'{epoch},{acc}')\n\n"
+                "main()\n", line=8),
+        # an engine handed the optimizer trains (torchnet's `engine.train(h, it, n, optimizer)`)
+        Invalid("import json, torch\nfrom torchnet.engine import Engine\nengine = Engine()\n"
+                "engine.train(h, loader, 10, optimizer)\n"
+                "with open('log.txt', 'a') as f:\n    f.write(json.dumps(stats))\n", line=5),
+        Invalid("import fasttext\nmodel = fasttext.train_supervised(input='train', lr=0.2)\n"
+                "out = open('results', 'a+')\nout.write(str(model.test('valid')))\n", line=3),
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
@@ -96,7 +113,7 @@ class UntrackedResultsFile(Rule):
             text = literal_string(mode.value) if mode is not None else None
             if not text or "a" not in text or target is None:
                 continue
-            if not _RESULTS.search(ctx.code(target.value)):
+            if not _RESULTS.search(_path_text(ctx, target.value)):
                 continue
             yield self.finding(
                 ctx, site.node,
@@ -136,7 +153,13 @@ def _named_file(ctx: FileContext, site: CallSite, index: int, name: str, default
     if arg is None:
         return default if default and _RESULTS.search(default) else None
     shown = ctx.code(arg.value)
-    text = shown
-    if isinstance(arg.value, cst.Name):  # `out = 'report_' + str(lr) + '.txt'`
-        text += " ".join(ctx.code(v) for v in ctx.facts.assigns.get(arg.value.value, ()))
-    return shown if _RESULTS.search(text) else None
+    return shown if _RESULTS.search(_path_text(ctx, arg.value)) else None
+
+
+def _path_text(ctx: FileContext, path: cst.BaseExpression) -> str:
+    """A path expression's code, with what a variable holding it was assigned
+    (`log_path = os.path.join(save, name + '_training_log.csv')`; `open(log_path, 'a')`)."""
+    text = ctx.code(path)
+    if isinstance(path, cst.Name):
+        text += " " + " ".join(ctx.code(v) for v in ctx.facts.assigns.get(path.value, ()))
+    return text
