@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from mltrack.lint import effects as fx
-from mltrack.lint.facts import CallSite, Facts, collect
+from mltrack.lint.facts import CallSite, Facts, collect, dotted
 from mltrack.lint.positions import LazyPositions
 from mltrack.model import Edit, Location
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 ML_ROOTS = frozenset(
     "torch torchvision tensorflow keras sklearn jax flax mlflow wandb lightning pytorch_lightning "
     "lightning_fabric transformers accelerate datasets tensorboard tensorboardX numpy pandas "
-    "joblib xgboost lightgbm catboost random optuna dvc trl ray".split()
+    "joblib xgboost lightgbm catboost fasttext random optuna dvc trl ray".split()
 )
 _FROM_LINE = re.compile(r"^[ \t]*from[ \t]+\.*([A-Za-z_]\w*)", re.M)
 _IMPORT_LINE = re.compile(r"^[ \t]*import[ \t]+([^\n#;]+)", re.M)
@@ -98,10 +98,25 @@ class FileContext:
 
     # -- effects ---------------------------------------------------------------------------
     def _external(self, site: CallSite) -> frozenset[str] | None:
-        if self.project is None or not site.imported:
+        if self.project is None:
             return None
+        if not site.imported:
+            return self._instance_method(site)
         module, _, function = site.qual.rpartition(".")
         return self.project.effects_of(module, function, self.module_name)
+
+    def _instance_method(self, site: CallSite) -> frozenset[str] | None:
+        """`data = VAEDataset(...)` then `data.setup()`: the method of the project class the
+        variable holds an instance of (assigned once, from an imported class)."""
+        owner, _, method = (site.raw or "").partition(".")
+        values = self.facts.assigns.get(owner, ())
+        if not method or "." in method or len(values) != 1 or not isinstance(values[0], cst.Call):
+            return None
+        qual = self.facts.imports.resolve(dotted(values[0].func) or "")
+        if not qual or "." not in qual:
+            return None
+        module, _, klass = qual.rpartition(".")
+        return self.project.effects_of(module, f"{klass}.{method}", self.module_name)
 
     def effects(self, site: CallSite) -> frozenset[str]:
         cached = self._site_effects.get(site.order)

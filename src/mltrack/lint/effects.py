@@ -1,7 +1,8 @@
 """What a call does, in the vocabulary the rules speak: seeds, randomness, training, tracking.
 
 Effects are short strings: `seed:torch`, `rand:numpy`, `train`, `track`, `track:tensorboard`,
-`log:metric`, `log:params:all`, `log:artifact`, `log:data`, `log:code`, `read:data`, `git`.
+`log:metric`, `log:params:all`, `log:artifact`, `log:data`, `log:code`, `read:data`, `git`,
+`write:output` (images, video, figures, arrays written).
 Functions get the union of their calls' effects (closed over calls to other functions of the same
 file and, through the project index, of other modules), which is how a `set_seed()` helper in
 `utils.py` seeds `train.py`.
@@ -57,7 +58,16 @@ _SEED_ALL_CALLS = frozenset(
         "transformers.set_seed",
         "transformers.enable_full_determinism",
         "transformers.trainer_utils.set_seed",
+    }
+)
+# Lightning's `seed_everything` and accelerate's `set_seed` seed Python's `random`, NumPy and
+# torch - not TensorFlow (lightning/fabric/utilities/seed.py, accelerate/utils/random.py; cited
+# in tests/lint/test_library_claims.py).
+_SEED_TORCH_STACK = frozenset({"seed:torch", "seed:numpy", "seed:random"})
+_SEED_TORCH_STACK_CALLS = frozenset(
+    {
         "accelerate.utils.set_seed",
+        "accelerate.utils.random.set_seed",
         "lightning.seed_everything",
         "lightning.pytorch.seed_everything",
         "lightning.fabric.seed_everything",
@@ -65,6 +75,7 @@ _SEED_ALL_CALLS = frozenset(
         "pytorch_lightning.seed_everything",
         "pytorch_lightning.utilities.seed.seed_everything",
         "lightning.pytorch.utilities.seed.seed_everything",
+        "lightning.fabric.utilities.seed.seed_everything",
     }
 )
 _HF_TRAINERS = frozenset({"Trainer", "Seq2SeqTrainer", "SFTTrainer", "DPOTrainer"})
@@ -84,6 +95,8 @@ def call_effects(site: CallSite) -> set[str]:
     root = qual.split(".", 1)[0] if site.imported else ""
     effects: set[str] = set()
     # -- seeds
+    if qual in _SEED_TORCH_STACK_CALLS:
+        return set(_SEED_TORCH_STACK)
     if qual in _SEED_ALL_CALLS or (site.imported and name == "seed_everything"):
         return set(SEED_ALL)
     if root in ("transformers", "trl") and name in _HF_TRAINERS:
@@ -145,6 +158,11 @@ def call_effects(site: CallSite) -> set[str]:
     elif name == "fit" and receiver and not _NOT_A_FIT.search(receiver.rsplit(".", 1)[-1]):
         effects.add("train")
     elif name == "train" and ("trainer" in receiver or root in ("xgboost", "lightgbm")):
+        effects.add("train")
+    elif name == "train" and receiver and any("optim" in _name_of(a.value).lower() or "optim" in (
+            dotted(a.value) or "").lower() for a in site.node.args):
+        effects.add("train")  # an engine handed the optimizer: torchnet `engine.train(h, it, n, optimizer)`
+    elif root == "fasttext" and name in ("train_supervised", "train_unsupervised"):
         effects.add("train")
     elif name == "apply_gradients" or (root == "jax" and name in ("grad", "value_and_grad")):
         effects.add("train")
@@ -237,11 +255,16 @@ def call_effects(site: CallSite) -> set[str]:
             effects.add("git")
     if root in ("dvc", "hashlib"):
         effects.add("log:data")  # a content hash or DVC-pinned data: the version is computed
+    if name in _OUTPUT_WRITERS or (site.imported and qual in _ARRAY_WRITERS):
+        effects.add("write:output")  # images, video, figures, arrays: what inference writes
     if _loads_model(site, qual, name):
         effects.add("load:model")  # inference/evaluation: unversioned-predictions judges its outputs
     return effects
 
 
+_OUTPUT_WRITERS = frozenset({"VideoWriter", "imwrite", "save_image", "save_images", "imsave",
+                             "savefig"})
+_ARRAY_WRITERS = frozenset({"numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt"})
 _MODEL_LOADERS = frozenset({"torch.load", "torch.jit.load", "joblib.load", "pickle.load",
                             "keras.models.load_model", "tensorflow.saved_model.load",
                             "mlflow.pyfunc.load_model", "safetensors.torch.load_file"})
@@ -386,10 +409,67 @@ def _reads_local_data(site: CallSite, facts: Facts) -> bool:
     return any(_DATA_FILE.search(part) for part in text.split())
 
 
+_DATASET_BASE = re.compile(r"^(torchvision\.datasets|tensorflow_datasets)\.(.+\.)?[A-Z]\w*$")
+# A data file by name (`train.pkl`, `data/val.npy`), not a model or checkpoint file.
+_DATA_PICKLE = re.compile(r"(input|train|val|valid|test|data|dataset|features)[^/]*"
+                          r"\.(pkl|pickle|npy|npz|parquet|txt|csv|tsv|jsonl)\b", re.I)
+_MODEL_FILE = re.compile(r"model|ckpt|checkpoint|weight|state_dict|vectori[sz]er|encoder", re.I)
+
+
+def _dataset_subclass(site: CallSite, facts: Facts) -> bool:
+    """`MyCelebA(root, split="train")` where `class MyCelebA(CelebA)` subclasses a torchvision or
+    TFDS dataset: constructing it reads the data as the library class does."""
+    node = facts.classes.get(site.raw or "")
+    if node is None:
+        return False
+    for base in node.bases:
+        qual = facts.imports.resolve(dotted(base.value) or "") or ""
+        if _DATASET_BASE.match(qual):
+            return True
+    return False
+
+
+def _helper_reads_data_file(site: CallSite, facts: Facts) -> bool:
+    """`load_pickle(os.path.join(path, "train.pkl"))`: a helper of this file that opens one of
+    its parameters for reading, handed a data file's name."""
+    node = facts.functions.get(site.raw or "")
+    if node is None or not site.node.args:
+        return False
+    params = [p.name.value for p in node.params.params]
+    opened = set()
+    for inner in facts.calls:
+        if inner.function != site.raw or inner.raw != "open" or not inner.node.args:
+            continue
+        mode = inner.positional(1) or inner.kwarg("mode")
+        if mode is not None and (literal_string(mode.value) or "w").strip("bt") != "r":
+            continue
+        first = inner.node.args[0].value
+        if isinstance(first, cst.Name) and first.value in params:
+            opened.add(params.index(first.value))
+    for index in opened:
+        arg = site.positional(index) or site.kwarg(params[index])
+        if arg is None:
+            continue
+        text = " ".join(filter(None, (literal_string(e) for e in _strings_in(arg.value))))
+        if _DATA_PICKLE.search(text) and not _MODEL_FILE.search(text):
+            return True
+    return False
+
+
+def _strings_in(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """String literals of a path expression (`os.path.join(root, "train.pkl")`, `a + ".csv"`)."""
+    if isinstance(expr, cst.Call):
+        return [x for a in expr.args for x in _strings_in(a.value)]
+    if isinstance(expr, cst.BinaryOperation):
+        return _strings_in(expr.left) + _strings_in(expr.right)
+    return [expr]
+
+
 def site_effects(site: CallSite, facts: Facts, external) -> set[str]:
     """Effects of a call, including what a project helper it reaches does."""
     effects = call_effects(site)
-    if not site.imported and _reads_local_data(site, facts):
+    if not site.imported and (_reads_local_data(site, facts) or _dataset_subclass(site, facts)
+                              or _helper_reads_data_file(site, facts)):
         effects.add("read:data")
     if site.imported:
         extra = external(site) if external is not None else None
@@ -400,4 +480,6 @@ def site_effects(site: CallSite, facts: Facts, external) -> set[str]:
     elif site.raw is not None and site.raw not in facts.functions and "." not in site.raw:
         if seed_like_name(site.name) and not effects:
             effects |= SEED_ALL
+    elif external is not None and site.raw is not None and site.raw.count(".") == 1:
+        effects |= external(site) or set()  # `data.setup()` on an instance of a project class
     return effects

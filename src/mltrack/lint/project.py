@@ -121,7 +121,8 @@ def build_project(paths: Sequence[Path], root: Path) -> ProjectIndex:
 
 
 # Effects worth exporting to other modules (randomness *use* in a helper is the helper's business).
-_EXPORTED = ("seed:", "train", "track", "log:", "read:data", "git", "nogit", "load:model")
+_EXPORTED = ("seed:", "train", "track", "log:", "read:data", "git", "nogit", "load:model",
+             "write:output")
 
 
 def summarize_module(source: str, name: str) -> ModuleSummary | None:
@@ -143,7 +144,7 @@ def summarize_module(source: str, name: str) -> ModuleSummary | None:
     functions = {
         fn: frozenset(e for e in found if e.startswith(_EXPORTED))
         for fn, found in effects.items()
-        if "." not in fn
+        if fn.count(".") <= 1  # functions and methods (`Class.method`, for `obj.method()` calls)
     }
     for fn, found in effects.items():  # a class: constructing it runs its __init__
         if fn.endswith(".__init__") and fn.count(".") == 1:

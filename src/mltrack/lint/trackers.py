@@ -40,7 +40,9 @@ def mlflow_effects(site: CallSite, qual: str, name: str) -> set[str]:
     if name not in _MLFLOW_TRACKING and not qual.startswith("mlflow.data."):
         return set()
     effects = {"track", "track:mlflow"}
-    if name == "autolog":
+    if name == "autolog" and _truthy(site.kwarg("disable")):
+        pass  # `autolog(disable=True)` turns autologging off: it logs nothing
+    elif name == "autolog":
         effects |= {"log:params:all", "log:metric", "log:artifact"}
         datasets = site.kwarg("log_datasets")
         if not (datasets is not None and isinstance(datasets.value, cst.Name)
@@ -155,3 +157,8 @@ def _logs_whole_object(site: CallSite) -> bool:
     if isinstance(value, cst.Dict):
         return any(isinstance(e, cst.StarredDictElement) for e in value.elements)
     return not is_literal(value)
+
+
+def _truthy(arg: cst.Arg | None) -> bool:
+    """A keyword given a literal true value (`disable=True`)."""
+    return arg is not None and isinstance(arg.value, cst.Name) and arg.value.value == "True"

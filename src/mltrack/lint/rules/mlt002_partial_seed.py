@@ -49,6 +49,9 @@ class PartialSeed(Rule):
     summary = "Some generators the code uses are seeded, others are not"
     fixable = True
     VALID = (
+        # Lightning's seed_everything seeds torch, NumPy and Python's random
+        "import numpy as np\nimport random\nimport lightning as L\nL.seed_everything(7)\n"
+        "idx = np.random.permutation(10)\nrandom.shuffle(items)\nm = torch.nn.Linear(3, 1)\n" + _TRAIN,
         "import torch\nimport numpy as np\ntorch.manual_seed(0)\nnp.random.seed(0)\n"
         "x = np.random.rand(3)\nm = torch.nn.Linear(3, 1)\n" + _TRAIN,
         # NumPy is imported but only its seeded Generator API is used.
@@ -63,6 +66,9 @@ class PartialSeed(Rule):
         "    torch.manual_seed(0)\n    m = build()\n    loss.backward()\nmain()\n",
     )
     INVALID = (
+        # accelerate's set_seed seeds random, NumPy and torch, but not TensorFlow
+        Invalid("import tensorflow as tf\nfrom accelerate.utils import set_seed\nset_seed(0)\n"
+                "noise = tf.random.normal([4])\nmodel.fit(x + noise, y)\n", line=4),
         # flow: the seed is thrown away before the data is shuffled
         Invalid(
             "import numpy as np\nimport torch\ntorch.manual_seed(0)\nnp.random.seed(10101)\n"

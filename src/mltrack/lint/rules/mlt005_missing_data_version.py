@@ -2,9 +2,11 @@
 Flags code that tracks runs and reads data (`pandas.read_*`, `np.load`, torchvision / Keras /
 TFDS datasets, `tf.data` file datasets, TF1's `read_data_sets`, Ray Data `read_*`,
 `datasets.load_dataset` without
-`revision=`, a local data file opened for reading such as `open("input.txt")`) but logs no
-hash or version of that
-data: `mlflow.log_input`, a `data_hash`/`dataset_version`-style param or tag, a W&B artifact
+`revision=`, a local data file opened for reading such as `open("input.txt")`, a subclass of a
+torchvision dataset, a helper of the file that opens the data file it is handed
+(`load_pickle("train.pkl")`), a method of a project class that reads data such as a data
+module's `setup()`) but logs no hash or version of that data
+(`mlflow.autolog(disable=True)` logs none): `mlflow.log_input`, a `data_hash`/`dataset_version`-style param or tag, a W&B artifact
 (`use_artifact`), a `hashlib` digest or DVC all count. Logging the data *path* alone does not.
 
 ## Why is this bad?
@@ -34,8 +36,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from mltrack.lint.context import FileContext
-from mltrack.lint.rule import Rule
+from mltrack.lint.rule import Invalid, Rule, Valid
 from mltrack.model import Finding
+
+
+_PICKLE_HELPER = ("def load_pickle(filename):\n    with open(filename, 'rb') as f:\n"
+                  "        return pickle.load(f)\n\n")
+_DATAMODULE = ("import pandas as pd\n\nclass DataModule:\n    def __init__(self, root):\n"
+               "        self.root = root\n\n    def setup(self):\n"
+               "        self.df = pd.read_csv(self.root + '/train.csv')\n\n"
+               "    def prepare(self):\n        os.makedirs(self.root, exist_ok=True)\n")
 
 
 class MissingDataVersion(Rule):
@@ -55,6 +65,12 @@ class MissingDataVersion(Rule):
         # a config file read, an output file written: not training data
         "import wandb\nrun = wandb.init()\nsettings = open('config.yaml').read()\n"
         "open('input.txt', 'w').write('x')\n",
+        # a pickle helper handed a model file, not data
+        "import mlflow, pickle\n" + _PICKLE_HELPER +
+        "with mlflow.start_run():\n    model = load_pickle('models/trained_model.pkl')\n",
+        # a method of a project class that reads nothing
+        Valid("import wandb\nfrom dataset import DataModule\nwandb.init()\n"
+              "data = DataModule('data')\ndata.prepare()\n", files=(("dataset.py", _DATAMODULE),)),
     )
     INVALID = (
         "import mlflow\nimport pandas as pd\nwith mlflow.start_run():\n"
@@ -72,6 +88,21 @@ class MissingDataVersion(Rule):
         "cb = MLflowLoggerCallback(experiment_name='x')\nds = ray.data.read_csv(loc)\n",
         "import tensorflow as tf\nds = tf.data.TFRecordDataset(['train.tfrecord'])\n"
         "model.fit(ds, callbacks=[tf.keras.callbacks.TensorBoard('logs')])\n",
+        # data unpickled by a helper of the file, named at the call
+        Invalid("import mlflow, os, pickle\n" + _PICKLE_HELPER +
+                "X, y = load_pickle(os.path.join(data_path, 'train.pkl'))\n"
+                "with mlflow.start_run():\n    model.fit(X, y)\n", line=6),
+        # `autolog(disable=True)` logs nothing, so no dataset digest either
+        Invalid("import mlflow\nimport pandas as pd\nmlflow.sklearn.autolog(disable=True)\n"
+                "with mlflow.start_run():\n    df = pd.read_csv('d.csv')\n", line=5),
+        # a subclass of a torchvision dataset reads the data as its base does
+        Invalid("import wandb\nfrom torchvision.datasets import CelebA\n\n"
+                "class MyCelebA(CelebA):\n    def _check_integrity(self):\n        return True\n\n"
+                "wandb.init()\nds = MyCelebA('data', split='train')\n", line=9),
+        # a method of a project class (a Lightning-style data module's `setup()`) reads the data
+        Invalid("from dataset import DataModule\nfrom pytorch_lightning.loggers import TensorBoardLogger\n"
+                "logger = TensorBoardLogger('logs')\ndata = DataModule('data')\ndata.setup()\n",
+                line=5, files=(("dataset.py", _DATAMODULE),)),
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:

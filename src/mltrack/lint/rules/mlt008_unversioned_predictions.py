@@ -10,8 +10,9 @@ Inference and evaluation scripts - files whose top-level code loads a trained mo
 `checkpoint_path=` argument) and trains nothing - are judged on every output they write,
 whatever its name: generated text (`open(path, "w")`), images (PIL `Image.save`,
 `torchvision.utils.save_image` or a `save_image` helper, `cv2.imwrite`), figures
-(`plt.savefig`), arrays (`np.save`, `np.savez`) and tables (`DataFrame.to_csv`), unless the
-file logs to a tracker run or records a model version or input hash.
+(`plt.savefig`), arrays (`np.save`, `np.savez`) and tables (`DataFrame.to_csv`), written there or
+by a helper of another project module it calls (`detect_video(yolo, src, out)`), unless the file
+logs to a tracker run or records a model version or input hash.
 
 ## Why is this bad?
 "Which model and which data made prediction 12345?" has no answer once the file leaves the
@@ -45,7 +46,7 @@ import libcst as cst
 from mltrack.lint.context import FileContext
 from mltrack.lint.facts import CallSite, literal_string
 from mltrack.lint.paths import RUN_SPECIFIC, shown
-from mltrack.lint.rule import Rule
+from mltrack.lint.rule import Invalid, Rule, Valid
 from mltrack.lint.saves import forwarders, opened_path, saved_path
 from mltrack.model import Finding
 
@@ -56,6 +57,14 @@ _WRITERS = {"to_csv": 0, "to_parquet": 0, "to_json": 0, "to_feather": 0, "to_exc
 # call -> (index of what is written, index of where)
 _FUNCTIONS = {"numpy.save": (1, 0), "numpy.savetxt": (1, 0), "json.dump": (0, 1),
               "joblib.dump": (0, 1), "torch.save": (0, 1), "pickle.dump": (0, 1)}
+
+
+_DETECT = ("import cv2\nfrom keras.models import load_model\n\nclass Detector:\n"
+           "    def __init__(self, path):\n        self.model = load_model(path)\n\n"
+           "def detect_video(det, src, dst):\n    out = cv2.VideoWriter(dst, fourcc, 30, size)\n"
+           "    out.write(det.model.predict(frame))\n")
+_SAMPLES = ("from torchvision.utils import save_image\n\ndef save_samples(G, folder):\n"
+            "    save_image(G(z), folder + 'grid.png')\n")
 
 
 class UnversionedPredictions(Rule):
@@ -84,8 +93,20 @@ class UnversionedPredictions(Rule):
         "torch.save(model.state_dict(), 'export/model.pth')\njson.dump(params, open('export/params.json', 'w'))\n",
         # loads data, not a model
         "import numpy as np\nx = np.load('x.npy')\nnp.save('x2.npy', x * 2)\n",
+        # a project helper writes the outputs, but the run is tracked
+        Valid("import mlflow\nfrom detect import Detector, detect_video\nwith mlflow.start_run():\n"
+              "    detect_video(Detector(args.weights), args.input, args.output)\n"
+              "    mlflow.log_artifact(args.output)\n", files=(("detect.py", _DETECT),)),
+        # a training script's helper saves sample grids: monitoring, not predictions
+        Valid("import torch\nfrom viz import save_samples\nloss.backward()\n"
+              "G.load_state_dict(torch.load('g.pt'))\nsave_samples(G, 'images/')\n",
+              files=(("viz.py", _SAMPLES),)),
     )
     INVALID = (
+        # an inference script whose project helper writes the annotated video
+        Invalid("from detect import Detector, detect_video\n"
+                "detect_video(Detector(args.weights), args.input, args.output)\n", line=2,
+                files=(("detect.py", _DETECT),)),
         # inference scripts: a loaded checkpoint's outputs, whatever they are called
         # the identifier of a helper model is not a record of the model that made the outputs
         "import torch\nfrom PIL import Image\nchecker_model_id = 'org/safety-checker'\n"
@@ -161,6 +182,15 @@ class UnversionedPredictions(Rule):
         writes = [(site, where) for site in ctx.calls if (where := _output_path(ctx, site)) is not None]
         # `with open(p, "w") as f: json.dump(x, f)` is one output: report the writer, not the open
         written = {ctx.code(where) for site, where in writes if site.raw != "open"}
+        for site in ctx.calls:  # a project helper writes them (`detect_video(yolo, src, out)`)
+            if site.imported and "write:output" in ctx.effects(site) - ctx.direct(site) and not any(
+                    _LINEAGE_NAME.search(ctx.code(a.value)) for a in site.node.args):
+                yield self.finding(
+                    ctx, site.node,
+                    f"`{site.raw or site.name}` writes outputs{loaded}, but nothing records which "
+                    "checkpoint, seed or input produced them (no tracker run, model version or "
+                    "input hash)",
+                )
         for site, where in writes:
             if _LINEAGE_NAME.search(ctx.code(where)) or (site.raw == "open" and ctx.code(where) in written):
                 continue
