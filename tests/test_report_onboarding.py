@@ -181,7 +181,9 @@ def _unfilter(kind: int, line: bytearray, prev: bytearray, bpp: int) -> None:
 
 
 def test_a_store_with_other_names_still_gets_a_page(tmp_path: Path) -> None:
-    """No reference experiment, no configured model: the page is written, the checks say why not."""
+    """No reference experiment and no policy: the checks run on the store's own names, and the
+    page says what was assumed; a policy naming an experiment the store lacks still gets a
+    page, whose checks section says why they did not run."""
     from tests.support.small_store import build_small_store
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -190,5 +192,10 @@ def test_a_store_with_other_names_still_gets_a_page(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["report", "--tracking-uri", uri, "--out", str(out)])
     assert result.exit_code == 0, result.output
     page = out.read_text()
-    assert "Pressure checks not run: [tool.mltrack] names experiment" in page
-    assert store.experiment in page and '<section id="glossary">' in page
+    assert "Pressure checks not run" not in page and 'id="evidence-multi-user"' in page
+    assert "<h3>Assumptions</h3>" in page and store.experiment in page and '<section id="glossary">' in page
+    config = tmp_path / "policy.toml"
+    config.write_text('experiments = ["mltrack-reference"]\n')
+    result = CliRunner().invoke(main, ["report", "--tracking-uri", uri, "--out", str(out), "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "Pressure checks not run: [tool.mltrack] names experiment" in out.read_text()

@@ -5,7 +5,9 @@ plugin adds nothing. The store is read once per session, at session start (so an
 experiment in the policy is a usage error before any test runs); under pytest-xdist the
 controller reads it and hands the workers a snapshot file, so workers never read it again.
 Each check's evidence is gathered by the worker that runs that check, with the same code
-`mltrack audit` uses (`mltrack.pressure.runner.CheckSession`).
+`mltrack audit` uses (`mltrack.pressure.runner.CheckSession`). Names the policy does not set
+are inferred from the snapshot (every process resolves the same snapshot the same way); the
+report header and the terminal summary list what was assumed and the policy key to override it.
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ class _SuiteState:
     session: Any = None
     reads: int = 0
     results: dict[str, Any] = field(default_factory=dict)
+    assumptions: tuple[Any, ...] = ()  # what was inferred because the policy did not say
 
 
 _STATE = pytest.StashKey[_SuiteState]()
@@ -166,8 +169,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         payload = json.loads(Path(workerinput[WORKER_SNAPSHOT_KEY]).read_text(encoding="utf-8"))
         state.snapshot = StoreSnapshot.from_dict(payload["snapshot"])
         state.server_version = payload["server_version"]
+        _resolve_policy(state)
         return
     _read_store(state)
+    _resolve_policy(state)
     if session.config.pluginmanager.hasplugin("xdist") and workerinput is None:
         handle, name = tempfile.mkstemp(prefix="mltrack-snapshot-", suffix=".json")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -188,6 +193,26 @@ def _read_store(state: _SuiteState) -> None:
 
         raise pytest.UsageError(f"mltrack: {for_terminal(redact(str(err)))}") from None
     state.reads += 1
+
+
+def _resolve_policy(state: _SuiteState) -> None:
+    """The policy the checks run with: the user's keys, the rest inferred from the snapshot."""
+    from mltrack.pressure.runner import resolve_policy
+
+    state.policy, state.assumptions = resolve_policy(state.snapshot, state.policy)
+
+
+def assumption_lines(assumptions: Any) -> list[str]:
+    """`assumed metric = val_acc (val_acc, 11 of 11 finished training runs); override: metric`."""
+    from mltrack.report.markdown import assumed_value
+
+    lines = []
+    for item in assumptions:
+        data = item.to_dict() if hasattr(item, "to_dict") else dict(item)
+        coverage = f" ({data['coverage']})" if data.get("coverage") else ""
+        lines.append(f"assumed {data['key']} = {assumed_value(data.get('value'))}{coverage}; "
+                     f"override: {data['override']}")
+    return lines
 
 
 def _adapter(state: _SuiteState) -> Any:
@@ -216,7 +241,11 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
     tracker = state.snapshot.tracker if state.snapshot is not None else "store"
     version = state.server_version or "unknown"
-    return [for_terminal(f"mltrack: tracking URI {redact(state.uri)} (from {state.source}); {tracker} version {version}")]
+    lines = [f"mltrack: tracking URI {redact(state.uri)} (from {state.source}); {tracker} version {version}"]
+    if state.assumptions:  # zero configuration: say what the verdicts rest on
+        lines.append("mltrack: no policy key set for these; inferred from the store ([tool.mltrack] overrides):")
+        lines += [f"mltrack:   {line}" for line in assumption_lines(state.assumptions)]
+    return [for_terminal(line) for line in lines]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -298,3 +327,5 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             row = rows[check.name]
             terminalreporter.line(for_terminal(  # store text: escapes made visible before clipping
                 f"{row['code']} {row['name']:<17} {row['status'].upper():<5} {for_terminal(row['message'])[:110]}"))
+    for line in assumption_lines(_state(config).assumptions):
+        terminalreporter.line(for_terminal(line))

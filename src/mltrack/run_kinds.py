@@ -6,13 +6,16 @@ param or tag, writes a predictions file, and logs no training metric. Such a run
 (which model made which predictions), so cleanup must keep it and everything it points to.
 
 - `model_references(run)`: every model a run names in its params and tags.
-- `is_inference_run(run, metric)`: mltrack's `mltrack.run_type=inference` tag, or a model load /
-  predictions output with no training metric beside it.
+- `is_inference_run(run, metric)`: mltrack's `mltrack.run_type=inference` tag (one signal among
+  others), or a model load / predictions output with no training metric beside it.
+- `is_support_run(run)`: a job that neither trains nor predicts: data preparation (W&B job type
+  `dataset`, ... with no metric) or model registration / deployment (job type `registration`).
+- `run_kind(run, metric)`: "inference", "other" or "training" - the one definition the checks
+  (`mltrack.pressure.base.training_runs` / `inference_runs`), reports and cleanup use.
 - `lineage(run, snapshot)`: the run ids an inference run's lineage points to, and how.
 
-Pure functions over `mltrack.model` records: shared by cleanup, the checks and (later) the
-zero-configuration "any store" work. Dataset inputs are not in the snapshot yet; once they are,
-an input with context "inference"/"eval" is one more signal here.
+Pure functions over `mltrack.model` records. A dataset input logged with context "inference"
+(or prediction, scoring...) is one more inference signal.
 """
 
 from __future__ import annotations
@@ -39,6 +42,14 @@ _PREDICTIONS_FILE = re.compile(r"(^|/)(predictions?|preds|scores|scored|inferenc
 _STAGES = {"production", "staging", "archived", "none"}
 # Dataset input contexts (`mlflow.log_input(..., context=...)`) that mean "scored this data".
 _INFERENCE_CONTEXTS = frozenset({"inference", "prediction", "predict", "scoring", "serving", "batch_inference"})
+# Job types (W&B `job_type`, or a `job_type` tag/param) of runs that prepare data, not models.
+_DATA_JOB_TYPES = frozenset({"dataset", "data", "data-prep", "data_prep", "dataprep", "preprocess",
+                             "preprocessing", "prepare-data", "prepare_data", "upload", "upload-data",
+                             "ingest", "etl", "split"})
+# Job types of runs that register, promote or deploy a model trained elsewhere.
+_REGISTRY_JOB_TYPES = frozenset({"registration", "register", "promote", "promotion", "deploy",
+                                 "deployment", "model-registry", "export"})
+_JOB_TYPE_KEYS = ("wandb.job_type", "job_type")
 
 
 @dataclass(frozen=True)
@@ -90,8 +101,9 @@ def _parse_models_uri(text: str, body: str) -> ModelRef | None:
     return None
 
 
-def training_metrics(run: RunRecord, metric: str = conventions.METRIC) -> list[str]:
-    """The run's metrics that only training produces (the primary metric, losses, train/val)."""
+def training_metrics(run: RunRecord, metric: str | None = conventions.METRIC) -> list[str]:
+    """The run's metrics that only training produces (the primary metric, losses, train/val);
+    `metric=None` when the primary metric is not known yet (it is being inferred)."""
     return sorted(k for k in run.metrics if k == metric or _TRAINING_METRIC.search(k))
 
 
@@ -100,7 +112,7 @@ def predictions_outputs(files: Iterable[ArtifactFile] | None) -> list[str]:
     return sorted(f.path for f in files or () if _PREDICTIONS_FILE.search(f.path))
 
 
-def inference_signals(run: RunRecord, metric: str = conventions.METRIC,
+def inference_signals(run: RunRecord, metric: str | None = conventions.METRIC,
                       files: Iterable[ArtifactFile] | None = None) -> list[str]:
     """Why this run looks like an inference run (empty: it does not). `files`: its artifacts,
     when listed (the snapshot's own listing is used otherwise)."""
@@ -123,9 +135,26 @@ def inference_signals(run: RunRecord, metric: str = conventions.METRIC,
     return signals
 
 
-def is_inference_run(run: RunRecord, metric: str = conventions.METRIC,
+def is_inference_run(run: RunRecord, metric: str | None = conventions.METRIC,
                      files: Iterable[ArtifactFile] | None = None) -> bool:
     return bool(inference_signals(run, metric, files))
+
+
+def is_support_run(run: RunRecord) -> bool:
+    """A job that neither trains nor predicts, by its job type: data preparation that logged no
+    metric (a `dataset` job that also logs a validation score is judged as training), or the
+    registration / deployment of a model (it may log the metric it was promoted on)."""
+    job = (_first(run, _JOB_TYPE_KEYS) or "").strip().lower()
+    return (job in _DATA_JOB_TYPES and not run.metrics) or job in _REGISTRY_JOB_TYPES
+
+
+def run_kind(run: RunRecord, metric: str | None = conventions.METRIC) -> str:
+    """"inference", "other" or "training": what the run did, told by its content."""
+    if is_inference_run(run, metric):
+        return "inference"
+    if is_support_run(run):
+        return "other"
+    return "training"
 
 
 def lineage(run: RunRecord, snapshot: StoreSnapshot) -> list[tuple[str, str]]:

@@ -34,6 +34,7 @@ _MARK = {"pass": "PASS ", "fail": "FAIL ", "warn": "WARN ", "error": "ERROR", "s
 def audit_command(tracking_uri: str, out_dir: Path, checks: str, config_path: str | None,
                   progress: bool | None, load_models: bool = False) -> None:
     """Run the pressure checks against a live store and write the audit report."""
+    from mltrack.pressure.assumptions import describe
     from mltrack.pressure.policy import load_policy
     from mltrack.report.audit import exit_code, run_audit
     from mltrack.report.progress import ProgressPrinter
@@ -51,6 +52,10 @@ def audit_command(tracking_uri: str, out_dir: Path, checks: str, config_path: st
         report = run_audit(tracking_uri, out_dir, checks=checks, policy=policy, progress=printer)
     finally:
         printer.finish()
+    if report.get("assumptions"):  # zero configuration: what the verdicts rest on, and how to change it
+        click.echo("Assumed (no policy key set; inferred from the store):")
+        for item in report["assumptions"]:
+            click.echo(for_terminal(f"  {describe(item)}"))
     for result in report["results"]:
         click.echo(for_terminal(f"{_MARK.get(result['status'], result['status'])} {result['code']} "
                                 f"{result['name']:<17} {result['message']}"))  # store text: no raw escapes

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mltrack import conventions, run_facts, synonyms
+from mltrack import conventions, run_facts, run_kinds, synonyms
 from mltrack.promotions import previous_version, read_promotions
 from mltrack.model import CheckResult, ModelVersionRecord, RegisteredModelRecord, RunRecord, Status, StoreSnapshot
 from mltrack.pressure.policy import Policy
@@ -104,8 +104,15 @@ def diverged_ref(run: RunRecord, policy: Policy) -> dict[str, Any]:
     return {"run_id": run.run_id, "name": run.name, policy.metric: str(run.metrics.get(policy.metric))}
 
 
-def is_inference(run: RunRecord) -> bool:
-    return run.tags.get(conventions.TAG_RUN_TYPE) == conventions.RUN_TYPE_INFERENCE
+def is_inference(run: RunRecord, policy: Policy | None = None) -> bool:
+    """Told by the run's content (mltrack.run_kinds): a model loaded, predictions written, no
+    training metric beside them; mltrack's `mltrack.run_type` tag is one signal among those."""
+    return run_kinds.is_inference_run(run, policy.metric if policy is not None else conventions.METRIC)
+
+
+def is_training(run: RunRecord, policy: Policy | None = None) -> bool:
+    """Neither an inference run nor a data-preparation or registration job (mltrack.run_kinds)."""
+    return run_kinds.run_kind(run, policy.metric if policy is not None else conventions.METRIC) == "training"
 
 
 def experiment_ids(snapshot: StoreSnapshot, names: Iterable[str]) -> set[str]:
@@ -113,20 +120,23 @@ def experiment_ids(snapshot: StoreSnapshot, names: Iterable[str]) -> set[str]:
 
 
 def training_runs(snapshot: StoreSnapshot, policy: Policy, *, include_deleted: bool = False) -> list[RunRecord]:
-    """Runs of the configured training experiments, minus inference runs (and deleted runs)."""
+    """Runs of the configured (or inferred) experiments that trained: inference runs and
+    data-preparation jobs are told apart by content and left out (so are deleted runs)."""
     ids = experiment_ids(snapshot, policy.experiments)
     return [
         r for r in snapshot.runs
-        if r.experiment_id in ids and not is_inference(r)
-        and (include_deleted or r.lifecycle_stage == "active")
+        if r.experiment_id in ids and (include_deleted or r.lifecycle_stage == "active")
+        and is_training(r, policy)
     ]
 
 
 def inference_runs(snapshot: StoreSnapshot, policy: Policy) -> list[RunRecord]:
+    """Active runs of `inference_experiments`, and every active run whose content says it is
+    an inference run (wherever it was logged)."""
     ids = experiment_ids(snapshot, policy.inference_experiments)
     return [
         r for r in snapshot.runs
-        if r.lifecycle_stage == "active" and (r.experiment_id in ids or is_inference(r))
+        if r.lifecycle_stage == "active" and (r.experiment_id in ids or is_inference(r, policy))
     ]
 
 

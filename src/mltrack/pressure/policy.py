@@ -1,9 +1,11 @@
 """The pressure suite's policy: what to check and against which thresholds.
 
-Read from `[tool.mltrack]` (pyproject.toml) or an explicit TOML file. Every default matches the
-reference runs (`mltrack.conventions`), so `pytest --tracking-uri` on a seeded store needs no
-configuration. An unknown key is a `ConfigError` naming it: a typo must not silently turn a
-check off. The `lint` sub-table belongs to the linter and is ignored here.
+Read from `[tool.mltrack]` (pyproject.toml) or an explicit TOML file. `explicit` records which
+keys the user set: the names a store is judged by (experiments, metric and goal, registered
+models, production alias) that the user did not set are inferred from the store itself
+(`mltrack.pressure.assumptions`), and only explicit names are validated against the store. An
+unknown key is a `ConfigError` naming it: a typo must not silently turn a check off. The `lint`
+sub-table belongs to the linter and is ignored here.
 """
 
 from __future__ import annotations
@@ -52,25 +54,53 @@ class Policy:
     cleanup_list_limit: int = 500  # runs whose artifacts are listed through the API, at most
     ui_url: str | None = None  # where onboarding tells people to look (default: the URI if http)
     load_models: bool = False  # also unpickle models, in a child process (runs the store's code)
+    stuck_run_hours: float = 24.0  # onboarding: a run RUNNING longer than this is stuck (its process died)
+    # The keys the user set: every key read from [tool.mltrack] (policy_from_mapping), plus any
+    # key given to the constructor with a value other than its default. `Policy()` sets none,
+    # so every inferable key is inferred from the store.
+    explicit: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "required_fields", MappingProxyType(dict(self.required_fields)))
+        changed = {f.name for f in dataclasses.fields(self)
+                   if f.name != "explicit" and getattr(self, f.name) != _default(f)}
+        object.__setattr__(self, "explicit", frozenset(self.explicit) | changed)
+
+    def is_set(self, key: str) -> bool:
+        """Did the user set `key` (in [tool.mltrack], or by giving it to the constructor)?"""
+        return key in self.explicit
 
     @property
     def higher_is_better(self) -> bool:
         return self.metric_goal == "max"
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # asdict cannot copy a mappingproxy
+        data.update({k: list(v) for k, v in data.items() if isinstance(v, tuple)})
         data["required_fields"] = {k: list(v) for k, v in self.required_fields.items()}
+        data["explicit"] = sorted(self.explicit)
         return data
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
+
+
+def with_inferred(policy: Policy, values: Mapping[str, Any]) -> Policy:
+    """`policy` with `values` filled in from the store: they do not count as set by the user."""
+    resolved = dataclasses.replace(policy, **values)
+    object.__setattr__(resolved, "explicit", policy.explicit)
+    return resolved
 
 
 _TUPLE_KEYS = {"experiments", "inference_experiments", "registered_models", "inference_fields",
                "environment_fields"}
 _INT_KEYS = {"old_run_days", "stale_run_days", "keep_top", "min_users", "min_search_runs",
              "cleanup_list_limit"}
-_FLOAT_KEYS = {"rerun_tolerance", "timeout_s", "answer_target_s", "drill_target_s", "read_deadline_s"}
+_FLOAT_KEYS = {"rerun_tolerance", "timeout_s", "answer_target_s", "drill_target_s", "read_deadline_s",
+               "stuck_run_hours"}
 # Durations: zero or less would time out at once and then blame the store.
 _POSITIVE_KEYS = {"timeout_s", "answer_target_s", "drill_target_s", "read_deadline_s"}
 _STR_KEYS = {"metric", "metric_goal", "production_alias", "rerun_command", "ui_url"}
@@ -98,7 +128,7 @@ def policy_from_mapping(data: Mapping[str, Any], source: str | None = None) -> P
         values[key] = _coerce(key, value, where)
     if values.get("metric_goal", "max") not in ("max", "min"):
         raise ConfigError(f"metric_goal{where} must be 'max' or 'min', not {values['metric_goal']!r}")
-    return Policy(**values)
+    return Policy(**values, explicit=frozenset(values))
 
 
 def _coerce(key: str, value: Any, where: str) -> Any:

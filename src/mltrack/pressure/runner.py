@@ -1,6 +1,8 @@
 """Run pressure checks against a store: one snapshot, then gather + judge per check.
 
 The audit command and the pytest plugin both call `run_checks`, so they give the same verdicts.
+Names the policy does not set are inferred from the snapshot (`mltrack.pressure.assumptions`)
+before any check runs; the outcome carries the resolved policy and what was assumed.
 A store that dies mid-run turns the check that noticed and every remaining check into `error`
 with a clear message, each within `policy.timeout_s`: evidence gathering runs in a daemon thread
 that is abandoned, not waited for, when it overruns.
@@ -19,6 +21,7 @@ from typing import Any
 
 from mltrack.errors import ConfigError, StoreError
 from mltrack.model import CheckResult, StoreSnapshot
+from mltrack.pressure.assumptions import Assumption, resolve
 from mltrack.pressure.base import Check, GatherContext
 from mltrack.pressure.evidence import describe_error, is_connection_error
 from mltrack.pressure.policy import Policy
@@ -33,31 +36,44 @@ class RunOutcome:
     results: tuple[CheckResult, ...]
     server_version: str | None
     duration_s: float
+    policy: Policy | None = None  # the policy the checks ran with: the user's, gaps inferred
+    assumptions: tuple[Assumption, ...] = ()  # what was inferred because the policy did not say
 
     def result(self, name: str) -> CheckResult | None:
         return next((r for r in self.results if r.name == name), None)
 
     def to_dict(self) -> dict[str, Any]:
         return {"snapshot": self.snapshot.to_dict(), "results": [r.to_dict() for r in self.results],
-                "server_version": self.server_version, "duration_s": self.duration_s}
+                "server_version": self.server_version, "duration_s": self.duration_s,
+                "assumptions": [a.to_dict() for a in self.assumptions]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunOutcome:
         return cls(StoreSnapshot.from_dict(data["snapshot"]),
                    tuple(CheckResult.from_dict(r) for r in data["results"]),
-                   data.get("server_version"), data.get("duration_s", 0.0))
+                   data.get("server_version"), data.get("duration_s", 0.0),
+                   assumptions=tuple(Assumption.from_dict(a) for a in data.get("assumptions", ())))
 
 
 def validate_policy(snapshot: StoreSnapshot, policy: Policy) -> None:
-    """Names in the policy must exist in the store: a typo must not make checks vacuous."""
-    missing = [f"experiment {n!r}" for n in (*policy.experiments, *policy.inference_experiments)
-               if snapshot.experiment(n) is None]
-    if snapshot.tracker == "mlflow":
+    """Names the user set must exist in the store: a typo must not make checks vacuous. Names
+    not set are inferred from the store (resolve_policy), so they exist by construction."""
+    named = [*(policy.experiments if policy.is_set("experiments") else ()),
+             *(policy.inference_experiments if policy.is_set("inference_experiments") else ())]
+    missing = [f"experiment {n!r}" for n in named if snapshot.experiment(n) is None]
+    if snapshot.tracker == "mlflow" and policy.is_set("registered_models"):
         missing += [f"registered model {n!r}" for n in policy.registered_models
                     if snapshot.registered_model(n) is None]
     if missing:
         raise ConfigError(f"[tool.mltrack] names {', '.join(missing)}, not found in {snapshot.uri}",
-                          hint="fix the name in [tool.mltrack] or point --tracking-uri at the right store")
+                          hint="fix the name in [tool.mltrack] (or remove the key: it is then inferred "
+                               "from the store) or point --tracking-uri at the right store")
+
+
+def resolve_policy(snapshot: StoreSnapshot, policy: Policy) -> tuple[Policy, tuple[Assumption, ...]]:
+    """The policy the checks run with: the user's keys as set, every other name the checks need
+    inferred from the snapshot, and the assumptions made (empty when the policy names them all)."""
+    return resolve(snapshot, policy)
 
 
 def read_snapshot(adapter: Any, policy: Policy, progress: Progress | None = None) -> tuple[StoreSnapshot, str | None]:
@@ -102,6 +118,7 @@ def run_checks(uri_or_adapter: Any, policy: Policy, names: Sequence[str] | str |
         if any(c.name in MODEL_LOADING for c in checks):
             prewarm_model_loading()
         snapshot, server_version = read_snapshot(adapter, policy, progress)
+        policy, assumptions = resolve_policy(snapshot, policy)
         with CheckSession(adapter, snapshot, policy, rollback_drill=rollback_drill) as session:
             results = []
             for done, check in enumerate(checks):
@@ -111,7 +128,8 @@ def run_checks(uri_or_adapter: Any, policy: Policy, names: Sequence[str] | str |
     finally:
         if owned:
             adapter.close()
-    return RunOutcome(snapshot, tuple(results), server_version, round(time.perf_counter() - started, 3))
+    return RunOutcome(snapshot, tuple(results), server_version, round(time.perf_counter() - started, 3),
+                      policy, assumptions)
 
 
 MODEL_LOADING = frozenset({"recovery", "production-model", "rollback"})
@@ -133,8 +151,10 @@ def prewarm_model_loading() -> None:
 
 def run_offline(snapshot: StoreSnapshot, policy: Policy, evidence: dict[str, dict[str, Any]] | None = None,
                 names: Sequence[str] | str | None = None) -> tuple[CheckResult, ...]:
-    """Judge recorded snapshots and evidence without a store (the offline unit tests)."""
+    """Judge recorded snapshots and evidence without a store (the offline unit tests), with the
+    policy resolved against the snapshot exactly as a live run does."""
     evidence = evidence or {}
+    policy, _ = resolve_policy(snapshot, policy)
     return tuple(c.evaluate(snapshot, evidence.get(c.name, {}), policy) for c in select(names))
 
 

@@ -23,7 +23,7 @@ def key_numbers(snapshot: StoreSnapshot, policy: Any, results: Sequence[Any]) ->
     from mltrack.pressure.base import is_inference, missing_fields
 
     active = [r for r in snapshot.runs if r.lifecycle_stage == "active"]
-    untracked = sum(len(missing_fields(r, policy.required_fields)) for r in active if not is_inference(r))
+    untracked = sum(len(missing_fields(r, policy.required_fields)) for r in active if not is_inference(r, policy))
     reclaimable = None
     for result in results:
         value = result.evidence.get("reclaimable_bytes") if result.name == "artifact-cleanup" else None
@@ -66,11 +66,25 @@ def run_audit(
         tracker=getattr(outcome.snapshot, "tracker", None) or parse(uri).tracker,
         server_version=getattr(outcome, "server_version", None) or outcome.snapshot.server_version,
         results=results,
-        numbers=key_numbers(outcome.snapshot, policy, results),
+        numbers=key_numbers(outcome.snapshot, outcome.policy or policy, results),
         checks_requested=checks,
         duration_s=time.perf_counter() - started,
     )
-    return write_audit(report, out_dir)
+    return write_audit(with_assumptions(report.to_dict(), outcome.assumptions), out_dir)
+
+
+def with_assumptions(data: dict[str, Any], assumptions: Sequence[Any]) -> dict[str, Any]:
+    """report.json's `assumptions`: what zero configuration inferred because the policy did not
+    say (empty when the policy names everything), masked like the results."""
+    from mltrack.secrets import mask_text, mask_value
+
+    listed = []
+    for assumption in assumptions:
+        item = assumption.to_dict()
+        item["value"] = mask_value("value", item["value"])[0]  # names from the store
+        item["coverage"] = mask_text(item["coverage"])[0] if item["coverage"] else item["coverage"]
+        listed.append(item)
+    return {**data, "assumptions": listed}
 
 
 def exit_code(report: dict[str, Any]) -> int:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mltrack.report.html_base import cards, esc, evidence_block, page, status_badge, table
+from mltrack.report.markdown import assumed_value
 from mltrack.report.trend import describe_number, ordered_numbers as _ordered, human_bytes
 
 
@@ -28,6 +29,7 @@ def render_audit_html(report: Mapping[str, Any]) -> str:
             ("secrets masked", summary.get("masked_secrets", 0)),  # shown as *** (mltrack.secrets)
         ]),
         "</section>",
+        _assumptions(report.get("assumptions")),
         _trend(report.get("trend")),
         '<section id="checks"><h2>Checks</h2>',
         table(
@@ -53,9 +55,21 @@ def render_audit_html(report: Mapping[str, Any]) -> str:
     env = report.get("environment", {})
     body.append('<section id="environment"><h2>Environment</h2>'
                 + table(["key", "value"], sorted((k, v) for k, v in env.items())) + "</section>")
-    nav = [("summary", "Summary"), ("trend", "Since last audit"), ("checks", "Checks"),
-           ("environment", "Environment")]
+    nav = [("summary", "Summary"), *([("assumptions", "Assumptions")] if report.get("assumptions") else []),
+           ("trend", "Since last audit"), ("checks", "Checks"), ("environment", "Environment")]
     return page("mltrack audit", f"{report['uri']} — {report['created_at']}", nav, "\n".join(body))
+
+
+def _assumptions(assumptions: Any) -> str:
+    """What zero configuration inferred (report.json `assumptions`), each with its override."""
+    if not assumptions:
+        return ""
+    rows = [(a.get("key"), assumed_value(a.get("value")), a.get("how"), a.get("coverage") or "", a.get("override"))
+            for a in assumptions]
+    return ('<section id="assumptions"><h2>Assumptions</h2><p>No policy named these, so they were inferred '
+            "from the store; set the policy key in <code>[tool.mltrack]</code> (or <code>--config FILE</code>) "
+            "to override one.</p>" + table(["assumed", "value", "how", "coverage", "policy key"], rows)
+            + "</section>")
 
 
 def _trend(trend: Mapping[str, Any] | None) -> str:

@@ -18,7 +18,8 @@ from mltrack.stores.base import Progress
 def write_onboarding(uri: str, out_file: Path, *, policy: Any, checks: str | None = "all",
                      progress: Progress | None = None) -> dict[str, Any]:
     """Write the page; returns {"bytes", "seconds"}. `checks=None` skips the pressure checks."""
-    from mltrack.pressure.runner import run_checks
+    from mltrack.pressure.runner import resolve_policy, run_checks
+    from mltrack.report.audit import with_assumptions
     from mltrack.stores import open_store
 
     started = time.perf_counter()
@@ -34,9 +35,16 @@ def write_onboarding(uri: str, out_file: Path, *, policy: Any, checks: str | Non
                 # page; the page says why the verdicts are missing instead of refusing.
                 note = f"not run: {exc}"
         snapshot = outcome.snapshot if outcome else adapter.snapshot(progress=progress)
+        # The page ranks and groups by the same names the checks used: the user's policy with
+        # every key it does not set inferred from the store (mltrack.pressure.assumptions).
+        if outcome is not None and outcome.policy is not None:
+            policy, assumptions = outcome.policy, outcome.assumptions
+        else:
+            policy, assumptions = resolve_policy(snapshot, policy)
         data = build_onboarding(snapshot, policy, outcome.results if outcome else (),
                                 history=adapter.metric_history)
         data["checks_note"] = note
+        data["assumptions"] = with_assumptions({}, assumptions)["assumptions"]
     finally:
         adapter.close()
     text = render_onboarding(data)

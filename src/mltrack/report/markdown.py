@@ -44,6 +44,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     if summary.get("masked_secrets"):  # mltrack.secrets: masked in report.json already
         lines += [f"> {int(summary['masked_secrets'])} secret-looking value(s) (params, tags, URIs with "
                   "passwords, tokens) are shown as `***` in this report.", ""]
+    lines += _assumptions(report.get("assumptions"))
     lines += _trend(report.get("trend"))
     lines += ["## Checks", "", "| code | check | status | verdict | time |", "|---|---|---|---|---:|"]
     for result in report["results"]:
@@ -55,6 +56,29 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     for result in report["results"]:
         lines += _details(result)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _assumptions(assumptions: Any) -> list[str]:
+    """What zero configuration inferred (report.json `assumptions`), each with its override."""
+    if not assumptions:
+        return []
+    lines = ["## Assumptions", "",
+             "No policy named these, so they were inferred from the store; set the policy key in "
+             "`[tool.mltrack]` (or `--config FILE`) to override one.", "",
+             "| assumed | value | how | coverage | policy key |", "|---|---|---|---|---|"]
+    for item in assumptions:
+        lines.append(f"| {_md(item.get('key'))} | {_md(assumed_value(item.get('value')))} | {_md(item.get('how'))} "
+                     f"| {_md(item.get('coverage') or '')} | {_code(str(item.get('override')))} |")
+    return lines + [""]
+
+
+def assumed_value(value: Any) -> str:
+    """An assumption's value as text: a list joined, a mapping as `key n`, none as `none`."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) if value else "none"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return str(value)
 
 
 def _verdict(summary: Mapping[str, Any]) -> str:

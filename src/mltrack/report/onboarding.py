@@ -59,7 +59,7 @@ def build_onboarding(snapshot: StoreSnapshot, policy: Any, results: Sequence[Che
     snapshot, masked_in_store = _masked_snapshot(snapshot)
     results, masked_in_checks = mask_results(tuple(results))
     active = [r for r in snapshot.runs if r.lifecycle_stage == "active"]
-    training = [r for r in active if not is_inference(r)]
+    training = [r for r in active if not is_inference(r, policy)]
     names = {e.experiment_id: e.name for e in snapshot.experiments}
     fields = dict(policy.required_fields)
     main = _main_experiment(snapshot, policy, training)
@@ -116,10 +116,14 @@ def _masked_snapshot(snapshot: StoreSnapshot) -> tuple[StoreSnapshot, int]:
 
 
 def _main_experiment(snapshot: StoreSnapshot, policy: Any, training: list[RunRecord]) -> str:
+    counts = Counter(r.experiment_id for r in training)
+    if not policy.is_set("experiments"):  # inferred: every experiment, so the one most trained in
+        named = [e.experiment_id for n in policy.experiments if (e := snapshot.experiment(n)) is not None]
+        if any(counts.get(i) for i in named):
+            return max(named, key=lambda i: (counts.get(i, 0), -named.index(i)))
     for name in policy.experiments:
         if (exp := snapshot.experiment(name)) is not None:
             return exp.experiment_id
-    counts = Counter(r.experiment_id for r in training)
     return counts.most_common(1)[0][0] if counts else ""
 
 

@@ -53,7 +53,21 @@ def _overview(data: Mapping[str, Any]) -> str:
         f"{esc(data.get('server_version') or 'unknown')}). Leaderboards rank by <b>{esc(data['metric'])}</b> "
         f"({'higher' if data['metric_goal'] == 'max' else 'lower'} is better). {esc(verdict)}</p>" +
         (f"<p>{int(data['masked_secrets'])} secret-looking value(s) (params, tags, URIs with passwords, "
-         "tokens) are shown as <code>***</code>.</p>" if data.get("masked_secrets") else ""))
+         "tokens) are shown as <code>***</code>.</p>" if data.get("masked_secrets") else "") +
+        _assumptions(data.get("assumptions")))
+
+
+def _assumptions(assumptions: Any) -> str:
+    """What zero configuration inferred from the store, each with the policy key that overrides it."""
+    if not assumptions:
+        return ""
+    from mltrack.report.markdown import assumed_value
+
+    rows = [(a.get("key"), assumed_value(a.get("value")), a.get("how"), a.get("coverage") or "", a.get("override"))
+            for a in assumptions]
+    return ("<h3>Assumptions</h3><p>No policy named these, so they were inferred from the store; set the "
+            "policy key in <code>[tool.mltrack]</code> to override one.</p>"
+            + table(["assumed", "value", "how", "coverage", "policy key"], rows))
 
 
 def _experiments(data: Mapping[str, Any]) -> str:

@@ -17,6 +17,11 @@ Schema version 1 (a change that removes or renames a key bumps it; adding a key 
     trend            null | {previous, previous_created_at, newly_failing[], fixed[],
                              still_failing[], numbers{key: {before, after, delta}}}
     duration_s       float, the whole audit
+    assumptions      [{key, value, how, coverage|null, override}]: what zero configuration
+                     inferred from the store because the policy did not set it (experiments,
+                     inference_experiments, run_kinds, metric, metric_goal, registered_models,
+                     production_alias); `override` is the [tool.mltrack] key that sets it.
+                     Empty when the policy names everything; absent in reports before it existed
     non_finite_values  (only when some were nulled) ["results[3].evidence.best_run.val_loss: nan", ...]:
                      strict JSON has no NaN/Infinity, so those numbers are written as null
 
@@ -146,6 +151,9 @@ def validate_report(data: Any) -> dict[str, Any]:
             raise ReportError(f"results[{index}].status {result['status']!r} is not one of {STATUSES}")
     if data.get("trend") is not None and not isinstance(data["trend"], dict):
         raise ReportError("trend must be an object or null")
+    assumptions = data.get("assumptions", [])
+    if not isinstance(assumptions, list) or not all(isinstance(a, dict) and "key" in a for a in assumptions):
+        raise ReportError("assumptions must be a list of objects with a key")
     return data
 
 
