@@ -43,8 +43,14 @@ ROOT = Path(__file__).resolve().parent.parent
 STORES = ROOT / "fixtures" / "stores"
 MLFLOW_PATTERNS = ["autolog_sweep", "nested_sweep", "team_store", "empty_store", "default_only",
                    "optuna_callback", "hf_trainer", "lightning_logger"]
+# More plain-MLflow patterns: sweeps with parents, stage / alias / mixed registries, batch
+# inference, hostile text, trapped models, secrets, a data refresh, MLflow 3 logged models.
+# Their known-wrong verdicts are listed one by one in MORE_KNOWN_WRONG (none is refused).
+MORE_MLFLOW_PATTERNS = ["sweep_with_parent", "stage_only_registry", "two_in_production", "alias_only_registry",
+                        "mixed_registry", "alias_batch_inference", "hostile_names", "booby_trapped_model",
+                        "secrets_in_params", "data_refresh", "logged_models"]
 WANDB_PATTERNS = ["wandb_plain/team_sweep", "wandb_plain/notebook_runs"]
-PATTERNS = MLFLOW_PATTERNS + WANDB_PATTERNS
+PATTERNS = MLFLOW_PATTERNS + MORE_MLFLOW_PATTERNS + WANDB_PATTERNS
 CHECK_NAMES = [check.name for check in CHECKS]
 MODES = ("no-policy", "policy")
 STATUSES = {"pass", "fail", "warn", "skip"}
@@ -61,18 +67,26 @@ NOT_TRAINING = "issue 14 item 1: a W&B dataset job (no metrics) is judged as a t
 NEVER_SYNCED = "issue 14 item 8: W&B runs never synced are not a warning in onboarding"
 
 KNOWN_WRONG: dict[tuple[str, str, str], str] = {
+    **{(p, c, "no-policy"): REFUSED for p in PATTERNS for c in CHECK_NAMES},
     ("nested_sweep", "onboarding", "policy"): STUCK_RUN,
     ("team_store", "production-model", "policy"): PURGED_SOURCE,
     ("team_store", "onboarding", "policy"): NOT_A_USER,
     ("wandb_plain/team_sweep", "onboarding", "policy"): NOT_TRAINING + "; " + NEVER_SYNCED,
     ("wandb_plain/notebook_runs", "onboarding", "policy"): NEVER_SYNCED + "; a run whose kernel died is not named",
 }
-# Exit code 2 without a policy: none left (issue 14 item 1, zero configuration).
-KNOWN_EXIT_2: set[tuple[str, str]] = set()
+# Exit code 2 without a policy is the refusal above.
+KNOWN_EXIT_2 = {(p, "no-policy") for p in PATTERNS}
 # report.json holds a bare NaN: none left (issue 14 item 4, non-finite values are written as null).
 KNOWN_NOT_STRICT_JSON: set[tuple[str, str]] = set()
 # A message ends in an empty list, e.g. "no inference runs in ": none left (issue 14 item 3).
 KNOWN_EMPTY_LIST: set[tuple[str, str]] = set()
+
+
+# The patterns of MORE_MLFLOW_PATTERNS, one verdict at a time: none known wrong today.
+MORE_KNOWN_WRONG: dict[tuple[str, str, str], str] = {}
+KNOWN_WRONG.update(MORE_KNOWN_WRONG)
+# rollback's "has no single production version to roll back from" names neither version (v1, v2).
+KNOWN_EMPTY_LIST |= {("two_in_production", "no-policy"), ("two_in_production", "policy")}
 
 
 # --- Truth tables -------------------------------------------------------------------------------
@@ -253,7 +267,7 @@ def test_exit_code_is_0_or_1(corpus, pattern: str, mode: str) -> None:
     assert audit.exit_code in (0, 1), audit.output[-500:]
 
 
-EXIT_CODE_WRONG: dict[tuple[str, str], str] = {}
+EXIT_CODE_WRONG = {**{(p, "no-policy"): REFUSED for p in PATTERNS}}
 
 
 @pytest.mark.parametrize(("pattern", "mode"), [
@@ -321,7 +335,7 @@ def test_shared_generator_helper_is_plain_mlflow() -> None:
 
 # NaN (diverged) trials no longer corrupt the ranking (issue 14 item 4): nothing known wrong.
 KNOWN_WRONG_BEST: dict[tuple[str, str], str] = {}
-RANKED_PATTERNS = [p for p in MLFLOW_PATTERNS if p != "empty_store"]
+RANKED_PATTERNS = [p for p in MLFLOW_PATTERNS + MORE_MLFLOW_PATTERNS if p != "empty_store"]
 
 
 def _true_best_ids(store: BuiltStore, policy: dict) -> set[str]:

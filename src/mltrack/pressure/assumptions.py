@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mltrack import run_kinds
 from mltrack.model import RunRecord, StoreSnapshot
+from mltrack.pressure.base import run_kinds_of
 from mltrack.pressure.policy import Policy, with_inferred
 
 # The keys zero configuration infers, in the order they are resolved (each may use the ones before).
@@ -138,8 +138,9 @@ def _runs_of(snapshot: StoreSnapshot, experiments: Iterable[str]) -> list[RunRec
 def _inference_experiments(snapshot: StoreSnapshot, experiments: Iterable[str]) -> tuple[Assumption, Assumption]:
     """Experiments whose runs are all inference runs, and how the runs were told apart."""
     kinds: dict[str, Counter] = {}
+    kind_of = run_kinds_of(snapshot, None)
     for run in _runs_of(snapshot, experiments):
-        kinds.setdefault(run.experiment_id, Counter())[run_kinds.run_kind(run, None)] += 1
+        kinds.setdefault(run.experiment_id, Counter())[kind_of[run.run_id]] += 1
     names = {e.experiment_id: e.name for e in snapshot.experiments}
     only_inference = [names[i] for i, c in kinds.items() if c.get("inference") and set(c) == {"inference"}]
     total = Counter()
@@ -173,7 +174,8 @@ def metric_rank(name: str) -> int:
 
 
 def _metric(snapshot: StoreSnapshot, experiments: Iterable[str], fallback: str) -> Assumption:
-    training = [r for r in _runs_of(snapshot, experiments) if run_kinds.run_kind(r, None) == "training"]
+    kind_of = run_kinds_of(snapshot, None)
+    training = [r for r in _runs_of(snapshot, experiments) if kind_of[r.run_id] == "training"]
     finished = [r for r in training if r.status == "FINISHED"]
     pool, described = (finished, "finished training runs") if finished else (training, "training runs")
     shared = Counter(k for r in pool for k in r.metrics if not k.startswith(("system/", "_")))

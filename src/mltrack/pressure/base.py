@@ -123,10 +123,11 @@ def training_runs(snapshot: StoreSnapshot, policy: Policy, *, include_deleted: b
     """Runs of the configured (or inferred) experiments that trained: inference runs and
     data-preparation jobs are told apart by content and left out (so are deleted runs)."""
     ids = experiment_ids(snapshot, policy.experiments)
+    kinds = run_kinds_of(snapshot, policy.metric)
     return [
         r for r in snapshot.runs
         if r.experiment_id in ids and (include_deleted or r.lifecycle_stage == "active")
-        and is_training(r, policy)
+        and kinds[r.run_id] == "training"
     ]
 
 
@@ -134,10 +135,21 @@ def inference_runs(snapshot: StoreSnapshot, policy: Policy) -> list[RunRecord]:
     """Active runs of `inference_experiments`, and every active run whose content says it is
     an inference run (wherever it was logged)."""
     ids = experiment_ids(snapshot, policy.inference_experiments)
+    kinds = run_kinds_of(snapshot, policy.metric)
     return [
         r for r in snapshot.runs
-        if r.lifecycle_stage == "active" and (r.experiment_id in ids or is_inference(r, policy))
+        if r.lifecycle_stage == "active" and (r.experiment_id in ids or kinds[r.run_id] == "inference")
     ]
+
+
+def run_kinds_of(snapshot: StoreSnapshot, metric: str | None) -> Mapping[str, str]:
+    """run id -> "training" | "inference" | "other" (mltrack.run_kinds), worked out once per
+    snapshot and metric (None: not known yet): every check asks, and a store may hold 10,000 runs."""
+    cache = snapshot.__dict__.setdefault("_run_kinds", {})  # not a field: never serialised
+    kinds = cache.get(metric)
+    if kinds is None:
+        kinds = cache[metric] = {r.run_id: run_kinds.run_kind(r, metric) for r in snapshot.runs}
+    return kinds
 
 
 def ranking(runs: Iterable[RunRecord], policy: Policy) -> Ranking:
