@@ -67,15 +67,14 @@ NOT_TRAINING = "issue 14 item 1: a W&B dataset job (no metrics) is judged as a t
 NEVER_SYNCED = "issue 14 item 8: W&B runs never synced are not a warning in onboarding"
 
 KNOWN_WRONG: dict[tuple[str, str, str], str] = {
-    **{(p, c, "no-policy"): REFUSED for p in PATTERNS for c in CHECK_NAMES},
     ("nested_sweep", "onboarding", "policy"): STUCK_RUN,
     ("team_store", "production-model", "policy"): PURGED_SOURCE,
     ("team_store", "onboarding", "policy"): NOT_A_USER,
     ("wandb_plain/team_sweep", "onboarding", "policy"): NOT_TRAINING + "; " + NEVER_SYNCED,
     ("wandb_plain/notebook_runs", "onboarding", "policy"): NEVER_SYNCED + "; a run whose kernel died is not named",
 }
-# Exit code 2 without a policy is the refusal above.
-KNOWN_EXIT_2 = {(p, "no-policy") for p in PATTERNS}
+# Exit code 2 without a policy: none left (issue 14 item 1, zero configuration).
+KNOWN_EXIT_2: set[tuple[str, str]] = set()
 # report.json holds a bare NaN: none left (issue 14 item 4, non-finite values are written as null).
 KNOWN_NOT_STRICT_JSON: set[tuple[str, str]] = set()
 # A message ends in an empty list, e.g. "no inference runs in ": none left (issue 14 item 3).
@@ -267,7 +266,7 @@ def test_exit_code_is_0_or_1(corpus, pattern: str, mode: str) -> None:
     assert audit.exit_code in (0, 1), audit.output[-500:]
 
 
-EXIT_CODE_WRONG = {**{(p, "no-policy"): REFUSED for p in PATTERNS}}
+EXIT_CODE_WRONG: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize(("pattern", "mode"), [
