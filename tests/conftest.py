@@ -30,6 +30,22 @@ def fresh_mlflow_server(tmp_path: Path) -> Iterator[MlflowServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def postgres_env(seeded_root: Path) -> Iterator:
+    """A throwaway PostgreSQL cluster holding a seeded MLflow store, with a 4-worker `mlflow
+    server` on it (tests/support/postgres.py), shared by the xdist workers. Skips, saying why,
+    where PostgreSQL or its driver is not installed."""
+    from tests.support.postgres import PostgresUnavailable, shared_postgres
+
+    manager = shared_postgres(seeded_root / "mltrack-postgres")
+    try:
+        env = manager.__enter__()
+    except PostgresUnavailable as exc:
+        pytest.skip(f"PostgreSQL cannot run here: {exc}")
+    yield env
+    manager.__exit__(None, None, None)
+
+
 @pytest.fixture(autouse=True)
 def _no_active_mlflow_experiment() -> Iterator[None]:
     """MLflow's fluent API keeps the active experiment in a process global: one test that calls

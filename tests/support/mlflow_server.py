@@ -52,7 +52,8 @@ class MlflowServer:
 
 
 def start_mlflow_server(
-    backend_uri: str, artifacts_dir: Path, log_dir: Path, startup_timeout: float = 90.0
+    backend_uri: str, artifacts_dir: Path, log_dir: Path, startup_timeout: float = 90.0,
+    workers: int = 1,
 ) -> MlflowServer:
     port = free_port()
     artifacts_dir.mkdir(parents=True, exist_ok=True)
@@ -66,7 +67,7 @@ def start_mlflow_server(
         "--serve-artifacts",
         "--host", "127.0.0.1",
         "--port", str(port),
-        "--workers", "1",
+        "--workers", str(workers),
         "--allowed-hosts", f"127.0.0.1:{port},127.0.0.1,localhost:{port},localhost",
     ]
     log = open(log_path, "wb")  # noqa: SIM115 - closed with the process

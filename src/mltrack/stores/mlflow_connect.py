@@ -181,8 +181,7 @@ def describe_client_error(exc: BaseException, redacted: str) -> StoreError:
         return StoreUnreachable(f"{redacted} is not an MLflow tracking database",
                                 hint="mltrack reads stores written by MLflow 2.x/3.x")
     if "no module named" in lowered:
-        return StoreUnreachable(f"cannot open {redacted}: {text}",
-                                hint="install the database driver this URI needs (e.g. psycopg2-binary for postgresql)")
+        return StoreUnreachable(f"cannot open {redacted}: {text}", hint=_driver_hint(lowered))
     if "403" in lowered and "host" in lowered:
         return StoreError(f"tracking server {redacted} rejected our Host header: {text}",
                           hint="start the server with --allowed-hosts naming this host")
@@ -190,6 +189,16 @@ def describe_client_error(exc: BaseException, redacted: str) -> StoreError:
     if status is not None:  # e.g. MLflow's basic-auth app: /health is open, the API is not
         return StoreError(f"tracking server {redacted} refused access (HTTP {status})", hint=_CREDENTIALS_HINT)
     return StoreUnreachable(f"cannot read {redacted}: {text}")
+
+
+def _driver_hint(lowered_error: str) -> str:
+    """Name the package that provides the missing module. SQLAlchemy 2.1 opens `postgresql://`
+    with psycopg (3); `postgresql+psycopg2://` asks for psycopg2 explicitly."""
+    if "psycopg2" in lowered_error:
+        return "install psycopg2-binary (postgresql+psycopg2://), or use postgresql:// with pip install 'mltrack[postgres]'"
+    if "psycopg" in lowered_error:
+        return "install the PostgreSQL driver: pip install 'mltrack[postgres]' (psycopg 3)"
+    return "install the database driver this URI needs (for postgresql://: pip install 'mltrack[postgres]')"
 
 
 def probe_database(conn: Connection, redacted: str, timeout: float) -> None:
