@@ -84,6 +84,22 @@ CITED = [
           "elif pl_module._log_hyperparams: hparams_initial = pl_module.hparams_initial ... "
           "logger.log_hyperparams(hparams_initial)",
           "self.save_hyperparameters()\n", frozenset({"log:params", "log:params:all"})),
+    Cited("save_hyperparameters() takes the init arguments of the module it is called in (minus "
+          "`ignore`), not other settings of the script",
+          "Lightning-AI/pytorch-lightning", "src/lightning/pytorch/utilities/parsing.py",
+          "530b93a1e66248e9c3920124e78fb97c13650536",
+          "for local_args in collect_init_args(frame, [], classes=(HyperparametersMixin,)): "
+          "init_args.update(local_args) ... init_args = {k: v for k, v in init_args.items() if k not in ignore}",
+          "self.save_hyperparameters()\n", frozenset({"log:params"})),
+    Cited("Lightning's self.log goes to the Trainer's loggers; the default (logger=True) is "
+          "TensorBoardLogger, or CSVLogger when TensorBoard is not installed; logger=False drops it",
+          "Lightning-AI/pytorch-lightning",
+          "src/lightning/pytorch/trainer/connectors/logger_connector/logger_connector.py",
+          "565f776a3bac7d023d9b1375a8f8e652e7ae791f",
+          "if not logger: self.trainer.loggers = [] elif logger is True: if _TENSORBOARD_AVAILABLE or "
+          "_TENSORBOARDX_AVAILABLE: logger_ = TensorBoardLogger(...) ... `logger=True` will use "
+          "`CSVLogger` as the default logger",
+          "self.log('train_loss', loss)\n", frozenset({"log:metric"})),
     Cited("HF TrainingArguments(report_to='mlflow') logs every training argument and the metrics",
           "huggingface/transformers", "src/transformers/integrations/integration_utils.py",
           "23b2354078d27fff8e5abb7a37324282aa84eba4",
@@ -190,3 +206,46 @@ def test_wandb_login_finds_the_key_in_the_environment_or_netrc() -> None:
     system = inspect.getsource(authenticate._use_system_auth)
     assert "_try_env_auth" in system and "wbnetrc.read_netrc_auth_with_source" in system
     assert "os.getenv(env.API_KEY)" in inspect.getsource(authenticate._try_env_auth)
+
+
+def test_save_hyperparameters_covers_the_init_arguments_only() -> None:
+    """MLT004 follows the cited parsing.py: the init arguments are logged, `ignore` ones are not,
+    and a script's other settings are not."""
+    from mltrack.lint.context import FileContext
+    from mltrack.lint.hparams import analyze_hparams, norm
+
+    code = ("import pytorch_lightning as pl\n\nclass Lit(pl.LightningModule):\n"
+            "    def __init__(self, hidden_dim, learning_rate, net):\n"
+            "        super().__init__()\n        self.save_hyperparameters(ignore=['net'])\n")
+    ctx = FileContext.build(code, "lit.py", cst.parse_module(code))
+    report = analyze_hparams(ctx)
+    assert not report.all_covered
+    assert {norm("hidden_dim"), norm("learning_rate")} <= report.logged
+    assert norm("net") not in report.logged and norm("batch_size") not in report.logged
+
+
+# MLT003's "why": cited from PyTorch's reproducibility notes (https://pytorch.org/docs/stable/notes/
+# randomness.html, section "CUDA convolution benchmarking"): "Due to benchmarking noise and
+# different hardware, the benchmark may select different algorithms on subsequent runs, even on
+# the same machine." and "torch.use_deterministic_algorithms() lets you configure PyTorch to use
+# deterministic algorithms instead of nondeterministic ones where they're available".
+def test_the_settings_mlt003_names_exist_in_torch() -> None:
+    import torch
+
+    assert isinstance(torch.backends.cudnn.benchmark, bool)
+    assert isinstance(torch.backends.cudnn.deterministic, bool)
+    assert callable(torch.use_deterministic_algorithms)
+
+
+def test_torch_tensorboard_writer_records_no_git_commit() -> None:
+    """MLT006: a `SummaryWriter` run carries no code version unless the code logs one - nothing
+    in torch.utils.tensorboard runs git or writes a commit (read as text: importing it needs the
+    tensorboard package, which this environment does not install)."""
+    import torch
+
+    folder = Path(torch.__file__).parent / "utils" / "tensorboard"
+    sources = {path.name: path.read_text() for path in folder.glob("*.py")}
+    assert "writer.py" in sources and "class SummaryWriter" in sources["writer.py"]
+    for name, text in sources.items():
+        assert "subprocess" not in text and "rev-parse" not in text, name
+        assert "commit" not in text.lower(), name

@@ -109,14 +109,32 @@ class FileContext:
         """`data = VAEDataset(...)` then `data.setup()`: the method of the project class the
         variable holds an instance of (assigned once, from an imported class)."""
         owner, _, method = (site.raw or "").partition(".")
+        if not method or "." in method:
+            return None
         values = self.facts.assigns.get(owner, ())
-        if not method or "." in method or len(values) != 1 or not isinstance(values[0], cst.Call):
-            return None
-        qual = self.facts.imports.resolve(dotted(values[0].func) or "")
-        if not qual or "." not in qual:
-            return None
-        module, _, klass = qual.rpartition(".")
-        return self.project.effects_of(module, f"{klass}.{method}", self.module_name)
+        if len(values) == 1 and isinstance(values[0], cst.Call):
+            qual = self.facts.imports.resolve(dotted(values[0].func) or "")
+            if qual and "." in qual:
+                module, _, klass = qual.rpartition(".")
+                return self.project.effects_of(module, f"{klass}.{method}", self.module_name)
+        return self._imported_training_method(method)
+
+    def _imported_training_method(self, method: str) -> frozenset[str] | None:
+        """`algorithm = algorithm_class(...)` then `algorithm.update(batch)`: the class is chosen at
+        run time, but when a class of a project module this file imports has a method of that
+        name that trains, the call trains (only `train` is inferred, nothing else)."""
+        cache = self.__dict__.setdefault("_training_methods", {})
+        if method not in cache:
+            cache[method] = None
+            for imported in self.facts.imports.modules:
+                resolved = self.project.resolve_module(imported, self.module_name)
+                summary = self.project.modules.get(resolved) if resolved else None
+                if summary is not None and any(
+                        name.endswith(f".{method}") and "train" in effects
+                        for name, effects in summary.functions.items()):
+                    cache[method] = frozenset({"train"})
+                    break
+        return cache[method]
 
     def effects(self, site: CallSite) -> frozenset[str]:
         cached = self._site_effects.get(site.order)

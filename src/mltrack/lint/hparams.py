@@ -357,7 +357,10 @@ def _coverage(ctx: FileContext, report: HParamReport) -> None:
     for site in facts.calls:
         effects = ctx.effects(site)
         root = site.qual.split(".", 1)[0] if site.imported else ""
-        if (root == "mlflow" and site.name == "autolog") or site.name == "save_hyperparameters" or (
+        if site.name == "save_hyperparameters" and not site.imported:
+            _save_hyperparameters(ctx, site, report)
+            continue
+        if (root == "mlflow" and site.name == "autolog") or (
             site.name == "TrainingArguments" and "log:params:all" in effects
         ):
             report.all_covered = True
@@ -380,6 +383,33 @@ def _coverage(ctx: FileContext, report: HParamReport) -> None:
         elif ".config." in f"{target}." and target.startswith(("wandb", "run")):
             report.logged.add(norm(target.rsplit(".", 1)[-1]))
             report.logged |= {norm(n) for n in names_in(value)}
+
+
+def _save_hyperparameters(ctx: FileContext, site, report: HParamReport) -> None:
+    """Lightning's `self.save_hyperparameters()` logs the arguments of the `__init__` it is called
+    in (lightning/pytorch/utilities/parsing.py collects the caller's init args), the ones it
+    names, or a dict/namespace it is handed - not a script's other settings (`--batch_size`)."""
+    handed = [a for a in site.node.args if a.keyword is None]
+    if handed:
+        for arg in handed:
+            text = literal_string(arg.value)
+            if text:
+                report.logged.add(norm(text))
+            else:
+                _logged_value(ctx, arg.value, report)
+        return
+    function = ctx.facts.functions.get(site.function or "")
+    params = function.params if function is not None and site.function.endswith(".__init__") else None
+    if params is None or params.star_kwarg is not None or isinstance(params.star_arg, cst.Param):
+        report.all_covered = True  # `**kwargs` or an unknown scope: whatever it was given
+        return
+    ignore = site.kwarg("ignore")
+    ignored = {literal_string(e.value) for e in getattr(ignore.value, "elements", ())} if ignore else set()
+    if ignore is not None and literal_string(ignore.value):
+        ignored.add(literal_string(ignore.value))
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        if param.name.value not in ("self", *ignored):
+            report.logged.add(norm(param.name.value))
 
 
 def _wandb_config(ctx: FileContext) -> bool:

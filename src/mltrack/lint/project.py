@@ -120,9 +120,9 @@ def build_project(paths: Sequence[Path], root: Path) -> ProjectIndex:
     return ProjectIndex(str(root), linked, by_path)
 
 
-# Effects worth exporting to other modules (randomness *use* in a helper is the helper's business).
+# Effects worth exporting to other modules (a helper's draws count where it is called: seeding).
 _EXPORTED = ("seed:", "train", "track", "log:", "read:data", "git", "nogit", "load:model",
-             "write:output")
+             "write:output", "rand:")
 
 
 def summarize_module(source: str, name: str) -> ModuleSummary | None:

@@ -38,6 +38,11 @@ def seed_state(ctx: FileContext) -> SeedState:
         for effect in ctx.direct(site):
             if effect.startswith("rand:"):
                 first_use.setdefault(effect[5:], site)
+    for site in ctx.calls:  # a helper of another project module draws (`data_generator(n)`)
+        if site.imported:
+            for effect in ctx.effects(site) - ctx.direct(site):
+                if effect.startswith("rand:"):
+                    first_use.setdefault(effect[5:], site)
     state = SeedState(seeded, first_use)
     ctx._seed_state = state  # type: ignore[attr-defined]
     return state
@@ -94,8 +99,28 @@ def seed_call(ctx: FileContext, generator: str, argument: str) -> str | None:
     if generator == "random":
         alias = ctx.local_name("random")
         return alias and f"{alias}.seed({argument})"
+    v1 = ctx.local_name("tensorflow.compat.v1")
+    if v1:
+        return f"{v1}.set_random_seed({argument})"
     alias = ctx.local_name("tensorflow")
+    if alias and _tf1(ctx):
+        return f"{alias}.set_random_seed({argument})"  # TF1 has no tf.random.set_seed
     return alias and f"{alias}.random.set_seed({argument})"
+
+
+_TF1_NAMES = frozenset({"Session", "InteractiveSession", "placeholder", "global_variables_initializer",
+                        "initialize_all_variables", "get_variable", "set_random_seed"})
+
+
+def _tf1(ctx: FileContext) -> bool:
+    """TensorFlow 1 graph-mode code (`tf.Session`, `tf.placeholder`, `tf.contrib`), where the
+    graph-level seed is `tf.set_random_seed` (TF2 moved it to `tf.random.set_seed`)."""
+    for site in ctx.calls:
+        qual = site.qual if site.imported else ""
+        if qual.startswith("tensorflow.") and (
+                site.name in _TF1_NAMES or qual.startswith(("tensorflow.contrib.", "tensorflow.compat.v1."))):
+            return True
+    return False
 
 
 def last_leading_import(ctx: FileContext) -> cst.CSTNode | None:

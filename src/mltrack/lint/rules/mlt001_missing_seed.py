@@ -5,7 +5,8 @@ TensorFlow/Keras layers, TF1 graph initialisers such as `tf.random_normal`, scik
 estimators without `random_state=`) and never seeds any generator. TF1 graph-mode scripts
 (`optimizer.minimize(loss)` run by a session) and `tf.estimator` training count as training.
 
-Seeds count wherever they are: in `if __name__ == "__main__":`, inside `main()`, under
+Draws made by helpers of other modules of the linted project (a model or data builder in
+`utils.py`) count where the helper is called. Seeds count wherever they are: in `if __name__ == "__main__":`, inside `main()`, under
 `if args.seed is not None:`, in a `set_seed()` helper of this file or of another module of the
 linted project, or through Lightning `seed_everything`, Hugging Face `set_seed` / `Trainer`,
 Keras `set_random_seed`. A `np.random.default_rng(seed)` generator, `random_state=` arguments and
@@ -34,7 +35,8 @@ model = torch.nn.Linear(10, 1)
 ```
 
 ## Options
-None. The fix inserts seed calls (seed 0) for each generator used, after the imports.
+None. The fix inserts seed calls (seed 0) for each generator used, after the imports
+(`tf.set_random_seed` in TensorFlow 1 graph code, `tf.random.set_seed` otherwise).
 """
 
 from __future__ import annotations
@@ -112,12 +114,33 @@ class MissingSeed(Rule):
             "    loss = model(x).sum()\n    loss_scaler(loss, optimizer, parameters=model.parameters())\n",
             line=2,
         ),
-        # TF1 graph mode: `minimize` builds the training op; initialisers draw from TensorFlow
+        # TF1 graph mode: `minimize` builds the training op; initialisers draw from TensorFlow.
+        # The fix uses TF1's `tf.set_random_seed` (TF2's `tf.random.set_seed` does not exist there)
         Invalid(
             "import tensorflow as tf\nW = tf.Variable(tf.random_normal([3, 1]))\n"
             "train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)\n"
             "with tf.Session() as sess:\n    sess.run(train_op)\n",
+            fixed="import tensorflow as tf\ntf.set_random_seed(0)\nW = tf.Variable(tf.random_normal([3, 1]))\n"
+            "train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)\n"
+            "with tf.Session() as sess:\n    sess.run(train_op)\n",
             line=2, message="TensorFlow",
+        ),
+        # TF2 code gets TF2's call
+        Invalid(
+            "import tensorflow as tf\nmodel = tf.keras.Sequential([tf.keras.layers.Dense(1)])\n"
+            "model.fit(x, y)\n",
+            fixed="import tensorflow as tf\ntf.random.set_seed(0)\n"
+            "model = tf.keras.Sequential([tf.keras.layers.Dense(1)])\nmodel.fit(x, y)\n",
+        ),
+        # the layers and the toy data are drawn in helpers of other project modules
+        Invalid(
+            "from tcn import compiled_tcn\nfrom utils import data_generator\n"
+            "x, y = data_generator(100)\nmodel = compiled_tcn(24)\nmodel.fit(x, y)\n",
+            line=3, message="NumPy's global generator, TensorFlow",
+            files=(("tcn.py", "from tensorflow.keras import layers\n\ndef compiled_tcn(n):\n"
+                              "    return layers.Dense(n)\n"),
+                   ("utils.py", "import numpy as np\n\ndef data_generator(n):\n"
+                                "    return np.random.rand(n), np.random.rand(n)\n")),
         ),
         # A seeded local generator shuffles the data; the weights still use the global one.
         Invalid(

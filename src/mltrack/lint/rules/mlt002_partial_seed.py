@@ -5,6 +5,9 @@ the code never uses is not reported. NumPy's `default_rng(seed)` generators are 
 construction; only the legacy global functions (`np.random.rand`, `np.random.shuffle`, ...)
 need `np.random.seed`, as ruff's NPY002 recommends.
 
+Draws made by helpers of other modules of the linted project count where the helper is called
+(`x, y = data_generator(n)` in `utils.py` drawing from NumPy).
+
 Also flags a draw that comes before the generator's seed in the same function (or at module
 level), e.g. a model built before `torch.manual_seed`: that draw differs on every run; and
 `np.random.seed(None)` / `random.seed()` followed by more draws: they re-seed from OS entropy.
@@ -36,11 +39,13 @@ from collections.abc import Iterable
 
 from mltrack.lint.context import FileContext
 from mltrack.lint.facts import CallSite
-from mltrack.lint.rule import Invalid, Rule
+from mltrack.lint.rule import Invalid, Rule, Valid
 from mltrack.lint.seeding import LABELS, late_seeds, reseeds, seed_call, seed_state
 from mltrack.model import Finding, Fix
 
 _TRAIN = "loss.backward()\nopt.step()\n"
+_AUGMENT = ("import random\n\ndef build_dataset(split):\n"
+            "    return [x for x in range(9) if random.random() < 0.5]\n")
 
 
 class PartialSeed(Rule):
@@ -49,6 +54,10 @@ class PartialSeed(Rule):
     summary = "Some generators the code uses are seeded, others are not"
     fixable = True
     VALID = (
+        # the helper that draws is seeded where it is called
+        Valid("import torch\nimport random\nfrom util import build_dataset\ntorch.manual_seed(0)\n"
+              "random.seed(0)\nds = build_dataset('train')\nloss.backward()\n",
+              files=(("util.py", _AUGMENT),)),
         # Lightning's seed_everything seeds torch, NumPy and Python's random
         "import numpy as np\nimport random\nimport lightning as L\nL.seed_everything(7)\n"
         "idx = np.random.permutation(10)\nrandom.shuffle(items)\nm = torch.nn.Linear(3, 1)\n" + _TRAIN,
@@ -66,6 +75,11 @@ class PartialSeed(Rule):
         "    torch.manual_seed(0)\n    m = build()\n    loss.backward()\nmain()\n",
     )
     INVALID = (
+        # a helper of another project module draws from Python's random (timm-style augmentation)
+        Invalid("import torch\nimport numpy as np\nfrom util import build_dataset\ntorch.manual_seed(0)\n"
+                "np.random.seed(0)\nds = build_dataset('train')\nloss.backward()\n", line=6,
+                message="Python's `random` is used here by `build_dataset`",
+                files=(("util.py", _AUGMENT),)),
         # accelerate's set_seed seeds random, NumPy and torch, but not TensorFlow
         Invalid("import tensorflow as tf\nfrom accelerate.utils import set_seed\nset_seed(0)\n"
                 "noise = tf.random.normal([4])\nmodel.fit(x + noise, y)\n", line=4),
@@ -118,9 +132,10 @@ class PartialSeed(Rule):
         anchor = self._seed_statement(ctx)
         for generator in state.unseeded:
             site = state.first_use[generator]
+            user = "" if f"rand:{generator}" in ctx.direct(site) else f" by `{site.raw or site.name}`"
             yield self.finding(
                 ctx, site.node,
-                f"{LABELS[generator]} is used here but never seeded (the file seeds {seeded})",
+                f"{LABELS[generator]} is used here{user} but never seeded (the file seeds {seeded})",
                 self._fix(ctx, generator, anchor),
             )
         for generator, site in reseeds(ctx):

@@ -3,7 +3,8 @@ Flags values that configure training (optimizer arguments, batch size, epochs, m
 literals, module constants, argparse options, config dicts or dataclass configs; settings read
 from a parser built in another module, a Hydra/OmegaConf or yacs config, a config dict filled key
 by key; `xgb.train`'s rounds) that never reach a tracker: `mlflow.log_param(s)`, `mlflow.autolog()`, `wandb.init(config=...)`,
-`wandb.config.update(...)`, Lightning `save_hyperparameters()` / `logger.log_hyperparams`,
+`wandb.config.update(...)`, Lightning `save_hyperparameters()` (the module's `__init__`
+arguments, as Lightning collects them; not the script's other settings) / `logger.log_hyperparams`,
 Hugging Face `TrainingArguments(report_to=...)`, TensorBoard `add_hparams`. Logging the whole
 namespace or config (`vars(args)`, `config`, `asdict(cfg)`), directly or through a helper, covers
 all of it. The message names the values that are missing.
@@ -55,6 +56,13 @@ class UnloggedHyperparameters(Rule):
     summary = "Values that configure training never reach a tracker"
     fixable = True
     VALID = (
+        # every setting reaches the module's init, whose arguments save_hyperparameters() logs
+        "import argparse\nimport pytorch_lightning as pl\n\n"
+        "class Lit(pl.LightningModule):\n    def __init__(self, hidden_dim, learning_rate):\n"
+        "        super().__init__()\n        self.save_hyperparameters()\n\n"
+        "parser = argparse.ArgumentParser()\nparser.add_argument('--hidden_dim', type=int)\n"
+        "parser.add_argument('--learning_rate', type=float)\nargs = parser.parse_args()\n"
+        "pl.Trainer().fit(Lit(args.hidden_dim, args.learning_rate))\n",
         _ARGS + "with mlflow.start_run():\n    mlflow.log_params(vars(args))\n" + _FIT,
         _ARGS + "with mlflow.start_run():\n    mlflow.log_param('learning_rate', args.lr)\n"
         "    mlflow.log_param('epochs', args.epochs)\n" + _FIT,
@@ -125,6 +133,14 @@ class UnloggedHyperparameters(Rule):
             "def main(cfg):\n    opt = torch.optim.Adam(m.parameters(), lr=cfg.optim.lr)\n"
             "    trainer.fit(model, max_epochs=cfg.trainer.max_epochs)\nmain()\n",
             message="`lr`"),
+        # save_hyperparameters() logs the module's init arguments, not the script's batch size
+        Invalid(
+            "import argparse\nimport torch\nimport pytorch_lightning as pl\n\n"
+            "class Lit(pl.LightningModule):\n    def __init__(self, hidden_dim=64, learning_rate=1e-3):\n"
+            "        super().__init__()\n        self.save_hyperparameters()\n\n"
+            "parser = argparse.ArgumentParser()\nparser.add_argument('--batch_size', default=32, type=int)\n"
+            "args = parser.parse_args()\nloader = torch.utils.data.DataLoader(ds, batch_size=args.batch_size)\n"
+            "pl.Trainer().fit(Lit(), loader)\n", message="`batch_size`"),
         Invalid(
             "import xgboost as xgb\nparams = {'max_depth': 3, 'eta': 0.1}\n"
             "bst = xgb.train(params, dtrain, 50)\n", message="`num_boost_round`"),

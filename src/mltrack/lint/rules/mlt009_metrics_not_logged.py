@@ -1,7 +1,8 @@
 """## What it does
 Flags loss, accuracy and similar metrics printed in a training loop, or after it in the function
 that runs it, when that metric never reaches a tracker (`mlflow.log_metric(s)`, `wandb.log`,
-`SummaryWriter.add_scalar`, Lightning `self.log`, autologging, or a helper that logs). Printing
+`SummaryWriter.add_scalar`, Lightning `self.log` (sent to the Trainer's loggers: TensorBoard's by
+default, a CSV logger when TensorBoard is not installed), autologging, or a helper that logs). Printing
 counts in its usual forms: `print`, `logging` / `logger.info`, `sys.stdout.write`, tqdm's
 `set_postfix` / `set_description`, meter objects (`AverageMeter`, `ProgressMeter.display()`)
 and a local `log()`-style helper that prints what it is given.

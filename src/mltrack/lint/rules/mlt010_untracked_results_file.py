@@ -1,9 +1,11 @@
 """## What it does
-Flags results appended by hand to a text or CSV file (`open(path, "a")`, `to_csv(..., mode="a")`)
-in a training file that logs no metrics to a tracker. A sweep driver whose training happens in a
-function it calls counts as a training file, and an append made by a helper - a function or a
-small logger class of the project that opens the file its caller names with mode `"a"` - is
-reported where the caller names a results file.
+Flags results appended by hand to a text or CSV file (`open(path, "a")`, `to_csv(..., mode="a")`,
+the path written there or held in a variable) in a training file that logs no metrics to a
+tracker. A sweep driver whose training happens in a function it calls counts as a training file,
+and so does a script calling a method (`algorithm.update(batch)`) that classes of a project module
+it imports define and train in. An append made by a helper - a function or a small logger class
+of the project that opens the file its caller names with mode `"a"` - is reported where the
+caller names a results file.
 
 ## Why is this bad?
 A hand-kept results file has no run ids, no parameters next to the numbers, no history of who
@@ -48,6 +50,12 @@ _LOGGER = (
     "        self.file = open(fpath, 'a') if resume else open(fpath, 'w')\n\n"
     "    def append(self, values):\n        self.file.write('\\t'.join(map(str, values)))\n"
 )
+_ALGORITHMS = ("import torch\n\nclass ERM:\n    def update(self, batch):\n"
+               "        loss = self.net(batch).mean()\n        loss.backward()\n        self.opt.step()\n")
+_METERS = ("class Meter:\n    def update(self, value):\n        self.total += value\n")
+_SWEEP_STEP = ("import json\nimport algorithms\nalgorithm = algorithm_class(hparams)\n"
+               "for step in range(100):\n    algorithm.update(next(batches))\n"
+               "    with open('out/results.jsonl', 'a') as f:\n        f.write(json.dumps(results))\n")
 _RESULTS = re.compile(r"\.(csv|tsv|txt|jsonl?|log)\b|result|metric|score|eval|acc", re.I)
 
 
@@ -65,6 +73,8 @@ class UntrackedResultsFile(Rule):
         "import torch\nwith open('results.csv', 'a') as f:\n    f.write('x')\n",  # no training
         # `model.train()` only switches the mode: nothing is trained here
         "import torch\nmodel.train()\nwith open('results.csv', 'a') as f:\n    f.write('x')\n",
+        # the imported module's `update` only averages numbers: nothing here trains
+        Valid(_SWEEP_STEP, files=(("algorithms.py", _METERS),)),
         # a variable holding a cache path, not results
         "import torch\nloss.backward()\ncache = os.path.join(root, 'images.bin')\n"
         "with open(cache, 'ab') as f:\n    f.write(blob)\n",
@@ -84,6 +94,8 @@ class UntrackedResultsFile(Rule):
         "        f.write(f'{lr} {acc}\\n')\n",
         "import torch\nloss.backward()\nwith open('results.csv', 'a') as f:\n    f.write(f'{acc}')\n",
         "import pandas as pd\nclf.fit(X, y)\nrow.to_csv('scores.csv', mode='a', header=False)\n",
+        # the algorithm class is picked at run time; the imported module's `update` methods train
+        Invalid(_SWEEP_STEP, line=6, files=(("algorithms.py", _ALGORITHMS),)),
         # the results file is named through a variable
         Invalid("import os\nimport torch\n\ndef main():\n"
                 "    log_path = os.path.join(args.save, args.model + '_training_log.csv')\n"
