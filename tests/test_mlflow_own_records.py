@@ -222,6 +222,7 @@ def test_sweep_trials_inherit_the_parents_data_and_commit(snapshot: StoreSnapsho
     recovery = _judge(snapshot, policy, "recovery")
     assert recovery.status.value == "pass", recovery.message
     assert recovery.evidence["parent_run"]["name"] == "study"
+    assert recovery.evidence["source"] == "train.py"  # mlflow.source.name: the entry point to re-run
     data = _judge(snapshot, policy, "data-change")
     assert data.status.value == "pass" and data.evidence["data_versions"][0]["runs"] == 11, data.message
     orphans = _without(snapshot, "sweep", tags={})  # no mlflow.parentRunId: the trials stand alone

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mltrack import conventions, run_facts
+from mltrack import conventions, run_facts, synonyms
 from mltrack.model import Status, StoreSnapshot
 from mltrack.model_verify import FULL_LOAD, describe_mode
 from mltrack.pressure.base import (
@@ -120,6 +120,9 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
     facts["missing_fields"] = missing
     if parent is not None:
         facts["parent_run"] = run_ref(parent)
+    script = best.tags.get(synonyms.TAG_SOURCE_NAME) or (parent.tags.get(synonyms.TAG_SOURCE_NAME) if parent else None)
+    if script:  # MLflow's record of the entry point that trained it: what to re-run
+        facts["source"] = script
     data_names = policy.required_fields.get(conventions.PARAM_DATA_HASH, ())
     if conventions.PARAM_DATA_HASH in policy.required_fields and \
             not run_facts.data_hash(best, data_names, parent):
