@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import shutil
 import sqlite3
 from pathlib import Path
@@ -289,3 +290,27 @@ def test_plugin_header_and_summary_list_the_assumptions(pytester, small_referenc
     assert "mltrack:   assumed metric = val_acc (val_acc, " in out
     assert "assumed production_alias = production (@production on 1 of 1 registered models); " \
            "override: production_alias" in out.split("mltrack pressure suite")[-1]
+
+
+def test_cleanup_protects_the_top_runs_by_the_inferred_metric(tmp_path):
+    """`mltrack cleanup` ranks by the same inferred metric and goal the artifact-cleanup check
+    uses: the lowest val_loss is the top run, whatever mltrack's default metric is."""
+    from mlflow import MlflowClient
+
+    uri, db, artifacts = _one_run_store(tmp_path / "store")
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name("first-try").experiment_id
+    old = int(time.time() * 1000) - 40 * DAY
+    ids = {}
+    for name, loss in (("worse", 0.9), ("best", 0.2), ("middle", 0.5)):
+        run = client.create_run(exp, run_name=name, start_time=old, tags={"mlflow.user": "ana"})
+        client.log_metric(run.info.run_id, "val_loss", loss)
+        client.set_terminated(run.info.run_id, end_time=old + 60_000)
+        ids[name] = run.info.run_id
+    result = CliRunner().invoke(main, ["cleanup", "--tracking-uri", uri, "--keep-top", "1", "--older-than", "30",
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)
+    assert plan["metric"] == "val_loss"
+    candidates = {c["run_id"] for c in plan["candidates"]}
+    assert ids["best"] not in candidates and {ids["worse"], ids["middle"]} <= candidates

@@ -57,6 +57,7 @@ def cleanup_command(tracking_uri: str, keep_top: int | None, older_than: int | N
     from mltrack.ops.cleanup_journal import Journal, default_journal_path
     from mltrack.ops.writable import open_for_write
     from mltrack.pressure.policy import load_policy
+    from mltrack.pressure.runner import resolve_policy
     from mltrack.uri import redact
 
     policy = load_policy(config_path)
@@ -64,6 +65,9 @@ def cleanup_command(tracking_uri: str, keep_top: int | None, older_than: int | N
     outcome, journal = None, None
     try:
         snapshot = adapter.snapshot()
+        # The metric and goal the top-N protection ranks by: the policy's, else inferred from the
+        # store, as the artifact-cleanup check does (mltrack.pressure.assumptions).
+        policy, _ = resolve_policy(snapshot, policy)
         listed: dict[str, tuple] = {}
 
         def files_of(run):
