@@ -105,6 +105,10 @@ def resolve(snapshot: StoreSnapshot, policy: Policy) -> tuple[Policy, tuple[Assu
 # --------------------------------------------------------------------------- one key each
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def _active_runs(snapshot: StoreSnapshot) -> list[RunRecord]:
     return [r for r in snapshot.runs if r.lifecycle_stage == "active"]
 
@@ -120,10 +124,10 @@ def _experiments(snapshot: StoreSnapshot) -> Assumption:
         if any(e.name == "Default" for e in with_runs):
             how += " (MLflow's Default included: it holds runs)"
         runs = sum(holding[e.experiment_id] for e in with_runs)
-        coverage = f"{len(with_runs)} of {len(active)} active experiments, {runs} active runs"
+        coverage = f"{len(with_runs)} of {_n(len(active), 'active experiment')}, {_n(runs, 'active run')}"
     else:
         how = "no experiment holds a run yet: every active experiment"
-        coverage = f"{len(active)} active experiments, 0 runs"
+        coverage = f"{_n(len(active), 'active experiment')}, 0 runs"
     if deleted:
         coverage += f"; deleted experiments not judged: {', '.join(deleted[:5])}" + (
             f" and {len(deleted) - 5} more" if len(deleted) > 5 else "")
@@ -151,14 +155,14 @@ def _inference_experiments(snapshot: StoreSnapshot, experiments: Iterable[str]) 
         "inference_experiments", sorted(only_inference),
         "experiments whose every run is an inference run" if only_inference
         else "no experiment holds only inference runs",
-        f"{total.get('inference', 0)} inference runs" + (f" in {inference_where}" if inference_where else ""),
+        _n(total.get("inference", 0), "inference run") + (f" in {inference_where}" if inference_where else ""),
         "inference_experiments")
     kinds_assumption = Assumption(
         "run_kinds", {k: total.get(k, 0) for k in ("training", "inference", "other")},
         "told apart by content: an inference run loads a model (models:/, runs:/, a version param) or "
         "writes predictions and logs no training metric; other runs prepare data or register "
         "models (job type dataset, registration, ...); every other run trained (mltrack's tag mltrack.run_type is one signal)",
-        None, "inference_experiments (every run there counts as an inference run)")
+        None, "inference_experiments")
     return experiments_assumption, kinds_assumption
 
 
@@ -212,7 +216,7 @@ def _goal(metric: str) -> Assumption:
 def _registered_models(snapshot: StoreSnapshot) -> Assumption:
     names = [m.name for m in snapshot.registered_models]
     how = "every registered model in the store" if names else "the store has no registered model"
-    return Assumption("registered_models", names, how, f"{len(names)} registered models", "registered_models")
+    return Assumption("registered_models", names, how, _n(len(names), "registered model"), "registered_models")
 
 
 def _production_alias(snapshot: StoreSnapshot, models: Iterable[str], fallback: str) -> Assumption:
