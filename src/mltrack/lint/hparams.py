@@ -303,7 +303,8 @@ def _call_source(ctx: FileContext, site: CallSite, report: HParamReport, constan
     elif site.imported and qual.split(".", 1)[0] in ("sklearn", "xgboost", "lightgbm") and name[:1].isupper():
         wanted = None  # every literal argument of an estimator is a hyperparameter
     elif name == "train" and site.imported and qual.split(".", 1)[0] in ("xgboost", "lightgbm"):
-        wanted = set()  # xgb.train(params, dtrain, 100): rounds come third
+        # xgb.train(params, dtrain, 100): rounds come third, or by keyword with early stopping
+        wanted = {"num_boost_round", "early_stopping_rounds"}
         rounds = site.positional(2)
         if rounds is not None and (_is_number(rounds.value) or (
                 isinstance(rounds.value, cst.Name) and rounds.value.value in constants)):

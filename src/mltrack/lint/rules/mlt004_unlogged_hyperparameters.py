@@ -56,6 +56,9 @@ class UnloggedHyperparameters(Rule):
     summary = "Values that configure training never reach a tracker"
     fixable = True
     VALID = (
+        "import mlflow\nimport xgboost as xgb\nparams = {'max_depth': 3}\nwith mlflow.start_run():\n"
+        "    mlflow.log_params({**params, 'num_boost_round': 1000})\n"
+        "    bst = xgb.train(params, d, num_boost_round=1000)\n",
         # every setting reaches the module's init, whose arguments save_hyperparameters() logs
         "import argparse\nimport pytorch_lightning as pl\n\n"
         "class Lit(pl.LightningModule):\n    def __init__(self, hidden_dim, learning_rate):\n"
@@ -141,6 +144,12 @@ class UnloggedHyperparameters(Rule):
             "parser = argparse.ArgumentParser()\nparser.add_argument('--batch_size', default=32, type=int)\n"
             "args = parser.parse_args()\nloader = torch.utils.data.DataLoader(ds, batch_size=args.batch_size)\n"
             "pl.Trainer().fit(Lit(), loader)\n", message="`batch_size`"),
+        # the booster's params are logged, the rounds given by keyword are not
+        Invalid(
+            "import mlflow\nimport xgboost as xgb\nparams = {'max_depth': 3}\nwith mlflow.start_run():\n"
+            "    mlflow.log_params(params)\n    bst = xgb.train(params=params, dtrain=d, "
+            "num_boost_round=1000, early_stopping_rounds=50)\n",
+            message="`num_boost_round`, `early_stopping_rounds`"),
         Invalid(
             "import xgboost as xgb\nparams = {'max_depth': 3, 'eta': 0.1}\n"
             "bst = xgb.train(params, dtrain, 50)\n", message="`num_boost_round`"),

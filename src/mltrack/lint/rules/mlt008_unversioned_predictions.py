@@ -12,7 +12,8 @@ whatever its name: generated text (`open(path, "w")`), images (PIL `Image.save`,
 `torchvision.utils.save_image` or a `save_image` helper, `cv2.imwrite`), figures
 (`plt.savefig`), arrays (`np.save`, `np.savez`) and tables (`DataFrame.to_csv`), written there or
 by a helper of another project module it calls (`detect_video(yolo, src, out)`), unless the file
-logs to a tracker run or records a model version or input hash.
+logs to a tracker run, records a model version or input hash, or writes its parsed options (the
+checkpoint path among them) to a file with `yaml.dump(vars(opt), f)` / `json.dump`.
 
 ## Why is this bad?
 "Which model and which data made prediction 12345?" has no answer once the file leaves the
@@ -93,6 +94,12 @@ class UnversionedPredictions(Rule):
         "torch.save(model.state_dict(), 'export/model.pth')\njson.dump(params, open('export/params.json', 'w'))\n",
         # loads data, not a model
         "import numpy as np\nx = np.load('x.npy')\nnp.save('x2.npy', x * 2)\n",
+        # the parsed options, the checkpoint path among them, are written beside the outputs
+        "import argparse, torch, yaml\nfrom PIL import Image\nparser = argparse.ArgumentParser()\n"
+        "parser.add_argument('--ckpt')\nopt = parser.parse_args()\n"
+        "model.load_state_dict(torch.load(opt.ckpt))\nconf = vars(opt)\n"
+        "with open('out/sampling_config.yaml', 'w') as f:\n    yaml.dump(conf, f)\n"
+        "Image.fromarray(model.sample()).save('out/0.png')\n",
         # a project helper writes the outputs, but the run is tracked
         Valid("import mlflow\nfrom detect import Detector, detect_video\nwith mlflow.start_run():\n"
               "    detect_video(Detector(args.weights), args.input, args.output)\n"
@@ -103,6 +110,10 @@ class UnversionedPredictions(Rule):
               files=(("viz.py", _SAMPLES),)),
     )
     INVALID = (
+        # dumping the outputs themselves records nothing about the model
+        "import argparse, json, torch\nargs = argparse.ArgumentParser().parse_args()\n"
+        "model.load_state_dict(torch.load(args.ckpt))\nout = model(x).tolist()\n"
+        "with open('out/preds.json', 'w') as f:\n    json.dump(out, f)\n",
         # an inference script whose project helper writes the annotated video
         Invalid("from detect import Detector, detect_video\n"
                 "detect_video(Detector(args.weights), args.input, args.output)\n", line=2,
@@ -173,8 +184,8 @@ class UnversionedPredictions(Rule):
 
     def _check_inference(self, ctx: FileContext) -> Iterable[Finding]:
         """An inference/evaluation script: every output it writes is the loaded model's."""
-        if "track" in ctx.file_effects or _recorded_lineage(ctx.source):
-            return  # logged to a tracker run, or a model version/input hash is recorded
+        if "track" in ctx.file_effects or _recorded_lineage(ctx.source) or _saves_options(ctx):
+            return  # logged to a tracker run, a model version/input hash or the options recorded
         loaders = [s for s in ctx.calls if "load:model" in ctx.direct(s)]
         # a checkpoint load names the model better than a tokenizer/feature extractor's
         loader = next((s for s in loaders if s.name != "from_pretrained"), loaders[0] if loaders else None)
@@ -200,6 +211,36 @@ class UnversionedPredictions(Rule):
                 "which checkpoint, seed or input produced them (no tracker run, model version or "
                 "input hash)",
             )
+
+
+_DUMPERS = frozenset({"yaml.dump", "yaml.safe_dump", "json.dump", "omegaconf.OmegaConf.save"})
+_PARSERS = frozenset({"parse_args", "parse_known_args"})
+
+
+def _saves_options(ctx: FileContext) -> bool:
+    """`yaml.dump(vars(opt), f)`: the script writes its parsed options - the checkpoint it loads
+    among them - to a file beside its outputs, which records which model made them."""
+    parsed = {name for name, values in ctx.facts.assigns.items()
+              if any(isinstance(v, cst.Call) and _last_name(v.func) in _PARSERS for v in values)}
+    parsed = parsed or {"args", "opt", "opts", "flags"}  # `opt, unknown = parser.parse_known_args()`
+    for site in ctx.calls:
+        if not site.imported or site.qual not in _DUMPERS or not site.node.args:
+            continue
+        dumped = site.node.args[0].value
+        if isinstance(dumped, cst.Name):
+            values = ctx.facts.assigns.get(dumped.value, ())
+            dumped = values[0] if len(values) == 1 else dumped
+        if isinstance(dumped, cst.Call) and _last_name(dumped.func) == "vars" and dumped.args:
+            dumped = dumped.args[0].value
+        if isinstance(dumped, cst.Name) and dumped.value in parsed:
+            return True
+    return False
+
+
+def _last_name(func: cst.BaseExpression) -> str:
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return func.value if isinstance(func, cst.Name) else ""
 
 
 _STRING = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
