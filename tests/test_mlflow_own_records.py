@@ -259,3 +259,25 @@ def test_best_configuration_shows_the_search_parents_best_params(snapshot: Store
     assert "max_depth=4" in result.message and "learning_rate=0.3" in result.message, result.message
     assert "=None" not in result.message
     assert not any(k.startswith("best_") for k in result.evidence["varied"])
+
+
+# --- pure parts ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "seed"), [
+    ("RandomForestRegressor(max_depth=3, random_state=7)", "7"),
+    ("Pipeline(steps=[('m', SGDClassifier(random_state=-1))])", "-1"),
+    ("RandomForestRegressor(random_state=None)", None),
+    ("KMeans(n_init=10)", None),
+    (None, None),
+])
+def test_seed_inside_an_estimator_text(text, seed) -> None:
+    from mltrack.synonyms import seed_in_text
+
+    assert seed_in_text(text) == seed
+
+
+@pytest.mark.parametrize("tag", ["not json", "{}", "[1, 2]", '[{"flavors": "x"}]'])
+def test_a_damaged_log_model_history_yields_no_environment(tag: str) -> None:
+    from mltrack.stores.mlflow_records import history_models
+
+    assert all(m.python_version is None and not m.environment_files for m in history_models(tag))
