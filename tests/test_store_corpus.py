@@ -67,9 +67,6 @@ NOT_TRAINING = "issue 14 item 1: a W&B dataset job (no metrics) is judged as a t
 NEVER_SYNCED = "issue 14 item 8: W&B runs never synced are not a warning in onboarding"
 
 KNOWN_WRONG: dict[tuple[str, str, str], str] = {
-    ("nested_sweep", "onboarding", "policy"): STUCK_RUN,
-    ("team_store", "production-model", "policy"): PURGED_SOURCE,
-    ("team_store", "onboarding", "policy"): NOT_A_USER,
     ("wandb_plain/team_sweep", "onboarding", "policy"): NOT_TRAINING + "; " + NEVER_SYNCED,
     ("wandb_plain/notebook_runs", "onboarding", "policy"): NEVER_SYNCED + "; a run whose kernel died is not named",
 }

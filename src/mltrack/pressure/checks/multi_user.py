@@ -51,8 +51,10 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
                        f"{policy.min_users} expected", facts,
                        "Log runs under each person's own user (tag mlflow.user), or lower min_users")
     if anonymous:
-        return Verdict(Status.WARN, f"{len(anonymous)} run(s) have no real user (empty, unknown or root)",
-                       facts, "Set the mlflow.user tag when starting runs")
+        named = ", ".join(f"{r.name or r.run_id} ({(r.user or '').strip() or 'no user'})" for r in anonymous[:3])
+        more = f" and {len(anonymous) - 3} more" if len(anonymous) > 3 else ""
+        return Verdict(Status.WARN, f"{len(users)} users logged runs, but {len(anonymous)} training run(s) have no "
+                       f"real user: {named}{more}", facts, "Set the mlflow.user tag when starting runs")
     return Verdict(Status.PASS, f"{len(users)} users, every run attributable", facts)
 
 

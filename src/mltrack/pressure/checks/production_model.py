@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mltrack.model import Status, StoreSnapshot
+from mltrack.model import RegisteredModelRecord, Status, StoreSnapshot
 from mltrack.pressure.base import Check, GatherContext, Verdict, iso, no_model_to_judge, production_versions
 from mltrack.model_verify import describe_mode
 from mltrack.pressure.evidence import fetch_and_load
 from mltrack.pressure.policy import Policy
+from mltrack.run_kinds import version_run_ids
 
 DOC = """\
 ## What it checks
@@ -29,11 +30,14 @@ can actually load - not a guess from a spreadsheet.
 ## How it fails
 `fail` names the model with no production version (or with several), or whose weights do not
 download, are damaged or incomplete, or (with `load_models`) do not load. `warn` when
-answering took longer than the target.
+answering took longer than the target, and when the training run behind the production
+version, or behind any version holding an alias or the Staging/Production stage, was deleted
+or purged (`mlflow gc`): the version still serves, but nobody can say any more how it was made.
 
 ## How to fix
 Promote exactly one version: `client.set_registered_model_alias(name, "production", version)`
-(or `mltrack rollback`), and log models with `mlflow.pytorch.log_model`.
+(or `mltrack rollback`), and log models with `mlflow.pytorch.log_model`. Restore a deleted
+training run (`mlflow runs restore --run-id ...`) before `mlflow gc` purges it.
 """
 
 
@@ -60,10 +64,12 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
     models: list[dict[str, Any]] = []
     problems: list[str] = []
     slow: list[str] = []
+    orphaned: list[dict[str, Any]] = []
     for name, model in _models(snapshot, policy):
         if model is None:
             problems.append(f"registered model {name!r} does not exist")
             continue
+        orphaned += _orphaned_versions(snapshot, model, policy.production_alias)
         versions, how = production_versions(model, policy.production_alias)
         if not versions:
             problems.append(f"{name!r} has no production version (no @{policy.production_alias} alias, "
@@ -90,18 +96,48 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
             elif load.get("answer_s", 0) > policy.answer_target_s:
                 slow.append(f"{name!r} v{version.version} took {load['answer_s']:.1f} s to {_steps(load)}")
         models.append(facts)
-    evidence_out = {"models": models, "target_s": policy.answer_target_s}
+    evidence_out = {"models": models, "target_s": policy.answer_target_s, "orphaned_versions": orphaned}
     if problems:
         return Verdict(Status.FAIL, "; ".join(problems), evidence_out,
                        f"Promote exactly one version with alias @{policy.production_alias} "
                        "(or `mltrack rollback --model NAME --to VERSION`)")
-    if slow:
-        return Verdict(Status.WARN, "; ".join(slow) + f" (target {policy.answer_target_s:g} s)", evidence_out)
+    warnings = [f"{'; '.join(slow)} (target {policy.answer_target_s:g} s)"] if slow else []
+    warnings += [f"{o['model']!r} v{o['version']} ({o['holds']}): its training run {o['run_id']} "
+                 f"{'was purged (not in the store)' if o['state'] == 'purged' else 'is deleted'}" for o in orphaned]
+    if warnings:
+        return Verdict(Status.WARN, "; ".join(warnings), evidence_out,
+                       "Restore deleted training runs (mlflow runs restore) before mlflow gc purges them"
+                       if orphaned else None)
     summary = ", ".join(f"{m['model']} v{m['version']} (run {m['source_run']}"
                         + (f", {m['load']['answer_s']:.1f} s to {_steps(m['load'])}"
                            if "load" in m and "answer_s" in m["load"] else "")
                         + ")" for m in models)
     return Verdict(Status.PASS, f"in production: {summary}", evidence_out)
+
+
+def _orphaned_versions(snapshot: StoreSnapshot, model: RegisteredModelRecord, alias: str) -> list[dict[str, Any]]:
+    """Versions that serve or may serve (production, any alias, stage Staging/Production) whose
+    training run is deleted (still in the snapshot, not active) or purged (absent entirely)."""
+    production, _ = production_versions(model, alias)
+    found = []
+    for version in model.versions:
+        holds = [f"@{a}" for a, v in model.aliases.items() if v == version.version]
+        holds += [f"@{a}" for a in version.aliases if f"@{a}" not in holds]
+        if version.current_stage.lower() in ("production", "staging"):
+            holds.append(f"stage {version.current_stage}")
+        if version in production and not holds:
+            holds.append("production")
+        run_ids = version_run_ids(version, snapshot)
+        if not holds or not run_ids:
+            continue
+        runs = [snapshot.run(rid) for rid in run_ids]
+        if any(r is not None and r.lifecycle_stage == "active" for r in runs):
+            continue
+        state = "purged" if runs[0] is None else "deleted"
+        found.append({"model": model.name, "version": version.version, "holds": ", ".join(holds),
+                      "run_id": run_ids[0], "state": state,
+                      "run_name": runs[0].name if runs[0] is not None else None})
+    return found
 
 
 def _steps(load: Mapping[str, Any]) -> str:
