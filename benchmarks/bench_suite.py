@@ -5,8 +5,9 @@ naive approach that queries the store separately for each check with `mlflow.sea
 
 Builds (or reuses, cached under the temp dir) the reference store seeded with 24 really trained
 runs, then grows its training experiment to N runs by copying one reference run row for row
-(tests/support/bulk_runs.py) and hard-linking its artifacts, so every run has real files to
-list. Each measurement runs in a fresh process (peak RSS is that process's high-water mark):
+(tests/support/bulk_runs.py); every copy points at that run's artifact folder, so every run has
+real files to list without a file per run (hard links per run hit ext4's 65,000-link limit at
+100,000 runs). benchmarks/bench_big_store.py goes to 1M runs and PostgreSQL. Each measurement runs in a fresh process (peak RSS is that process's high-water mark):
   floor  - MlflowClient.search_runs over all experiments, paged to the end (nothing else)
   suite  - mltrack.pressure.runner.run_checks(uri, Policy()): snapshot + all ten checks,
            including downloading and loading three models with torch
@@ -55,12 +56,7 @@ def build_store(runs: int, cache_dir: Path) -> tuple[str, Path, float]:
         "WHERE e.name = 'mltrack-reference' ORDER BY r.start_time LIMIT 1").fetchone()
     existing = con.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
     con.close()
-    new_ids = clone_runs(db, template, max(0, runs - existing))
-    source = Path(artifact_uri)
-    for run_id in new_ids:  # the clones' artifact_uri replaced the template's id by theirs
-        target = Path(str(source).replace(template, run_id))
-        if source.is_dir() and not target.exists():
-            shutil.copytree(source, target, copy_function=os.link)
+    new_ids = clone_runs(db, template, max(0, runs - existing), artifact_uri=artifact_uri)
     (folder / "built").write_text(str(len(new_ids) + existing))
     return f"sqlite:///{db}", db, time.perf_counter() - started
 

@@ -3,13 +3,15 @@
 Creating runs through MlflowClient costs ~25 ms each on sqlite (≈5 runs/s through a server);
 pagination tests and the read benchmark need thousands. The template run is written by MLflow
 itself, so every copied row has exactly MLflow's schema; only ids, names and times change.
-Used by tests/test_store_paging.py and benchmarks/bench_read.py.
+Used by tests/test_store_paging.py and benchmarks/bench_read.py; `clone_runs_postgres` and a
+shared `artifact_uri` build the 100k-1M-run stores of benchmarks/bench_big_store.py.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 _PER_RUN_TABLES = ("params", "latest_metrics", "metrics")
@@ -38,42 +40,89 @@ def write_template_run(uri: str, experiment: str, artifact_location: str) -> tup
     return exp_id, run.info.run_id
 
 
-def clone_runs(db_path: Path, template_run_id: str, count: int) -> list[str]:
-    """Insert `count` copies of the template run (one transaction); return their ids."""
+def clone_runs(db_path: Path, template_run_id: str, count: int, *, artifact_uri: str | None = None,
+               chunk: int = 2_000, return_ids: bool = True) -> list[str]:
+    """Insert `count` copies of the template run into a sqlite store; return their ids.
+
+    Each clone gets its own artifact folder name (the template's with the id replaced) unless
+    `artifact_uri` is given: then every clone shares that one folder, which is how a store of a
+    million runs is built without a million folders (ext4 allows 65,000 hard links per file).
+    Committed every `chunk` runs, so memory stays flat; `return_ids=False` keeps no id list.
+    """
     db = sqlite3.connect(db_path)
     try:
-        columns = [row[1] for row in db.execute("PRAGMA table_info(runs)")]
-        template = dict(zip(columns, db.execute(
-            "SELECT * FROM runs WHERE run_uuid = ?", (template_run_id,)).fetchone()))
-        children = {table: db.execute(f"SELECT * FROM {table} WHERE run_uuid = ?",
-                                      (template_run_id,)).fetchall() for table in _PER_RUN_TABLES}
-        child_columns = {table: [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
-                         for table in _PER_RUN_TABLES}
-        tags = db.execute("SELECT key, value FROM tags WHERE run_uuid = ?",
-                          (template_run_id,)).fetchall()
-        users = ("alice", "bob", "carol")
-        new_ids = []
-        with db:
-            for index in range(count):
-                run_id = uuid.uuid4().hex
-                new_ids.append(run_id)
-                row = dict(template, run_uuid=run_id, name=f"bulk-{index}",
-                           start_time=template["start_time"] + index * 1000,
-                           end_time=template["end_time"] + index * 1000,
-                           user_id=users[index % 3],
-                           artifact_uri=template["artifact_uri"].replace(template_run_id, run_id))
-                db.execute(f"INSERT INTO runs ({', '.join(columns)}) VALUES "
-                           f"({', '.join('?' * len(columns))})", [row[c] for c in columns])
-                for table, rows in children.items():
-                    cols = child_columns[table]
-                    at = cols.index("run_uuid")
-                    db.executemany(
-                        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                        [(*r[:at], run_id, *r[at + 1:]) for r in rows])
-                db.executemany("INSERT INTO tags (key, value, run_uuid) VALUES (?, ?, ?)",
-                               [(k, f"bulk-{index}" if k == "mlflow.runName" else
-                                 users[index % 3] if k == "mlflow.user" else v, run_id)
-                                for k, v in tags])
+        template = _read_template(db.cursor(), "?", template_run_id)
+        new_ids: list[str] = []
+        for first in range(0, count, chunk):
+            rows = _clone_rows(template, first, min(count, first + chunk), artifact_uri)
+            with db:
+                for table, batch in rows.items():
+                    cols = template.columns[table]
+                    db.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                                   batch)
+            if return_ids:
+                new_ids.extend(r[template.columns["runs"].index("run_uuid")] for r in rows["runs"])
     finally:
         db.close()
     return new_ids
+
+
+def clone_runs_postgres(uri: str, template_run_id: str, count: int, *, artifact_uri: str | None = None,
+                        chunk: int = 10_000) -> int:
+    """The same copies written into a PostgreSQL store with COPY (psycopg 3); returns `count`."""
+    import psycopg
+
+    with psycopg.connect(uri.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        template = _read_template(conn.cursor(), "%s", template_run_id)
+        for first in range(0, count, chunk):
+            rows = _clone_rows(template, first, min(count, first + chunk), artifact_uri)
+            with conn.cursor() as cursor:
+                for table, batch in rows.items():
+                    with cursor.copy(f"COPY {table} ({', '.join(template.columns[table])}) FROM STDIN") as copy:
+                        for row in batch:
+                            copy.write_row(row)
+            conn.commit()
+    return count
+
+
+_USERS = ("alice", "bob", "carol")
+
+
+@dataclass
+class _Template:
+    run_id: str
+    columns: dict[str, list[str]]  # table -> column names, runs and every per-run table
+    run: dict
+    children: dict[str, list[tuple]]  # per-run table -> the template's rows
+
+
+def _read_template(cursor, mark: str, run_id: str) -> _Template:
+    columns, children = {}, {}
+    for table in ("runs", *_PER_RUN_TABLES, "tags"):
+        cursor.execute(f"SELECT * FROM {table} WHERE run_uuid = {mark}", (run_id,))
+        columns[table] = [d[0] for d in cursor.description]
+        children[table] = [tuple(r) for r in cursor.fetchall()]
+    run = dict(zip(columns["runs"], children.pop("runs")[0]))
+    return _Template(run_id, columns, run, children)
+
+
+def _clone_rows(template: _Template, first: int, stop: int, artifact_uri: str | None) -> dict[str, list[tuple]]:
+    """Rows of clones number first..stop-1, per table (runs first)."""
+    out: dict[str, list[tuple]] = {table: [] for table in template.columns}
+    run_cols, tag_cols = template.columns["runs"], template.columns["tags"]
+    key_at, value_at = tag_cols.index("key"), tag_cols.index("value")
+    for index in range(first, stop):
+        run_id, user = uuid.uuid4().hex, _USERS[index % 3]
+        row = dict(template.run, run_uuid=run_id, name=f"bulk-{index}",
+                   start_time=template.run["start_time"] + index * 1000,
+                   end_time=template.run["end_time"] + index * 1000, user_id=user,
+                   artifact_uri=artifact_uri or template.run["artifact_uri"].replace(template.run_id, run_id))
+        out["runs"].append(tuple(row[c] for c in run_cols))
+        for table in _PER_RUN_TABLES:
+            at = template.columns[table].index("run_uuid")
+            out[table].extend((*r[:at], run_id, *r[at + 1:]) for r in template.children[table])
+        at = tag_cols.index("run_uuid")
+        for tag in template.children["tags"]:
+            value = {"mlflow.runName": f"bulk-{index}", "mlflow.user": user}.get(tag[key_at], tag[value_at])
+            out["tags"].append(tuple(run_id if i == at else value if i == value_at else v for i, v in enumerate(tag)))
+    return out
