@@ -152,3 +152,43 @@ def test_runs_traceable_by_mlflow_records_pass(stores, tmp_path, monkeypatch, wi
     assert result["evidence"]["traceable"] == len(GOOD)
     chain = result["evidence"]["example_chain"]
     assert chain["input"].startswith("dataset requests (digest ") and chain["output"] == "artifact predictions.csv"
+
+
+# --- Offline judges: what a snapshot alone cannot show ---------------------------------------------
+
+def _offline(params: dict[str, str], policy=None, artifacts=None):
+    from mltrack.model import (ArtifactFile, ExperimentRecord, ModelVersionRecord, RegisteredModelRecord,
+                               RunRecord, StoreSnapshot)
+    from mltrack.pressure.policy import Policy
+    from mltrack.pressure.registry import get
+
+    train = RunRecord("t" * 32, "1", "train", "ana", "FINISHED", 1, 2, metrics={"val_acc": 0.9})
+    other = RunRecord("o" * 32, "1", "other", "ana", "FINISHED", 1, 2, metrics={"val_acc": 0.8})
+    files = None if artifacts is None else tuple(ArtifactFile(a, 10) for a in artifacts)
+    scoring = RunRecord("s" * 32, "2", "scoring", "cron", "FINISHED", 3, 4, params=params, artifacts=files,
+                        tags={"mltrack.run_type": "inference"})
+    model = RegisteredModelRecord(MODEL, versions=(ModelVersionRecord(MODEL, "1", train.run_id, f"runs:/{train.run_id}/m"),))
+    snap = StoreSnapshot("sqlite:///x.db", "mlflow", "3", 10, (ExperimentRecord("1", "train"), ExperimentRecord("2", "score")),
+                         (train, other, scoring), (model,))
+    return get("prediction-audit").evaluate(snap, {}, policy or Policy())
+
+
+def test_an_output_that_was_not_listed_is_not_verified_never_untraceable() -> None:
+    pinned = {"model_uri": f"models:/{MODEL}/1", "input_data_hash": "abc"}
+    unlisted = _offline(pinned)
+    assert unlisted.status.value == "warn" and "not verified" in unlisted.message, unlisted.message
+    assert unlisted.evidence["untraceable"] == [] and unlisted.evidence["output_not_verified"] == ["s" * 32]
+    assert _offline(pinned, artifacts=["out/predictions.parquet"]).status.value == "pass"
+    assert _offline(pinned, artifacts=["model/MLmodel"]).status.value == "fail"
+
+
+def test_records_that_disagree_and_fields_the_policy_names() -> None:
+    from mltrack.pressure.policy import policy_from_mapping
+
+    both = {"model_uri": f"models:/{MODEL}/1", "input_data_hash": "a", "predictions_hash": "p"}
+    assert _offline(both).status.value == "pass"
+    wrong = _offline({**both, "training_run_id": "o" * 32})
+    assert wrong.status.value == "fail" and f"training run id {'o' * 32} is not the run behind" in wrong.message
+    policy = policy_from_mapping({"inference_fields": ["batch_id"]})
+    required = _offline(both, policy)
+    assert required.status.value == "fail" and "no batch_id (required by inference_fields)" in required.message

@@ -14,7 +14,7 @@ from typing import Any
 from mltrack import conventions, synonyms
 from mltrack.model import DatasetInputRecord, RunRecord, Status, StoreSnapshot
 from mltrack.pressure.base import Check, GatherContext, Verdict, field_value, inference_runs, shorten
-from mltrack.pressure.evidence import artifacts_of, prefetch_artifacts
+from mltrack.pressure.evidence import artifacts_of, local_root, prefetch_artifacts
 from mltrack.pressure.policy import Policy
 from mltrack.run_kinds import ModelRef, model_references, predictions_outputs, version_run_ids
 
@@ -53,16 +53,17 @@ FIX = ("Record the pinned model version, log the input dataset (mlflow.log_input
 INPUT_HASH_KEYS = synonyms.INPUT_HASH
 OUTPUT_HASH_KEYS = synonyms.PREDICTIONS_HASH
 TRAINING_RUN_KEYS = synonyms.TRAINING_RUN_ID
-# Inference runs whose artifacts are listed to find a predictions file, at most (the rest are
-# judged by their hash params, or reported as not listed).
-LIST_LIMIT = 500
 
 
 def gather(ctx: GatherContext) -> dict[str, Any]:
     """The predictions files of the inference runs that name no output hash (one listing per run,
     shared with other checks through the context cache)."""
     runs = [r for r in inference_runs(ctx.snapshot, ctx.policy) if field_value(r, OUTPUT_HASH_KEYS) is None]
-    listed = runs[:LIST_LIMIT]
+    # Local listings are cheap; listings through the API stop at cleanup_list_limit runs (the
+    # rest are reported as not verified, never as untraceable).
+    remote = [r for r in runs if r.artifacts is None and local_root(r.artifact_uri) is None]
+    skipped = {r.run_id for r in remote[ctx.policy.cleanup_list_limit:]}
+    listed = [r for r in runs if r.run_id not in skipped]
     prefetch_artifacts(ctx, listed)
     outputs: dict[str, Any] = {}
     for run in listed:
@@ -79,16 +80,23 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
     traces = [trace(run, snapshot, policy, files[run.run_id] if run.run_id in files else _listed(run))
               for run in runs]
     broken = [t for t in traces if t["missing"]]
-    traced = [t for t in traces if not t["missing"]]
+    unverified = [t for t in traces if not t["missing"] and t.get("unverified")]
+    traced = [t for t in traces if not t["missing"] and not t.get("unverified")]
     facts = {"inference_runs": len(runs), "traceable": len(traced), "untraceable_count": len(broken),
              "untraceable": shorten([{k: t[k] for k in ("run_id", "name", "missing")} for t in broken]),
              "alias_only": shorten([t["run_id"] for t in traces if t.get("alias_only")]),
+             "output_not_verified": shorten([t["run_id"] for t in unverified]),
              "example_chain": traced[0] if traced else None}
     if broken:
         named = "; ".join(f"{t['name'] or t['run_id']}: {' and '.join(t['missing'])}" for t in broken[:3])
         more = f"; and {len(broken) - 3} more" if len(broken) > 3 else ""
         return Verdict(Status.FAIL, f"{len(broken)} of {len(runs)} inference runs cannot be traced - "
                        f"{named}{more}", facts, FIX)
+    if unverified:
+        first = unverified[0]
+        return Verdict(Status.WARN, f"{len(unverified)} of {len(runs)} inference runs trace to their model and input, "
+                       f"but their predictions output was not verified (e.g. {first['name'] or first['run_id']}: "
+                       f"{first['unverified']})", facts, "Log a predictions hash with each inference run, or raise cleanup_list_limit")
     return Verdict(Status.PASS, f"all {len(runs)} inference runs trace to their model version's training run, "
                    f"their input and their predictions (e.g. {_chain_text(traced[0])})", facts)
 
@@ -112,7 +120,7 @@ def trace(run: RunRecord, snapshot: StoreSnapshot, policy: Policy, outputs: list
     _model_link(run, snapshot, chain)
     _input_link(run, chain)
     _output_link(run, outputs, chain)
-    if tuple(policy.inference_fields) != conventions.INFERENCE_FIELDS:  # the policy asks for its own fields
+    if policy.is_set("inference_fields"):  # the team names its own lineage fields: they are required too
         absent = [f for f in policy.inference_fields if field_value(run, (f,)) is None]
         if absent:
             chain["missing"].append(f"no {', '.join(absent)} (required by inference_fields)")
@@ -126,9 +134,9 @@ def _model_link(run: RunRecord, snapshot: StoreSnapshot, chain: dict[str, Any]) 
     floating = [r for r in refs if r.alias or r.stage]
     problems: list[str] = []
     for ref in pinned:  # a pinned reference that resolves is enough; otherwise report the first break
-        training, problem = _resolve(ref, snapshot)
-        if training is not None and claimed and claimed != training and not ref.run_id:
-            problem, training = f"its training_run_id {claimed} is not the run behind {ref.text} ({training})", None
+        training, problem, behind = _resolve(ref, snapshot)
+        if training is not None and claimed and claimed not in behind:  # two records that disagree
+            problem, training = f"its training run id {claimed} is not the run behind {ref.text} ({training})", None
         if training is not None:
             chain.update(model=ref.text, training_run=training)
             _describe_training(snapshot, training, chain)
@@ -151,12 +159,13 @@ def _model_link(run: RunRecord, snapshot: StoreSnapshot, chain: dict[str, Any]) 
                                 "no logged-model id, no training run id)")
 
 
-def _resolve(ref: ModelRef, snapshot: StoreSnapshot) -> tuple[str | None, str]:
-    """The training run id a pinned reference resolves to (in the store), or why it does not."""
+def _resolve(ref: ModelRef, snapshot: StoreSnapshot) -> tuple[str | None, str, list[str]]:
+    """The training run id a pinned reference resolves to (in the store), or why it does not,
+    and every run id the records put behind it."""
     if ref.run_id:
         if snapshot.run(ref.run_id) is None:
-            return None, f"{ref.text}: run {ref.run_id} is not in the store (purged)"
-        return ref.run_id, ""
+            return None, f"{ref.text}: run {ref.run_id} is not in the store (purged)", [ref.run_id]
+        return ref.run_id, "", [ref.run_id]
     if ref.model_id:
         ids = [r.run_id for r in snapshot.runs if ref.model_id in r.logged_model_ids]
         ids += [rid for m in snapshot.registered_models for v in m.versions if v.model_id == ref.model_id
@@ -165,21 +174,21 @@ def _resolve(ref: ModelRef, snapshot: StoreSnapshot) -> tuple[str | None, str]:
     said = f"{ref.text}: " if ref.text.startswith("models:/") else ""  # the URI as logged, when it was one
     model = snapshot.registered_model(ref.name or "")
     if model is None:
-        return None, f"{said}no registered model {ref.name!r}"
+        return None, f"{said}no registered model {ref.name!r}", []
     version = model.version(ref.version or "")
     if version is None:
-        return None, f"{said}{ref.name} v{ref.version} is not registered"
+        return None, f"{said}{ref.name} v{ref.version} is not registered", []
     return _present(snapshot, version_run_ids(version, snapshot), f"{ref.name} v{ref.version}")
 
 
-def _present(snapshot: StoreSnapshot, run_ids: Iterable[str], what: str) -> tuple[str | None, str]:
+def _present(snapshot: StoreSnapshot, run_ids: Iterable[str], what: str) -> tuple[str | None, str, list[str]]:
     ids = list(dict.fromkeys(run_ids))
     for run_id in ids:
         if snapshot.run(run_id) is not None:
-            return run_id, ""
+            return run_id, "", ids
     if not ids:
-        return None, f"{what} names no training run"
-    return None, f"{what}'s training run {ids[0]} is not in the store (purged)"
+        return None, f"{what} names no training run", ids
+    return None, f"{what}'s training run {ids[0]} is not in the store (purged)", ids
 
 
 def _floating_today(ref: ModelRef, snapshot: StoreSnapshot) -> str:
@@ -232,8 +241,8 @@ def _output_link(run: RunRecord, outputs: list[str] | None, chain: dict[str, Any
         chain["output"] = f"predictions hash {value}"
     elif outputs:
         chain["output"] = f"artifact {outputs[0]}"
-    elif outputs is None:
-        chain["missing"].append("no predictions hash, and its artifacts were not listed")
+    elif outputs is None:  # not a missing link: unknown (listing limit, offline judge, listing error)
+        chain["unverified"] = "no predictions hash, and its artifacts were not listed"
     else:
         chain["missing"].append(f"no predictions output (no predictions artifact, no hash such as {OUTPUT_HASH_KEYS[0]})")
 
