@@ -100,6 +100,18 @@ CITED = [
           "_TENSORBOARDX_AVAILABLE: logger_ = TensorBoardLogger(...) ... `logger=True` will use "
           "`CSVLogger` as the default logger",
           "self.log('train_loss', loss)\n", frozenset({"log:metric"})),
+    Cited("TF1's read_data_sets builds DataSets that re-seed NumPy from TensorFlow's graph seed "
+          "(entropy when none is set) and shuffle with NumPy in next_batch: reproducible only when "
+          "TensorFlow is seeded (or seed= is given)",
+          "tensorflow/tensorflow", "tensorflow/contrib/learn/python/learn/datasets/mnist.py",
+          "13aeec48521c431ee95a28d2e1db2164132005f5",
+          "DataSet.__init__: seed1, seed2 = random_seed.get_seed(seed); "
+          "numpy.random.seed(seed1 if seed is None else seed2) ... next_batch: "
+          "if self._epochs_completed == 0 and start == 0 and shuffle: "
+          "perm0 = numpy.arange(self._num_examples); numpy.random.shuffle(perm0)",
+          "from tensorflow.examples.tutorials.mnist import input_data\n"
+          "input_data.read_data_sets('/tmp/data/', one_hot=True)\n",
+          frozenset({"read:data", "rand:tensorflow"}), frozenset({"rand:numpy"})),
     Cited("HF TrainingArguments(report_to='mlflow') logs every training argument and the metrics",
           "huggingface/transformers", "src/transformers/integrations/integration_utils.py",
           "23b2354078d27fff8e5abb7a37324282aa84eba4",
@@ -249,3 +261,22 @@ def test_torch_tensorboard_writer_records_no_git_commit() -> None:
     for name, text in sources.items():
         assert "subprocess" not in text and "rev-parse" not in text, name
         assert "commit" not in text.lower(), name
+
+
+def test_sklearn_estimators_without_random_state_draw_from_numpy_global_generator() -> None:
+    """MLT001/MLT002 count `train_test_split(X)` / `RandomForestClassifier()` without
+    `random_state=` as NumPy draws: seeding NumPy's global generator makes them repeat, and an
+    explicit `random_state=` makes them independent of it."""
+    from sklearn.model_selection import train_test_split
+
+    X = np.arange(40).reshape(20, 2)
+    np.random.seed(3)
+    first = train_test_split(X)[0]
+    np.random.seed(3)
+    assert (train_test_split(X)[0] == first).all()
+    np.random.seed(4)
+    assert not (train_test_split(X)[0] == first).all()
+    np.random.seed(None)
+    a = train_test_split(X, random_state=1)[0]
+    np.random.seed(None)
+    assert (train_test_split(X, random_state=1)[0] == a).all()

@@ -248,8 +248,11 @@ def call_effects(site: CallSite) -> set[str]:
             root == "tensorflow_datasets" and name == "load") or (
             root == "ray" and qual.startswith("ray.data.read_")):
         effects.add("read:data")
-        if name == "read_data_sets":
-            effects.add("rand:numpy")  # its DataSet.next_batch shuffles with np.random
+        if name == "read_data_sets" and site.kwarg("seed") is None:
+            # its DataSet re-seeds NumPy from TensorFlow's graph seed (`numpy.random.seed(seed1)`,
+            # None without `tf.set_random_seed`) and next_batch shuffles with NumPy: the batches
+            # repeat only when TensorFlow is seeded (tests/lint/test_library_claims.py)
+            effects.add("rand:tensorflow")
     if root in ("subprocess", "git") or qual.startswith("git."):
         if root == "git" or "git" in string_args(site):
             effects.add("git")

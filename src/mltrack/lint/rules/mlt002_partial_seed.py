@@ -54,6 +54,10 @@ class PartialSeed(Rule):
     summary = "Some generators the code uses are seeded, others are not"
     fixable = True
     VALID = (
+        # TensorFlow's graph seed makes read_data_sets' NumPy shuffles repeat
+        "import tensorflow as tf\nfrom tensorflow.examples.tutorials.mnist import input_data\n"
+        "tf.set_random_seed(1)\nmnist = input_data.read_data_sets('/tmp/data/')\n"
+        "train_op = tf.train.AdamOptimizer(0.01).minimize(loss)\n",
         # the helper that draws is seeded where it is called
         Valid("import torch\nimport random\nfrom util import build_dataset\ntorch.manual_seed(0)\n"
               "random.seed(0)\nds = build_dataset('train')\nloss.backward()\n",
@@ -75,6 +79,12 @@ class PartialSeed(Rule):
         "    torch.manual_seed(0)\n    m = build()\n    loss.backward()\nmain()\n",
     )
     INVALID = (
+        # read_data_sets re-seeds NumPy from TensorFlow's graph seed: seeding NumPy is not enough
+        Invalid("import numpy as np\nimport tensorflow as tf\n"
+                "from tensorflow.examples.tutorials.mnist import input_data\nnp.random.seed(0)\n"
+                "mnist = input_data.read_data_sets('/tmp/data/')\n"
+                "train_op = tf.train.AdamOptimizer(0.01).minimize(loss)\n", line=5,
+                message="TensorFlow is used here but never seeded"),
         # a helper of another project module draws from Python's random (timm-style augmentation)
         Invalid("import torch\nimport numpy as np\nfrom util import build_dataset\ntorch.manual_seed(0)\n"
                 "np.random.seed(0)\nds = build_dataset('train')\nloss.backward()\n", line=6,
