@@ -41,10 +41,32 @@ def _texts(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def _fragments(secret: str) -> set[str]:
+    """The secret and each piece of it around an `@` or `#`: a redaction that stops at the wrong
+    `@` publishes the tail (`@tures!li#2025` of `Fe@tures!li#2025`), which is still the password."""
+    import re
+
+    return {secret} | {piece for piece in re.split(r"[@#]", secret) if len(piece) >= 5}
+
+
 def _assert_published_nowhere(texts: dict[str, str]) -> None:
     for where, text in texts.items():
         for secret in store_module.SECRETS:
-            assert secret not in text, f"{secret!r} published in {where}"
+            for fragment in _fragments(secret):
+                assert fragment not in text, f"{fragment!r} (of a secret) published in {where}"
+
+
+def test_a_password_holding_at_is_hidden_whole_beside_a_uri() -> None:
+    """One line of params, as a check message lists them: the URI's password and the `password`
+    value (which holds `@`) are both hidden, and the host and the hyperparameter stay readable."""
+    from mltrack.secrets import mask_text
+
+    line = ("db_uri=postgresql://etl:pgliPassw0rd@db.internal:5432/features, learning_rate=0.012, "
+            "password=Fe@tures!li#2025, batch_size=64")
+    masked, count = mask_text(line)
+    assert "pgliPassw0rd" not in masked and "tures!li" not in masked and "Fe@" not in masked, masked
+    assert "db.internal:5432/features" in masked and "learning_rate=0.012" in masked
+    assert "batch_size=64" in masked and count == 2
 
 
 def test_audit_publishes_no_secret_and_counts_what_it_masked(secrets_store: str, tmp_path: Path) -> None:

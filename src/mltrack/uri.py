@@ -48,7 +48,9 @@ def redact(text: str) -> str:
     """
     if not text:
         return text
-    return _redact_key_values(_redact_userinfo(text))
+    # Secret key=value pairs first: a password value holding `@` (`password=Fe@tures`) would
+    # otherwise be taken for the end of an earlier URI's userinfo, leaving its tail in the open.
+    return _redact_key_values(_redact_userinfo(_redact_key_values(text)))
 
 
 def _redact_userinfo(text: str) -> str:
