@@ -178,11 +178,12 @@ def child(method: str, uri: str, repeat: int) -> None:
 
     read = _reader(method, uri)
     baseline = _rss_mib()
-    times, count = [], 0
+    times, cpu_times, count = [], [], 0
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         count = read()
         times.append(time.perf_counter() - started)
+        cpu_times.append(time.process_time() - cpu_started)
     rss_growth = _rss_mib() - baseline
     tracemalloc.start()
     read()
@@ -191,7 +192,7 @@ def child(method: str, uri: str, repeat: int) -> None:
     import mltrack
 
     print(json.dumps({"runs": count, "best_s": min(times), "median_s": statistics.median(times),
-                      "mltrack": mltrack.__file__, **_records_read,
+                      "best_cpu_s": min(cpu_times), "mltrack": mltrack.__file__, **_records_read,
                       "traced_peak_mib": peak, "rss_growth_mib": rss_growth}))
 
 
@@ -237,19 +238,23 @@ def report_richer(transport: str, uri: str, expected: int, repeat: int, rev: str
             if (where is not None) != result["mltrack"].startswith(str(source)):
                 raise SystemExit(f"{method} imported mltrack from {result['mltrack']}")
             results[method].append(result)
-    best = {}
+    best, cpu = {}, {}
     for method, rounds in results.items():
         import statistics
 
         times = [r["best_s"] for r in rounds]
         last = rounds[-1]
         best[method] = min(times)
+        cpu[method] = min(r["best_cpu_s"] for r in rounds)
         print(f"{transport:<7} {LABELS[method].format(rev=rev):<30} {min(times):8.2f} "
-              f"{statistics.median(times):8.2f} {last['runs'] / min(times):9.0f} "
+              f"{statistics.median(times):8.2f} {cpu[method]:8.2f} {last['runs'] / min(times):9.0f} "
               f"{max(r['traced_peak_mib'] for r in rounds):10.1f} {max(r['rss_growth_mib'] for r in rounds):9.1f} "
               f"{last['datasets']:>9} {last['models']:>7}", flush=True)
     ratio = best["richer"] / best["today"]
-    print(f"{transport:<7} richer / today (best times): {ratio:.2f} (target <= 1.20)", flush=True)
+    # CPU seconds of the reading process: on a shared machine far steadier than wall time. Over
+    # sqlite that is the whole read; over HTTP the server's share is not in it.
+    print(f"{transport:<7} richer / today: best wall time {ratio:.2f}, best CPU time "
+          f"{cpu['richer'] / cpu['today']:.2f} (target <= 1.20)", flush=True)
     return ratio
 
 
@@ -258,7 +263,7 @@ def main_richer(args: argparse.Namespace) -> None:
     source = baseline_source(args.versus, args.cache_dir)
     print(f"store: {args.runs} runs, each with 2 dataset inputs and a log-model history, at {uri} "
           f"({'cached' if cached else f'built in {build_s:.1f} s'})")
-    print(f"{'via':<7} {'method':<30} {'best s':>8} {'median s':>8} {'runs/s':>9} "
+    print(f"{'via':<7} {'method':<30} {'best s':>8} {'median s':>8} {'CPU s':>8} {'runs/s':>9} "
           f"{'traced MiB':>10} {'RSS +MiB':>9} {'datasets':>9} {'models':>7}")
     report_richer("sqlite", uri, args.runs, args.repeat, args.versus, source)
     if args.no_server:
