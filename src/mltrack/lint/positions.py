@@ -1,20 +1,26 @@
-"""Node positions, computed only as far into the file as the nodes asked about.
+"""Node positions, computed only for the statements that hold the nodes asked about.
 
 libcst finds positions by regenerating the code of the whole module, which costs more than
-parsing it. Findings are few and usually sit in the first part of a file that matters (a helper,
-`main()`), so this runs the same position pass one top-level statement at a time and stops as soon
-as the node asked about has its position. The pass is libcst's own (`PositionProvider`'s codegen
-state) in libcst's order, so every position is exactly what `MetadataWrapper.resolve` gives.
+parsing it. Findings are few, so this regenerates as little as it can, with libcst's own position
+pass (`PositionProvider`'s codegen state), so every position is exactly what
+`MetadataWrapper.resolve` gives.
 
-Given the source, it first tries to skip ahead: the statements whose text contains the node's text
-are found with Python's own (much faster) parser, each is regenerated alone from its first line,
-and that line is accepted only when the regenerated text is exactly the source there. Anything
-unexpected falls back to the sequential pass.
+Given the source, a node is looked up in the innermost statement that holds it: the lines where
+the node's text occurs are found in the source, Python's own (much faster) parser gives every
+statement's lines, and the walk goes down through the blocks of the compound statements whose
+lines hold one of those lines (a training script's whole body often sits in one `main()` or
+`if __name__ == "__main__":` block: regenerating all of it for one finding costs as much as a
+parse). That statement is regenerated alone, starting on its first line with the indentation of
+the blocks around it, and accepted only when the regenerated text is exactly the source there.
+A node not found that way is looked for in the enclosing statements, and anything unexpected
+falls back to the sequential pass over the whole module, one top-level statement at a time,
+stopping once the node has its position.
 """
 
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 import warnings
 from typing import Any
@@ -23,14 +29,34 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 _NEWLINE = re.compile(r"\r\n?|\n")  # libcst's own line breaks
+_FINAL_NEWLINE = re.compile(r"(?:\r\n?|\n)\Z")
+
+# libcst compound statements and the `ast` nodes they parse to.
+_COMPOUND: dict[type, tuple[type, ...]] = {
+    cst.If: (ast.If,),
+    cst.For: (ast.For, ast.AsyncFor),
+    cst.While: (ast.While,),
+    cst.Try: (ast.Try,),
+    cst.With: (ast.With, ast.AsyncWith),
+    cst.FunctionDef: (ast.FunctionDef, ast.AsyncFunctionDef),
+    cst.ClassDef: (ast.ClassDef,),
+    cst.Match: (ast.Match,),
+}
+if hasattr(cst, "TryStar") and hasattr(ast, "TryStar"):
+    _COMPOUND[cst.TryStar] = (ast.TryStar,)
+
+# (statement, its `ast` nodes, (first line its text may start on, its first token's line, last line))
+Span = tuple[int, int, int]
+Placed = tuple[cst.BaseStatement, list[ast.stmt], Span]
 
 
 class LazyPositions:
     def __init__(self, module: cst.Module, source: str | None = None) -> None:
         self._module = module
         self._source = source
-        # per top-level statement: (earliest start line, its first token's line, its last line)
-        self._starts: list[tuple[int, int, int]] | None = None
+        self._top: list[Placed] | None = None  # the module's statements, placed
+        self._blocks: dict[int, list[tuple[str, list[Placed]]] | None] = {}  # by id(statement)
+        self._regenerated: set[int] = set()  # ids of statements regenerated alone
         self._line_offsets: list[int] = []
         self._alone: dict[cst.CSTNode, CodeRange] = {}
         self._computed: dict[cst.CSTNode, CodeRange] = {}
@@ -95,86 +121,190 @@ class LazyPositions:
     def _find_alone(self, node: cst.CSTNode) -> CodeRange | None:
         source = self._source
         assert source is not None
-        if self._starts is None:
-            self._starts = self._statement_lines(source)
-            if self._starts is None:
+        if self._top is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(source)
+            top = _place(self._module.body, tree.body, 1)
+            if top is None:
                 self._source = None
                 return None
+            self._top = top
             self._line_offsets = [0] + [m.end() for m in _NEWLINE.finditer(source)]
-        # Only its first line: regenerated alone, a node's later lines lack the indentation of
-        # the block around it.
-        text = _NEWLINE.split(self._module.code_for_node(node), 1)[0]
+        # Only its first line of code (a statement's leading blank and comment lines skipped):
+        # regenerated alone, a node's later lines lack the indentation of the block around it.
+        text = next((line for line in _NEWLINE.split(self._module.code_for_node(node))
+                     if line.strip() and not line.lstrip().startswith("#")), "")
         if not text.strip():
             return None
-        lines = set()
+        lines: set[int] = set()
         start = source.find(text)
         while start != -1:
-            lines.add(_line_of(self._line_offsets, start))
+            lines.add(bisect.bisect_right(self._line_offsets, start))
             start = source.find(text, start + 1)
-        body = self._module.body
-        for index, (first, first_token, last) in enumerate(self._starts):
-            if not any(first <= line <= last for line in lines):
-                continue
-            positions = self._alone_positions(body[index], first, first_token)
-            if positions is None:
-                return None
-            if node in positions:
-                return positions[node]
+        for placed in self._top:
+            if any(placed[2][0] <= line <= placed[2][2] for line in lines):
+                found = self._within(node, placed, (), lines)
+                if found is not None:
+                    return found
         return None
 
-    def _alone_positions(self, statement: cst.CSTNode, first: int, last: int):
-        """Positions of one top-level statement's nodes, regenerated alone from the line where
-        its text (leading blank and comment lines included) starts in the source."""
+    def _within(self, node: cst.CSTNode, placed: Placed, indents: tuple[str, ...],
+                lines: set[int]) -> CodeRange | None:
+        """The node's position, looked for in the innermost statements below `placed` whose
+        lines hold one of `lines` first, then in `placed` regenerated whole."""
+        statement = placed[0]
+        for indent, children in self._blocks_of(placed):
+            for child in children:
+                _, first_token, last = child[2]
+                if any(first_token <= line <= last for line in lines):
+                    found = self._within(node, child, (*indents, indent), lines)
+                    if found is not None:
+                        return found
+        if id(statement) in self._regenerated:
+            return None  # regenerated already: the node is not in it
+        positions = self._alone_positions(placed, indents)
+        return None if positions is None else positions.get(node)
+
+    def _blocks_of(self, placed: Placed) -> list[tuple[str, list[Placed]]]:
+        """The indented blocks of a compound statement, each with its statements placed."""
+        statement, group, (_, first_token, _) = placed
+        key = id(statement)
+        if key not in self._blocks:
+            self._blocks[key] = None
+            expected = _COMPOUND.get(type(statement))
+            if expected and len(group) == 1 and isinstance(group[0], expected):
+                pairs = _block_pairs(statement, group[0])
+                if pairs is not None:
+                    self._blocks[key] = _placed_blocks(pairs, first_token,
+                                                       self._module.default_indent)
+        return self._blocks[key] or []
+
+    def _alone_positions(self, placed: Placed, indents: tuple[str, ...]):
+        """Positions of one statement's nodes, regenerated alone (inside `indents`) from the
+        line where its text (leading blank and comment lines included) starts in the source;
+        None when no line in its range starts with exactly that text."""
+        statement, _, (first, first_token, _) = placed
+        self._regenerated.add(id(statement))
+        leading = len(statement.leading_lines)
+        decorators = getattr(statement, "decorators", ())
+        if decorators:
+            leading += len(decorators[0].leading_lines)
+        guess = first_token - leading
+        positions, code = self._regenerate(statement, guess, indents)
+        if self._starts_at(code, guess):
+            self._alone.update(positions)
+            return positions
+        for line in range(first, first_token + 1):  # the guess was wrong: find the line
+            if line != guess and self._starts_at(code, line):
+                positions, _ = self._regenerate(statement, line, indents)
+                self._alone.update(positions)
+                return positions
+        return None
+
+    def _regenerate(self, statement: cst.CSTNode, line: int, indents: tuple[str, ...]):
         from libcst.metadata.position_provider import PositionProvidingCodegenState
 
-        code = self._module.code_for_node(statement)
-        offsets = self._line_offsets
-        for line in range(first, last + 1):
-            at = offsets[line - 1]
-            if self._source[at:at + len(code)] != code:  # type: ignore[index]
-                continue
-            provider = PositionProvider()
-            provider._computed = {}
-            state = PositionProvidingCodegenState(
-                default_indent=self._module.default_indent,
-                default_newline=self._module.default_newline,
-                provider=provider,
-                line=line,
-            )
-            statement._codegen(state)
-            self._alone.update(provider._computed)
-            return provider._computed
-        return None
+        provider = PositionProvider()
+        provider._computed = {}
+        state = PositionProvidingCodegenState(
+            default_indent=self._module.default_indent,
+            default_newline=self._module.default_newline,
+            provider=provider,
+            indent_tokens=list(indents),
+            line=line,
+        )
+        statement._codegen(state)
+        return provider._computed, "".join(state.tokens)
 
-    def _statement_lines(self, source: str) -> list[tuple[int, int, int]] | None:
-        """For each top-level libcst statement: the first line its text may start on (the one
-        after the previous statement's last token), its first token's line, its last line."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(source)
-        nodes = list(tree.body)
-        spans: list[tuple[int, int, int]] = []
-        previous_end = 0
-        for statement in self._module.body:
-            if isinstance(statement, cst.SimpleStatementLine):
-                count = len(statement.body)
-            else:
-                count = 1
-            group, nodes = nodes[:count], nodes[count:]
-            if len(group) != count:
-                return None
-            first_token = min([group[0].lineno] + [d.lineno for d in
-                                                   getattr(group[0], "decorator_list", [])])
-            end = max(getattr(g, "end_lineno", None) or g.lineno for g in group)
-            spans.append((previous_end + 1, first_token, end))
-            previous_end = end
-        if nodes:
+    def _starts_at(self, code: str, line: int) -> bool:
+        offsets, source = self._line_offsets, self._source
+        assert source is not None
+        if not 1 <= line <= len(offsets):
+            return False
+        at = offsets[line - 1]
+        if source.startswith(code, at):
+            return True
+        # The file's last line has no line break: libcst drops the one its last statement made.
+        last_break = _FINAL_NEWLINE.search(code)
+        return (last_break is not None and at + last_break.start() == len(source)
+                and source.startswith(code[:last_break.start()], at))
+
+
+def _place(statements, nodes: list[ast.stmt], lower: int) -> list[Placed] | None:
+    """Each libcst statement with its `ast` nodes and lines: the first line its text may start
+    on (`lower` for the first, else the one after the previous statement's last line), its first
+    token's line and its last line. None when the two parsers disagree on the count."""
+    placed: list[Placed] = []
+    previous_end = lower - 1
+    at = 0
+    for statement in statements:
+        count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+        group = nodes[at:at + count]
+        at += count
+        if len(group) != count or count == 0:
             return None
-        return spans
+        first_token = min([group[0].lineno] + [d.lineno for d in
+                                               getattr(group[0], "decorator_list", [])])
+        end = max(getattr(g, "end_lineno", None) or g.lineno for g in group)
+        placed.append((statement, group, (previous_end + 1, first_token, end)))
+        previous_end = end
+    if at != len(nodes):
+        return None
+    return placed
 
 
-def _line_of(offsets: list[int], position: int) -> int:
-    """1-based line of a character offset, given each line's starting offset."""
-    import bisect
+def _block_pairs(statement: cst.BaseStatement, node: ast.stmt):
+    """(libcst suite, `ast` statements) of each block of a compound statement, in source
+    order; None when the two trees disagree."""
+    pairs: list[tuple[cst.BaseSuite, list[ast.stmt]]] = [(statement.body, node.body)]  # type: ignore[attr-defined]
+    if isinstance(statement, cst.If):
+        orelse = statement.orelse
+        if isinstance(orelse, cst.If):  # elif
+            if len(node.orelse) != 1 or not isinstance(node.orelse[0], ast.If):  # type: ignore[attr-defined]
+                return None
+            rest = _block_pairs(orelse, node.orelse[0])  # type: ignore[attr-defined]
+            return None if rest is None else pairs + rest
+    elif isinstance(statement, (cst.Try, getattr(cst, "TryStar", cst.Try))):
+        handlers = statement.handlers
+        if len(handlers) != len(node.handlers):  # type: ignore[attr-defined]
+            return None
+        pairs += [(h.body, a.body) for h, a in zip(handlers, node.handlers)]  # type: ignore[attr-defined]
+        if statement.orelse is not None:
+            pairs.append((statement.orelse.body, node.orelse))  # type: ignore[attr-defined]
+        elif node.orelse:  # type: ignore[attr-defined]
+            return None
+        if statement.finalbody is not None:
+            pairs.append((statement.finalbody.body, node.finalbody))  # type: ignore[attr-defined]
+        elif node.finalbody:  # type: ignore[attr-defined]
+            return None
+        return pairs
+    elif isinstance(statement, cst.Match):
+        if len(statement.cases) != len(node.cases):  # type: ignore[attr-defined]
+            return None
+        return [(c.body, a.body) for c, a in zip(statement.cases, node.cases)]  # type: ignore[attr-defined]
+    elif not isinstance(statement, (cst.For, cst.While)):
+        return pairs  # with, def, class: one block
+    orelse = statement.orelse  # if / for / while: an optional else block
+    if orelse is not None:
+        pairs.append((orelse.body, node.orelse))  # type: ignore[attr-defined]
+    elif node.orelse:  # type: ignore[attr-defined]
+        return None
+    return pairs
 
-    return bisect.bisect_right(offsets, position)
+
+def _placed_blocks(pairs, first_token: int, default_indent: str):
+    """Each indented block's indentation and its statements placed (a one-line suite such as
+    `if x: y` holds no statement lines of its own and is left out)."""
+    blocks: list[tuple[str, list[Placed]]] = []
+    lower = first_token + 1  # the line after the header's first: the header may be longer
+    for suite, nodes in pairs:
+        if isinstance(suite, cst.IndentedBlock):
+            placed = _place(suite.body, nodes, lower)
+            if placed is None:
+                return None
+            indent = default_indent if suite.indent is None else suite.indent
+            blocks.append((indent, placed))
+        if nodes:
+            lower = max(getattr(n, "end_lineno", None) or n.lineno for n in nodes) + 1
+    return blocks
