@@ -173,6 +173,13 @@ class MlflowStore:
         from mlflow.entities import ViewType
 
         models = self._logged_models_by_run(experiment_ids)
+        from mltrack.stores.concurrent_read import read_concurrency, read_runs_concurrently
+
+        concurrency = read_concurrency()  # MLTRACK_READ_CONCURRENCY (default 1): stores/concurrent_read.py
+        if concurrency > 1 and len(experiment_ids) > 1:
+            # One outer setting: the threads' nested ones then restore the environment in any order.
+            with connect.client_settings(self._conn, self._request_timeout()):
+                return read_runs_concurrently(self, experiment_ids, models, RUN_PAGE_SIZE, concurrency, progress)
         datasets = DatasetInterner()  # a sweep's runs share their datasets: one record each
         records: list[RunRecord] = []
         seen: set[str] = set()

@@ -1,0 +1,93 @@
+"""Read the runs of several experiments at once: one pager per experiment, a bounded pool.
+
+A multi-worker `mlflow server` (or a PostgreSQL server) answers several searches in parallel,
+while one reader waits for each page in turn. With `MLTRACK_READ_CONCURRENCY=N` (N > 1) the
+MLflow reader pages through up to N experiments concurrently: each page request goes through
+the store's own `_call` (the same retry rules, the same read deadline), and each thread has its
+own MlflowClient, so a database store hands each its own pooled connection. Records are built
+under one lock (building is CPU work: the GIL would serialise it anyway) and returned grouped
+by experiment in the order asked, so the result does not depend on which thread ran first.
+Default 1: one reader, as before.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from mltrack.errors import UsageError
+from mltrack.model import RunRecord
+from mltrack.stores.base import Progress
+from mltrack.stores.mlflow_records import DatasetInterner, run_record
+from mltrack.stores.paging import iter_pages
+
+ENV_VAR = "MLTRACK_READ_CONCURRENCY"
+MAX_CONCURRENCY = 32  # more threads than this only queue at the server
+
+
+def read_concurrency(environ: dict[str, str] | None = None) -> int:
+    """The configured number of concurrent experiment readers (1: off)."""
+    raw = (os.environ if environ is None else environ).get(ENV_VAR, "").strip()
+    if not raw:
+        return 1
+    try:
+        value = int(raw)
+    except ValueError:
+        raise UsageError(f"{ENV_VAR} must be a whole number from 1 to {MAX_CONCURRENCY} (got {raw!r})") from None
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise UsageError(f"{ENV_VAR} must be a whole number from 1 to {MAX_CONCURRENCY} (got {raw!r})")
+    return value
+
+
+def read_runs_concurrently(store: Any, experiment_ids: Sequence[str], models: dict[str, list[Any]],
+                           page_size: int, concurrency: int, progress: Progress | None) -> list[RunRecord]:
+    """Every run of `experiment_ids`, read by up to `concurrency` threads, one experiment each.
+
+    `store` is an MlflowStore: its `_call` applies the retry and deadline rules and its
+    connection settings; `models` maps run id -> its logged-model records.
+    """
+    from mlflow.entities import ViewType
+    from mlflow.tracking import MlflowClient
+
+    lock = threading.Lock()
+    datasets = DatasetInterner()
+    by_experiment: dict[str, list[RunRecord]] = {e: [] for e in experiment_ids}
+    local = threading.local()
+    total = 0
+
+    def client() -> Any:
+        if not hasattr(local, "client"):
+            uri = store._conn.client_uri
+            local.client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        return local.client
+
+    def read(experiment_id: str) -> None:
+        nonlocal total
+        seen: set[str] = set()
+        records = by_experiment[experiment_id]
+        for page in iter_pages(lambda token: store._call("listing runs", lambda: client().search_runs(
+                [experiment_id], run_view_type=ViewType.ALL, max_results=page_size, page_token=token))):
+            with lock:
+                for run in page:
+                    if run.info.run_id not in seen:  # offsets shift if runs are written meanwhile
+                        seen.add(run.info.run_id)
+                        mine = models.get(run.info.run_id, ())
+                        records.append(run_record(run, (m.model_id for m in mine), mine, datasets))
+                        total += 1
+                if progress:
+                    progress(total, None, "runs")
+            del page
+
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(experiment_ids)),
+                            thread_name_prefix="mltrack-read") as pool:
+        futures = [pool.submit(read, e) for e in experiment_ids]
+        try:
+            for future in futures:
+                future.result()  # the first failure (a StoreError, already redacted) propagates
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # experiments not started yet never start
+            raise
+    return [record for e in experiment_ids for record in by_experiment[e]]
