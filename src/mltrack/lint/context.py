@@ -123,6 +123,8 @@ class FileContext:
         """`algorithm = algorithm_class(...)` then `algorithm.update(batch)`: the class is chosen at
         run time, but when a class of a project module this file imports has a method of that
         name that trains, the call trains (only `train` is inferred, nothing else)."""
+        if method in ("train", "eval"):
+            return None  # `model.train()` switches a torch module's mode: it trains nothing
         cache = self.__dict__.setdefault("_training_methods", {})
         if method not in cache:
             cache[method] = None

@@ -14,7 +14,7 @@ import re
 
 import libcst as cst
 
-from mltrack.lint.facts import CallSite, Facts, dotted, literal_string, receiver_text
+from mltrack.lint.facts import CallSite, Facts, dotted, literal_string, names_in, receiver_text
 from mltrack.lint.trackers import client_effects, mlflow_effects, wandb_effects
 
 GENERATORS = ("torch", "numpy", "random", "tensorflow")
@@ -258,11 +258,35 @@ def call_effects(site: CallSite) -> set[str]:
             effects.add("git")
     if root in ("dvc", "hashlib"):
         effects.add("log:data")  # a content hash or DVC-pinned data: the version is computed
+    if site.loops and _prints_metric(site, receiver):
+        effects.add("print:metric")  # a loss or accuracy printed in a loop (exported to callers)
     if name in _OUTPUT_WRITERS or (site.imported and qual in _ARRAY_WRITERS):
         effects.add("write:output")  # images, video, figures, arrays: what inference writes
     if _loads_model(site, qual, name):
         effects.add("load:model")  # inference/evaluation: unversioned-predictions judges its outputs
     return effects
+
+
+# Names of metrics, as printed or logged (shared with metrics-not-logged).
+METRIC_WORDS = re.compile(r"loss|acc|f1|auc|precision|recall|mse|mae|rmse|perplexity|ppl|bleu|"
+                          r"rouge|iou|dice|score|metric|cost", re.I)
+_TEXT_SINKS = re.compile(r"log|tqdm|bar|stdout|stderr|console")
+
+
+def _prints_metric(site: CallSite, receiver: str) -> bool:
+    """`print(f"loss {loss:.3f}")`, `logger.info(...)`, `pbar.set_postfix(loss=...)` naming a
+    metric."""
+    name = site.name
+    if not ((name == "print" and not site.imported) or (
+            name in ("info", "write", "set_postfix", "set_description") and _TEXT_SINKS.search(receiver))):
+        return False
+    for arg in site.node.args:
+        if arg.keyword is not None and METRIC_WORDS.search(arg.keyword.value):
+            return True
+        words = names_in(arg.value) | set(re.findall(r"[A-Za-z_]+", literal_string(arg.value) or ""))
+        if any(METRIC_WORDS.search(w) for w in words):
+            return True
+    return False
 
 
 _OUTPUT_WRITERS = frozenset({"VideoWriter", "imwrite", "save_image", "save_images", "imsave",

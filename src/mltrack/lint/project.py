@@ -122,7 +122,7 @@ def build_project(paths: Sequence[Path], root: Path) -> ProjectIndex:
 
 # Effects worth exporting to other modules (a helper's draws count where it is called: seeding).
 _EXPORTED = ("seed:", "train", "track", "log:", "read:data", "git", "nogit", "load:model",
-             "write:output", "rand:")
+             "write:output", "rand:", "print:metric")
 
 
 def summarize_module(source: str, name: str) -> ModuleSummary | None:

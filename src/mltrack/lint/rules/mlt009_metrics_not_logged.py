@@ -5,7 +5,8 @@ that runs it, when that metric never reaches a tracker (`mlflow.log_metric(s)`, 
 default, a CSV logger when TensorBoard is not installed), autologging, or a helper that logs). Printing
 counts in its usual forms: `print`, `logging` / `logger.info`, `sys.stdout.write`, tqdm's
 `set_postfix` / `set_description`, meter objects (`AverageMeter`, `ProgressMeter.display()`)
-and a local `log()`-style helper that prints what it is given.
+and a local `log()`-style helper that prints what it is given. A trainer of another project
+module that trains and prints its metrics in its loop is reported where the entry point calls it.
 
 ## Why is this bad?
 Printed numbers vanish with the terminal: runs cannot be compared, plotted or audited, and the
@@ -37,12 +38,17 @@ from collections.abc import Iterable
 import libcst as cst
 
 from mltrack.lint.context import FileContext
+from mltrack.lint.effects import METRIC_WORDS
 from mltrack.lint.facts import literal_string, names_in
 from mltrack.lint.rule import Invalid, Rule, Valid
 from mltrack.model import Finding
 
-_METRIC = re.compile(r"loss|acc|f1|auc|precision|recall|mse|mae|rmse|perplexity|ppl|bleu|rouge|"
-                     r"iou|dice|score|metric|cost", re.I)
+_METRIC = METRIC_WORDS
+_TRAINER = ("import torch\n\ndef fit(model, loader, opt, epochs):\n    for epoch in range(epochs):\n"
+            "        for x, y in loader:\n            loss = model(x, y)\n            loss.backward()\n"
+            "            opt.step()\n        print(f'epoch {epoch} loss {loss.item():.4f}')\n")
+_ENTRY = ("import torch\nfrom trainer import fit\nmodel = torch.nn.Linear(3, 1)\n"
+          "opt = torch.optim.SGD(model.parameters(), lr=0.1)\nfit(model, loader, opt, epochs=5)\n")
 _PRINTERS = {"print", "info", "write", "set_postfix", "set_description", "set_postfix_str",
              "display", "debug", "warning", "pprint"}
 # Methods only progress bars have (tqdm): any receiver name will do.
@@ -62,6 +68,13 @@ class MetricsNotLogged(Rule):
     name = "metrics-not-logged"
     summary = "Loss or accuracy printed in a training loop and never logged"
     VALID = (
+        # the project trainer logs its metrics itself
+        Valid(_ENTRY, files=(("trainer.py", _TRAINER.replace(
+            "import torch\n", "import torch\nimport mlflow\n").replace(
+            "        print(", "        mlflow.log_metric('loss', loss.item())\n        print(")),)),
+        # the trainer module prints progress, not a metric
+        Valid(_ENTRY, files=(("trainer.py", _TRAINER.replace(
+            "print(f'epoch {epoch} loss {loss.item():.4f}')", "print(f'epoch {epoch} done')")),)),
         "import mlflow\nfor epoch in range(3):\n    loss.backward()\n"
         "    mlflow.log_metric('loss', loss.item(), step=epoch)\n    print(f'loss {loss.item()}')\n",
         "import torch\nloss.backward()\nprint('final loss', loss)\n",  # not in a loop
@@ -89,6 +102,8 @@ class MetricsNotLogged(Rule):
         "for step in range(3):\n    loss.backward()\n    log(step, loss)\n",
     )
     INVALID = (
+        # the loop and its prints are in a trainer module the entry point calls
+        Invalid(_ENTRY, line=5, message="`fit` trains and prints its metrics", files=(("trainer.py", _TRAINER),)),
         "import torch\nfor epoch in range(3):\n    loss.backward()\n    print(f'loss {loss.item()}')\n",
         "import mlflow\nfor epoch in range(3):\n    loss.backward()\n"
         "    mlflow.log_metric('loss', loss.item())\n    print('val acc', val_acc)\n",
@@ -168,6 +183,23 @@ class MetricsNotLogged(Rule):
                     f"`{missing[0]}` is printed in a training loop but never logged to a tracker"
                     f"{ctx.tracker_hint('metrics')}",
                 )
+        if "log:metric" not in ctx.file_effects:
+            yield from self._trainer_modules(ctx)
+
+    def _trainer_modules(self, ctx: FileContext) -> Iterable[Finding]:
+        """A trainer of another project module that trains and prints its metrics in the loop
+        (`fit(model, loader, opt)` in trainer.py), called from here with no tracker anywhere:
+        reported where it is called - the entry point is where a run would be opened."""
+        for site in ctx.calls:
+            effects = ctx.effects(site)
+            if site.imported and {"train", "print:metric"} <= effects - ctx.direct(site) and not (
+                    effects & {"log:metric", "track"}):
+                yield self.finding(
+                    ctx, site.node,
+                    f"`{site.raw or site.name}` trains and prints its metrics in the loop, but they "
+                    f"are never logged to a tracker{ctx.tracker_hint('metrics')}",
+                )
+                return
 
     @staticmethod
     def _logged(ctx: FileContext) -> tuple[set[str], bool]:
