@@ -31,8 +31,9 @@ def statuses(outcome) -> dict[str, str]:
 
 def test_reference_store_passes_over_sqlite_and_is_unchanged(reference_store):
     before = dump_store(reference_store.db_path, reference_store.artifacts_dir)
-    outcome = run_checks(reference_store.uri, Policy())
+    outcome = run_checks(reference_store.uri, Policy())  # no policy key set: zero configuration
     assert statuses(outcome) == {c.name: "pass" for c in CHECKS}, [r.message for r in outcome.results]
+    assert outcome.policy.metric == "val_acc" and outcome.assumptions
     assert outcome.server_version and len(outcome.snapshot.runs) >= 130
     assert_unchanged(before, dump_store(reference_store.db_path, reference_store.artifacts_dir))
     # the evidence is real: the production model was downloaded and its pt2 archive's tensor
@@ -75,7 +76,8 @@ EXPECTED = {
 @pytest.mark.parametrize("broken", list(EXPECTED))
 def test_each_break_fails_exactly_its_check(break_store, broken):
     store = break_store(broken)
-    outcome = run_checks(store.uri, Policy())
+    outcome = run_checks(store.uri, Policy())  # no policy key set: zero configuration
+    assert {a.key for a in outcome.assumptions} >= {"experiments", "metric", "registered_models"}
     expected = expected_verdicts(broken, [c.name for c in CHECKS])
     assert statuses(outcome) == expected, [(r.name, r.message) for r in outcome.results if r.status != "pass"]
     failed = outcome.result(broken)
