@@ -204,13 +204,13 @@ def _resolve_policy(state: _SuiteState) -> None:
 
 def assumption_lines(assumptions: Any) -> list[str]:
     """`assumed metric = val_acc (val_acc, 11 of 11 finished training runs); override: metric`."""
-    from mltrack.report.markdown import assumed_value
+    from mltrack.pressure.assumptions import shown_value
 
     lines = []
     for item in assumptions:
         data = item.to_dict() if hasattr(item, "to_dict") else dict(item)
         coverage = f" ({data['coverage']})" if data.get("coverage") else ""
-        lines.append(f"assumed {data['key']} = {assumed_value(data.get('value'))}{coverage}; "
+        lines.append(f"assumed {data['key']} = {shown_value(data.get('value'))}{coverage}; "
                      f"override: {data['override']}")
     return lines
 

@@ -57,18 +57,21 @@ class Assumption:
                    data.get("override", data["key"]))
 
 
-def describe(assumption: Mapping[str, Any] | Assumption) -> str:
-    """One line: `metric = val_acc: the metric most ... (118 of 132 runs); set metric to override`."""
-    data = assumption.to_dict() if isinstance(assumption, Assumption) else assumption
-    value = data.get("value")
+def shown_value(value: Any) -> str:
+    """An assumption's value as text: a list joined (`none` when empty), a mapping as `key n`."""
     if isinstance(value, (list, tuple)):
-        shown = ", ".join(str(v) for v in value) if value else "none"
-    elif isinstance(value, Mapping):
-        shown = ", ".join(f"{k} {v}" for k, v in value.items())
-    else:
-        shown = str(value)
+        return ", ".join(str(v) for v in value) if value else "none"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return str(value)
+
+
+def describe(assumption: Mapping[str, Any] | Assumption) -> str:
+    """One line: `metric = val_acc: the metric most ... (val_acc, 118 of 132 ...); override with `metric``."""
+    data = assumption.to_dict() if isinstance(assumption, Assumption) else assumption
     coverage = f" ({data['coverage']})" if data.get("coverage") else ""
-    return f"{data['key']} = {shown}: {data.get('how', '')}{coverage}; override with `{data.get('override')}`"
+    return (f"{data['key']} = {shown_value(data.get('value'))}: {data.get('how', '')}{coverage}; "
+            f"override with `{data.get('override')}`")
 
 
 def resolve(snapshot: StoreSnapshot, policy: Policy) -> tuple[Policy, tuple[Assumption, ...]]:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from mltrack.pressure.assumptions import shown_value
 from mltrack.report.trend import describe_number, ordered_numbers as _ordered, human_bytes
 from mltrack.textsafe import for_markdown as _md, markdown_code as _code, markdown_fence
 
@@ -67,18 +68,10 @@ def _assumptions(assumptions: Any) -> list[str]:
              "`[tool.mltrack]` (or `--config FILE`) to override one.", "",
              "| assumed | value | how | coverage | policy key |", "|---|---|---|---|---|"]
     for item in assumptions:
-        lines.append(f"| {_md(item.get('key'))} | {_md(assumed_value(item.get('value')))} | {_md(item.get('how'))} "
+        lines.append(f"| {_md(item.get('key'))} | {_md(shown_value(item.get('value')))} | {_md(item.get('how'))} "
                      f"| {_md(item.get('coverage') or '')} | {_code(str(item.get('override')))} |")
     return lines + [""]
 
-
-def assumed_value(value: Any) -> str:
-    """An assumption's value as text: a list joined, a mapping as `key n`, none as `none`."""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value) if value else "none"
-    if isinstance(value, Mapping):
-        return ", ".join(f"{k} {v}" for k, v in value.items())
-    return str(value)
 
 
 def _verdict(summary: Mapping[str, Any]) -> str:

@@ -61,9 +61,9 @@ def _assumptions(assumptions: Any) -> str:
     """What zero configuration inferred from the store, each with the policy key that overrides it."""
     if not assumptions:
         return ""
-    from mltrack.report.markdown import assumed_value
+    from mltrack.pressure.assumptions import shown_value
 
-    rows = [(a.get("key"), assumed_value(a.get("value")), a.get("how"), a.get("coverage") or "", a.get("override"))
+    rows = [(a.get("key"), shown_value(a.get("value")), a.get("how"), a.get("coverage") or "", a.get("override"))
             for a in assumptions]
     return ("<h3>Assumptions</h3><p>No policy named these, so they were inferred from the store; set the "
             "policy key in <code>[tool.mltrack]</code> to override one.</p>"
