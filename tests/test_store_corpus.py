@@ -58,11 +58,9 @@ STATUSES = {"pass", "fail", "warn", "skip"}
 # --- Where today's mltrack disagrees with the truth tables (the spec for issue 14) -------------
 
 REFUSED = "issue 14 item 1: with no policy the audit refuses the store (exit 2, experiment 'mltrack-reference' not found)"
-NO_DATASET_DIGEST = "issue 14 item 2: MLflow's dataset inputs (digest) are not read as the data hash"
 STUCK_RUN = "issue 14 item 6: a run stuck RUNNING for days is not noticed by onboarding"
 PURGED_SOURCE = "issue 14 item 6: the production version's purged training run is not noticed"
 NOT_A_USER = "issue 14: runs by root/unknown fail onboarding; attribution is multi-user's (a warning)"
-DATA_PATH_ONLY = "issue 14 item 2: a data path under Lightning's name (data_dir) is not a data reference"
 NOT_TRAINING = "issue 14 item 1: a W&B dataset job (no metrics) is judged as a training run"
 NEVER_SYNCED = "issue 14 item 8: W&B runs never synced are not a warning in onboarding"
 
