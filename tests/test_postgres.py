@@ -125,6 +125,28 @@ def test_rollback_cleanup_and_racing_rollbacks_through_a_four_worker_server(post
         server.stop()
 
 
+def test_bulk_runs_copy_into_postgresql_with_copy(postgres_env) -> None:
+    """The big-store builder's PostgreSQL path (benchmarks/bench_big_store.py), read back by MLflow."""
+    from mlflow.entities import ViewType
+
+    from tests.support.bulk_runs import clone_runs_postgres, write_template_run
+
+    uri = postgres_env.empty_store(f"bulk_{uuid.uuid4().hex[:10]}")
+    experiment_id, template = write_template_run(uri, "bulk", str(Path(postgres_env.state_dir) / "bulk-artifacts"))
+    clone_runs_postgres(uri, template, 250, artifact_uri="/shared/artifacts", chunk=100)
+    client, runs, token = _client(uri), [], None
+    while True:
+        page = client.search_runs([experiment_id], run_view_type=ViewType.ALL, max_results=100, page_token=token)
+        runs.extend(page)
+        token = page.token
+        if not token:
+            break
+    clones = [r for r in runs if r.info.run_id != template]
+    assert len(clones) == len({r.info.run_id for r in clones}) == 250
+    assert {r.info.artifact_uri for r in clones} == {"/shared/artifacts"}
+    assert all(r.data.metrics["val_acc"] == 0.7 and r.data.tags["mlflow.runName"] == r.info.run_name for r in clones)
+
+
 @pytest.mark.slow  # seeding trains 12 models and writes them through the server: ~1-2 min on 2 busy cores
 def test_seed_through_a_four_worker_server_then_ten_checks(postgres_env, tmp_path: Path) -> None:
     """Artifacts proxied by the server (mlflow-artifacts:/): readable through it only."""
