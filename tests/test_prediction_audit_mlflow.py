@@ -192,3 +192,26 @@ def test_records_that_disagree_and_fields_the_policy_names() -> None:
     policy = policy_from_mapping({"inference_fields": ["batch_id"]})
     required = _offline(both, policy)
     assert required.status.value == "fail" and "no batch_id (required by inference_fields)" in required.message
+
+
+def test_a_run_that_only_linked_the_model_does_not_stand_in_for_the_gone_training_run() -> None:
+    """W&B: a registration job links the model artifact the (deleted) training run logged."""
+    from mltrack.model import ExperimentRecord, ModelVersionRecord, RegisteredModelRecord, RunRecord, StoreSnapshot
+    from mltrack.pressure.policy import Policy
+    from mltrack.pressure.registry import get
+
+    linker = RunRecord("l" * 32, "1", "register", "ana", "FINISHED", 1, 2, logged_model_ids=("m-1",),
+                       tags={"wandb.job_type": "registration"})
+    scoring = RunRecord("s" * 32, "2", "scoring", "cron", "FINISHED", 3, 4, tags={"mltrack.run_type": "inference"},
+                        params={"model_name": MODEL, "model_version": "1", "input_data_hash": "a",
+                                "predictions_hash": "p"})
+    version = ModelVersionRecord(MODEL, "1", "g" * 32, "wandb-artifact://x", model_id="m-1", aliases=("production",))
+    snap = StoreSnapshot("wandb-offline:/x", "wandb", None, 10, (ExperimentRecord("1", "a"), ExperimentRecord("2", "b")),
+                         (linker, scoring), (RegisteredModelRecord(MODEL, aliases={"production": "1"}, versions=(version,)),))
+    policy = Policy()
+    audit = get("prediction-audit").evaluate(snap, {}, policy)
+    assert audit.status.value == "fail" and f"training run {'g' * 32} is not in the store" in audit.message
+    onboarding = get("onboarding").evaluate(snap, {}, policy)
+    assert f"{MODEL} v1 (run {'g' * 32} purged)" in onboarding.message
+    production = get("production-model").evaluate(snap, {}, Policy(registered_models=(MODEL,)))
+    assert production.evidence["orphaned_versions"][0]["run_id"] == "g" * 32

@@ -190,6 +190,13 @@ def version_run_ids(version, snapshot: StoreSnapshot) -> list[str]:
     return list(dict.fromkeys(i for i in ids if i))
 
 
+def source_run_ids(version, snapshot: StoreSnapshot) -> list[str]:
+    """The training run behind a version: its own `run_id` when the registry records one (a run
+    that merely logged or linked the same model, e.g. a W&B registration job, does not stand in
+    for it once it is gone); otherwise every run `version_run_ids` finds."""
+    return [version.run_id] if version.run_id else version_run_ids(version, snapshot)
+
+
 def _versions_named(model: RegisteredModelRecord, ref: ModelRef) -> Iterator:
     if ref.version:
         if (v := model.version(ref.version)) is not None:

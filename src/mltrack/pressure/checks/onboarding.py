@@ -9,7 +9,7 @@ from typing import Any
 from mltrack.model import Status, StoreSnapshot
 from mltrack.pressure.base import MISSING_USERS, Check, Verdict, experiment_ids, is_training, iso, shorten
 from mltrack.pressure.policy import Policy
-from mltrack.run_kinds import version_run_ids
+from mltrack.run_kinds import source_run_ids
 
 DOC = """\
 ## What it checks
@@ -139,7 +139,7 @@ def _versions_without_run(snapshot: StoreSnapshot) -> list[dict[str, Any]]:
     found = []
     for model in snapshot.registered_models:
         for version in model.versions:
-            run_ids = version_run_ids(version, snapshot)
+            run_ids = source_run_ids(version, snapshot)
             runs = [snapshot.run(rid) for rid in run_ids]
             if not run_ids or any(r is not None and r.lifecycle_stage == "active" for r in runs):
                 continue

@@ -16,7 +16,7 @@ from mltrack.model import DatasetInputRecord, RunRecord, Status, StoreSnapshot
 from mltrack.pressure.base import Check, GatherContext, Verdict, field_value, inference_runs, shorten
 from mltrack.pressure.evidence import artifacts_of, local_root, prefetch_artifacts
 from mltrack.pressure.policy import Policy
-from mltrack.run_kinds import ModelRef, model_references, predictions_outputs, version_run_ids
+from mltrack.run_kinds import ModelRef, model_references, predictions_outputs, source_run_ids, version_run_ids
 
 DOC = """\
 ## What it checks
@@ -178,7 +178,7 @@ def _resolve(ref: ModelRef, snapshot: StoreSnapshot) -> tuple[str | None, str, l
     version = model.version(ref.version or "")
     if version is None:
         return None, f"{said}{ref.name} v{ref.version} is not registered", []
-    return _present(snapshot, version_run_ids(version, snapshot), f"{ref.name} v{ref.version}")
+    return _present(snapshot, source_run_ids(version, snapshot), f"{ref.name} v{ref.version}")
 
 
 def _present(snapshot: StoreSnapshot, run_ids: Iterable[str], what: str) -> tuple[str | None, str, list[str]]:

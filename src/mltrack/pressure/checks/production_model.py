@@ -10,7 +10,7 @@ from mltrack.pressure.base import Check, GatherContext, Verdict, iso, no_model_t
 from mltrack.model_verify import describe_mode
 from mltrack.pressure.evidence import fetch_and_load
 from mltrack.pressure.policy import Policy
-from mltrack.run_kinds import version_run_ids
+from mltrack.run_kinds import source_run_ids
 
 DOC = """\
 ## What it checks
@@ -127,7 +127,7 @@ def _orphaned_versions(snapshot: StoreSnapshot, model: RegisteredModelRecord, al
             holds.append(f"stage {version.current_stage}")
         if version in production and not holds:
             holds.append("production")
-        run_ids = version_run_ids(version, snapshot)
+        run_ids = source_run_ids(version, snapshot)
         if not holds or not run_ids:
             continue
         runs = [snapshot.run(rid) for rid in run_ids]
