@@ -267,7 +267,8 @@ def _assert_safe_markdown(text: str, report: dict) -> None:
         if tag == "code" and attrs:
             assert attrs["class"] == "language-json"
     results = report["results"]
-    assert (doc.count("h1"), doc.count("h2"), doc.count("h3")) == (1, 3, len(results))
+    sections = 3 + bool(report.get("assumptions"))  # "What was assumed" when zero config inferred any
+    assert (doc.count("h1"), doc.count("h2"), doc.count("h3")) == (1, sections, len(results))
     assert doc.count("pre") == sum(1 for r in results if r.get("evidence"))  # no extra or open fence
     assert doc.count("details") == doc.count("pre")
     checks_table = next(t for t in re.findall(r"<table>.*?</table>", rendered, re.S) if "<th>verdict</th>" in t)
