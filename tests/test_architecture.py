@@ -326,3 +326,12 @@ def test_the_linter_reaches_no_tracking_sdk() -> None:
                 todo.append(imported)
     assert not reached, f"lint/ reaches {reached} (SDK: first importer)"
     assert "mltrack.model" in seen and "mltrack.pressure.registry" not in seen
+
+
+def test_docs_refer_to_nothing_outside_the_repository() -> None:
+    """A clone has no ../shared/: the README and docs/ link to the map in the repository."""
+    texts = {p.relative_to(ROOT): p.read_text(encoding="utf-8")
+             for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]}
+    outside = [str(path) for path, text in texts.items() if re.search(r"\.\./shared|/work/shared", text)]
+    assert not outside, f"references to files outside the repository in {outside}"
+    assert "docs/architecture.md" in texts[Path("README.md")]
