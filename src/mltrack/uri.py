@@ -2,14 +2,14 @@
 
 MLflow accepts `sqlite:///…`, `postgresql://…`, `mysql://…`, `http(s)://…`, `databricks`,
 `file:…` and plain paths; mltrack adds `wandb://ENTITY/PROJECT` (W&B's API) and
-`wandb-offline:PATH` (a directory of offline runs).
+`wandb-offline:PATH` (a directory of offline runs). The scheme -> backend table, open to
+third-party backends, is `mltrack.backends`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from mltrack.errors import StoreUnreachable
 
@@ -26,13 +26,6 @@ _KEY_VALUE = re.compile(
     r"""(?P<lead>(?:(?m:^)|(?<=[?&;\s,({'"]))(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)\s?=\s?)"""
     r"""(?P<value>'[^']*'|"[^"]*"|[^&;\s'"]+)"""
 )
-
-MLFLOW_SCHEMES = {
-    "sqlite", "postgresql", "postgres", "mysql", "mssql", "http", "https", "file",
-    "databricks", "databricks-uc", "uc",
-}
-WANDB_SCHEMES = {"wandb", "wandb-offline"}
-
 
 def redact(text: str) -> str:
     """Hide passwords and tokens in any text that may hold a URI: the one redaction function.
@@ -99,7 +92,7 @@ def _redact_key_values(text: str) -> str:
 class TrackingUri:
     raw: str
     scheme: str  # "sqlite", "http", "wandb", "wandb-offline", "file" (for plain paths), ...
-    tracker: str  # "mlflow" | "wandb"
+    tracker: str  # the backend's name: "mlflow", "wandb", or a plug-in's
 
     @property
     def redacted(self) -> str:
@@ -110,38 +103,19 @@ class TrackingUri:
 
 
 def parse(raw: str) -> TrackingUri:
-    """Classify a tracking URI; raise StoreUnreachable (exit 2) for one no adapter can read."""
+    """Classify a tracking URI; raise StoreUnreachable (exit 2) for one no adapter can read.
+
+    Which tracker reads a scheme is the backend registry's answer (mltrack/backends.py).
+    """
+    from mltrack.backends import REGISTRY
+
     text = (raw or "").strip()
     if not text:
         raise StoreUnreachable("empty tracking URI", hint="pass --tracking-uri or set MLTRACK_TRACKING_URI")
     match = _SCHEME.match(text)
     # A Windows drive letter (C:\...) or no scheme at all is a local path (a legacy file store).
-    if not match or len(match.group(1)) == 1:
-        return TrackingUri(text, "file", "mlflow")
-    scheme = match.group(1).lower()
-    if scheme in WANDB_SCHEMES:
-        _check_wandb(text, scheme)
-        return TrackingUri(text, scheme, "wandb")
-    if scheme.split("+")[0] in MLFLOW_SCHEMES:
-        if scheme in {"http", "https"} and not urlsplit(text).hostname:
-            raise StoreUnreachable(f"malformed tracking URI {redact(text)!r}: no host")
-        return TrackingUri(text, scheme, "mlflow")
-    raise StoreUnreachable(
-        f"unsupported tracking URI {redact(text)!r}",
-        hint="use sqlite:///PATH, postgresql://..., http(s)://HOST, wandb://ENTITY/PROJECT "
-        "or wandb-offline:PATH",
-    )
-
-
-def _check_wandb(text: str, scheme: str) -> None:
-    if scheme == "wandb":
-        rest = text[len("wandb://"):] if text.startswith("wandb://") else ""
-        parts = [p for p in rest.split("/") if p]
-        if len(parts) != 2:
-            raise StoreUnreachable(
-                f"malformed W&B URI {redact(text)!r}", hint="expected wandb://ENTITY/PROJECT"
-            )
-    elif not text[len("wandb-offline:"):].strip():
-        raise StoreUnreachable(
-            f"malformed W&B URI {redact(text)!r}", hint="expected wandb-offline:PATH"
-        )
+    scheme = "file" if not match or len(match.group(1)) == 1 else match.group(1).lower()
+    backend = REGISTRY.backend_for(scheme, text)
+    if backend.validate is not None:
+        backend.validate(text, scheme)
+    return TrackingUri(text, scheme, backend.tracker)

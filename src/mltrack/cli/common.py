@@ -42,6 +42,11 @@ def handle_errors(func: F) -> F:
             raise
         except click.ClickException:
             raise
+        except ModuleNotFoundError as exc:  # an SDK of an extra not installed: name the extra
+            from mltrack.extras import missing_extra
+
+            missing = missing_extra(exc)
+            fail(str(missing) if missing else f"internal error: {type(exc).__name__}: {exc}", EXIT_USAGE)
         except Exception as exc:  # noqa: BLE001 - last line of defence: no tracebacks for users
             fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_USAGE)
 
