@@ -335,3 +335,19 @@ def test_docs_refer_to_nothing_outside_the_repository() -> None:
     outside = [str(path) for path, text in texts.items() if re.search(r"\.\./shared|/work/shared", text)]
     assert not outside, f"references to files outside the repository in {outside}"
     assert "docs/architecture.md" in texts[Path("README.md")]
+
+
+def test_vendor_sdks_are_imported_lazily() -> None:
+    """At module level (outside `if TYPE_CHECKING:`) only seed/'s training modules import an SDK,
+    so `mltrack --help`, `mltrack-lint` and a store-less import of mltrack stay fast."""
+    eager = []
+    for name, path in modules():
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Import):
+                tops = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                tops = [(node.module or "").split(".")[0]]
+            else:
+                continue
+            eager += [f"{name}: {top}" for top in tops if top in VENDOR_SDKS and layer(name) != "seed"]
+    assert not eager, eager
