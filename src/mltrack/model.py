@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -360,8 +360,3 @@ class AuditReport:
         data = dict(data)
         results = tuple(CheckResult.from_dict(r) for r in data.pop("results", ()))
         return cls(**data, results=results)
-
-
-def iter_plain(items: Iterable[Any]) -> list[Any]:
-    """JSON-ready form of a sequence of model objects."""
-    return [_plain(i) for i in items]

@@ -36,9 +36,8 @@ def main() -> None:
     """
 
 
+# Every module is imported unguarded: a renamed or broken command module is an ImportError at
+# once, not a command that silently disappears. A command's optional SDK (mlflow, wandb, torch)
+# is imported in its body, where `handle_errors` names the extra that installs it.
 for _name in _COMMAND_MODULES:
-    try:
-        importlib.import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as exc:  # a command module not written yet
-        if exc.name != f"{__name__}.{_name}":
-            raise
+    importlib.import_module(f"{__name__}.{_name}")

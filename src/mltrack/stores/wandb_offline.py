@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -243,8 +243,3 @@ def read_directory(root: Path, progress: Progress | None = None,
         if progress and (done == len(logs) or done % max(1, len(logs) // 20) == 0):  # ~20 updates
             progress(done, len(logs), "W&B offline runs")
     return result
-
-
-def iter_history(path: Path) -> Iterator[Mapping[str, Any]]:
-    """The history rows of one run log, in order."""
-    yield from read_run(path).history
