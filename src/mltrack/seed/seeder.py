@@ -16,24 +16,23 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from mltrack import conventions as cv
 from mltrack.errors import SeedError, UsageError
 from mltrack.seed import plan as planning
-from mltrack.seed.breaks import validate_break
+from mltrack.seed.breaks import BreakPlan, plan_for
 from mltrack.seed.store_access import INCOMPLETE_TAG, artifact_root, clear_reference, connect
 from mltrack.seed.store_access import refuse_if_seeded
-from mltrack.seed.writer import Omissions, training_fields, write_inference_run, write_scratch_runs
+from mltrack.seed.writer import training_fields, write_inference_run, write_scratch_runs
 from mltrack.seed.writer import write_training_run
 from mltrack.uri import parse
 from mltrack.envvars import temporary_environ
 
 SCRATCH_EXPERIMENT = "mltrack-reference-scratch"
 HTTP_WORKERS = 4
-OLD_RUN_DAYS = 30  # long-term-repro: the age after which a break strips environment and artifacts
 
 Progress = Callable[[int, int], None]
 
@@ -64,7 +63,7 @@ def seed_store(uri: str, runs: int = 120, break_check: str | None = None, force:
     number of writer threads (default 4 over HTTP, 1 into a database, where writes serialise).
     """
     started = time.perf_counter()
-    validate_break(break_check)
+    breaks = plan_for(break_check)
     if runs < planning.MIN_RUNS:
         raise UsageError(f"--runs must be at least {planning.MIN_RUNS} (got {runs})")
     parsed = parse(uri)
@@ -79,7 +78,7 @@ def seed_store(uri: str, runs: int = 120, break_check: str | None = None, force:
     else:
         refuse_if_seeded(client, parsed)
     moment = (now or datetime.now(timezone.utc)).replace(microsecond=0)
-    job = _Job(parsed.raw, client, break_check, progress, moment,
+    job = _Job(parsed.raw, client, break_check, breaks, progress, moment,
                workers or (HTTP_WORKERS if parsed.scheme in {"http", "https"} else 1))
     from mltrack.seed.registry import fluent_uri
 
@@ -107,9 +106,10 @@ def _quiet_mlflow() -> Iterator[None]:
 
 
 class _Job:
-    def __init__(self, uri: str, client: Any, break_check: str | None, progress: Progress | None,
-                 now: datetime, workers: int) -> None:
+    def __init__(self, uri: str, client: Any, break_check: str | None, breaks: BreakPlan,
+                 progress: Progress | None, now: datetime, workers: int) -> None:
         self.uri, self.client, self.brk, self.now = uri, client, break_check, now
+        self.breaks = breaks  # what the history lacks: the seeder only translates it into writes
         self.progress, self.done, self.total = progress, 0, 0
         self.workers = workers
         self.local = threading.local()
@@ -136,7 +136,7 @@ class _Job:
         from mltrack.seed.provenance import current_provenance
         from mltrack.seed.recipe import train
 
-        configs = planning.search_configs(runs, single_config=self.brk == "hparam-search")
+        configs = planning.search_configs(runs, single_config=self.breaks.one_configuration)
         self.total = 2 * runs + 3 * planning.INFERENCE_PER_VERSION  # train, write, infer
         results, epoch_states = [], []
         for config in configs:
@@ -146,7 +146,7 @@ class _Job:
             epoch_states.append(states)
             self._tick()
         timeline = planning.build_timeline(configs, [r.history[-1]["val_acc"] for r in results],
-                                           self.now, single_user=self.brk == "multi-user")
+                                           self.now, single_user=self.breaks.one_user)
         provenance = current_provenance()
         # Marked incomplete until the last write: an interrupted seed is recognised as such.
         train_exp = self._experiment(cv.REFERENCE_EXPERIMENT,
@@ -155,16 +155,14 @@ class _Job:
         infer_exp = self._experiment(cv.INFERENCE_EXPERIMENT,
                                      "Batch predictions of the registered reference classifier.")
         registered = {p.run_index for p in timeline.promotions}
-        old = self.now - timedelta(days=OLD_RUN_DAYS)
 
         def write(slot: planning.Slot, finish: bool = True) -> str:
-            stripped = self.brk == "long-term-repro" and slot.start < old
-            omit = Omissions(seed_and_commit=self.brk == "recovery" and slot.index in timeline.best_indexes,
-                             data_hash=self.brk == "data-change", environment_and_artifacts=stripped)
+            omit = self.breaks.omissions(slot, timeline, self.now)
             fields = training_fields(slot, results[slot.index], provenance,
                                      f"fixtures/reference/data/{slot.config.data_version}", omit)
             run_id = write_training_run(self._client(), train_exp, slot, results[slot.index],
-                                        epoch_states[slot.index], fields, not stripped, finish)
+                                        epoch_states[slot.index], fields,
+                                        not omit.environment_and_artifacts, finish)
             self._tick()
             return run_id
 
@@ -181,9 +179,9 @@ class _Job:
         versions = self._register(timeline, model_infos, run_ids, results)
         self._inference(timeline, infer_exp, versions, run_ids)
         experiment_ids = {cv.REFERENCE_EXPERIMENT: train_exp, cv.INFERENCE_EXPERIMENT: infer_exp}
-        if self.brk == "artifact-cleanup":
+        if self.breaks.delete_first_version_run:
             self.client.delete_run(run_ids[timeline.promotions[0].run_index])
-        if self.brk == "onboarding":
+        if self.breaks.scratch_runs:
             scratch = self.client.create_experiment(SCRATCH_EXPERIMENT, artifact_location=self._location(
                 SCRATCH_EXPERIMENT))
             write_scratch_runs(self.client, scratch, planning.USERS, self.now)
@@ -191,10 +189,10 @@ class _Job:
         self.client.delete_experiment_tag(train_exp, INCOMPLETE_TAG)  # the seed is complete
         best = max(timeline.slots, key=lambda s: (results[s.index].history[-1]["val_acc"], s.start))
         users = sorted({s.user for s in timeline.slots} | {s.user for s in timeline.inferences})
-        production = versions[-1] if self.brk != "production-model" else None
+        production = versions[-1] if self.breaks.production_alias else None
         return SeedSummary(redacted_uri, len(timeline.slots), len(timeline.inferences), experiment_ids,
                            cv.REGISTERED_MODEL, tuple(versions), production,
-                           versions[-2] if production and self.brk != "rollback" else None,
+                           versions[-2] if production and self.breaks.promotion_records else None,
                            tuple(users), best.name, results[best.index].history[-1]["val_acc"],
                            self.brk, round(time.perf_counter() - started, 2))
 
@@ -224,8 +222,9 @@ class _Job:
         return register_versions(
             self.client, timeline.promotions, model_infos, run_ids,
             {p.run_index: results[p.run_index] for p in timeline.promotions},
-            record_promotions=self.brk != "rollback", archive_stages=self.brk != "rollback",
-            production=self.brk != "production-model", promoted_by=planning.USERS[0])
+            record_promotions=self.breaks.promotion_records,
+            archive_stages=self.breaks.promotion_records,
+            production=self.breaks.production_alias, promoted_by=planning.USERS[0])
 
     def _inference(self, timeline, experiment_id, versions, run_ids) -> None:
         from mltrack.seed.dataset import INFERENCE_FILE, default_data_dir, read_csv
@@ -238,5 +237,5 @@ class _Job:
             version = versions[slot.version - 1]
             write_inference_run(self.client, experiment_id, slot, models[version], requests,
                                 cv.REGISTERED_MODEL, source_run[str(slot.version)],
-                                omit_hashes=self.brk == "prediction-audit")
+                                omit_hashes=not self.breaks.inference_hashes)
             self._tick()

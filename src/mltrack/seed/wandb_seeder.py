@@ -17,8 +17,8 @@ The same plan and training as the MLflow seeder (`plan.py`, `recipe.py`), logged
 
 W&B cannot backdate a run (its start time is the client clock), so the timeline's dates survive
 only as `inference_timestamp`/`promoted_at` values, and `long-term-repro` skips on W&B.
-`--break CHECK` leaves out what docs/reference-store.md says; for `artifact-cleanup` the run
-behind the first registered version is deleted (W&B has no soft delete).
+`--break CHECK` follows the break plan both seeders read (`breaks.py`); for `artifact-cleanup`
+the run behind the first registered version is deleted (W&B has no soft delete).
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from mltrack import conventions as cv
 from mltrack.errors import SeedError, StoreNotEmpty
-from mltrack.seed.breaks import validate_break
+from mltrack.seed.breaks import BreakPlan, Omissions, plan_for, validate_break
 from mltrack.stores.wandb_mapping import REGISTRY_PROJECT
 from mltrack.envvars import temporary_environ
 
@@ -126,88 +126,133 @@ def seed_wandb(out_dir: Path | str, runs: int = DEFAULT_RUNS, break_check: str |
 
 def _seed(out: Path, runs: int, break_check: str | None, progress: Progress | None,
           data_dir: Path | None, now: datetime) -> WandbSeedSummary:
-    import wandb
+    """Train, log the training runs, register and use the versions, then the after-the-fact breaks."""
+    from mltrack.seed import plan
+    from mltrack.seed.dataset import default_data_dir
 
-    from mltrack.seed import plan, recipe
-    from mltrack.seed.dataset import INFERENCE_FILE, default_data_dir, read_csv
-    from mltrack.seed.provenance import current_provenance
-    from mltrack.seed.writer import Omissions, training_fields
+    breaks = plan_for(break_check)
+    job = _Job(out, breaks, Path(data_dir or default_data_dir()), now, progress,
+               WandbSeedSummary(out, break_check=break_check))
+    configs = plan.search_configs(runs, single_config=breaks.one_configuration)
+    job.train(configs)
+    timeline = plan.build_timeline(configs, [job.results[i].history[-1]["val_acc"] for i in range(len(configs))],
+                                   now, single_user=breaks.one_user)
+    job.log_training_runs(timeline)
+    job.register_and_infer(timeline)
+    job.apply_later_breaks(timeline)
+    return job.summary
 
-    data_root = Path(data_dir or default_data_dir())
-    configs = plan.search_configs(runs, single_config=break_check == "hparam-search")
-    total = len(configs)
-    results: dict[int, Any] = {}
-    states: dict[int, list[dict]] = {}
-    for index, config in enumerate(configs):
-        key = (config, str(data_root))
-        if key not in _TRAINED:  # deterministic: the same config trains to the same weights
-            epoch_states: list[dict] = []
-            result = recipe.train(config, data_root, on_epoch=lambda _s, m, keep=epoch_states: keep.append(
-                {k: v.detach().clone() for k, v in m.state_dict().items()}))
-            _TRAINED[key] = (result, epoch_states)
-        results[index], states[index] = _TRAINED[key]
-        if progress:
-            progress(index + 1, total, "trained")
-    timeline = plan.build_timeline(configs, [results[i].history[-1]["val_acc"] for i in range(total)], now,
-                                   single_user=break_check == "multi-user")
-    provenance = current_provenance()
-    summary = WandbSeedSummary(out, break_check=break_check)
-    old_cutoff = now - timedelta(days=30)
-    for done, slot in enumerate(timeline.slots, 1):
-        omit = Omissions(
-            seed_and_commit=break_check == "recovery" and slot.index in timeline.best_indexes,
-            data_hash=break_check == "data-change",
-            environment_and_artifacts=break_check == "long-term-repro" and slot.start < old_cutoff,
-        )
-        params, _ = training_fields(slot, results[slot.index], provenance,
-                                    str(data_root / slot.config.data_version), omit)
+
+@dataclass
+class _Job:
+    """One seeding into `out`: the break plan it follows and what it has trained and written so far."""
+
+    out: Path
+    breaks: BreakPlan
+    data_root: Path
+    now: datetime
+    progress: Progress | None
+    summary: WandbSeedSummary
+    results: dict[int, Any] = field(default_factory=dict)  # plan index -> recipe.TrainResult
+    states: dict[int, list[dict]] = field(default_factory=dict)  # plan index -> per-epoch state dicts
+
+    def _report(self, done: int, total: int, what: str) -> None:
+        if self.progress:
+            self.progress(done, total, what)
+
+    def train(self, configs: list[Any]) -> None:
+        from mltrack.seed import recipe
+
+        for index, config in enumerate(configs):
+            key = (config, str(self.data_root))
+            if key not in _TRAINED:  # deterministic: the same config trains to the same weights
+                epoch_states: list[dict] = []
+                result = recipe.train(config, self.data_root, on_epoch=lambda _s, m, keep=epoch_states: keep.append(
+                    {k: v.detach().clone() for k, v in m.state_dict().items()}))
+                _TRAINED[key] = (result, epoch_states)
+            self.results[index], self.states[index] = _TRAINED[key]
+            self._report(index + 1, len(configs), "trained")
+
+    def log_training_runs(self, timeline: Any) -> None:
+        from mltrack.seed.provenance import current_provenance
+
+        provenance = current_provenance()
+        for done, slot in enumerate(timeline.slots, 1):
+            self.summary.run_ids[slot.index] = self._training_run(
+                slot, self.breaks.omissions(slot, timeline, self.now), provenance)
+            self.summary.training_runs += 1
+            self._report(done, len(timeline.slots), "logged to W&B")
+
+    def _training_run(self, slot: Any, omit: Omissions, provenance: Any) -> str:
+        """One training run: config, per-epoch metrics, and (unless omitted) data and model artifacts."""
+        import wandb
+
+        from mltrack.seed.writer import training_fields
+
+        result = self.results[slot.index]
+        params, _ = training_fields(slot, result, provenance, str(self.data_root / slot.config.data_version), omit)
         tags = [f"{cv.TAG_KEEP}=true"] if slot.keep else []
         commit = None if omit.seed_and_commit or provenance.git_commit == "unknown" else provenance.git_commit
-        with wandb.init(project=cv.REFERENCE_EXPERIMENT, entity=ENTITY, dir=str(out), name=slot.name,
+        with wandb.init(project=cv.REFERENCE_EXPERIMENT, entity=ENTITY, dir=str(self.out), name=slot.name,
                         job_type=cv.RUN_TYPE_TRAINING, config=_native(params, slot), tags=tags,
                         settings=_settings(slot.user, commit)) as run:
-            for epoch in results[slot.index].history:
+            for epoch in result.history:
                 run.log({k: epoch[k] for k in ("train_loss", "val_loss", "val_acc")}, step=int(epoch["step"]))
             if not omit.environment_and_artifacts:
                 if not omit.data_hash:
                     data = wandb.Artifact(f"reference-data-{slot.config.data_version}", "dataset")
-                    data.add_reference(f"file://{data_root / slot.config.data_version}", checksum=True)
+                    data.add_reference(f"file://{self.data_root / slot.config.data_version}", checksum=True)
                     run.log_artifact(data, aliases=[slot.config.data_version])
-                _log_weights(run, f"run-{run.id}-model", results[slot.index],
-                             states[slot.index] if slot.every_epoch_checkpoints else [], aliases=["final"])
-            summary.run_ids[slot.index] = run.id
-        summary.training_runs += 1
-        if progress:
-            progress(done, total, "logged to W&B")
+                _log_weights(run, f"run-{run.id}-model", result,
+                             self.states[slot.index] if slot.every_epoch_checkpoints else [], aliases=["final"])
+            return run.id
 
-    requests, _ = read_csv(data_root / "inference" / INFERENCE_FILE)
-    registrar = timeline.slots[-1].user
-    previous: str | None = None
-    for number, promotion in enumerate(timeline.promotions):
-        version = str(number)  # W&B numbers a collection's versions v0, v1, ...
-        source = promotion.run_index
-        metadata: dict[str, Any] = {cv.VERSION_TAG_METRIC: results[source].history[-1]["val_acc"],
-                                    cv.VERSION_TAG_DATA_VERSION: results[source].config.data_version,
-                                    cv.VERSION_TAG_RUN_ID: summary.run_ids[source]}
-        if break_check != "rollback":
+    def register_and_infer(self, timeline: Any) -> None:
+        """Each promotion in turn: its registration run, then the inference runs that used it."""
+        from mltrack.seed.dataset import INFERENCE_FILE, read_csv
+
+        requests, _ = read_csv(self.data_root / "inference" / INFERENCE_FILE)
+        registrar = timeline.slots[-1].user
+        previous: str | None = None
+        for number, promotion in enumerate(timeline.promotions):
+            version = str(number)  # W&B numbers a collection's versions v0, v1, ...
+            self._registration_run(version, promotion, previous, registrar)
+            self.summary.versions.append(version)
+            previous = version
+            source = promotion.run_index
+            for slot in (s for s in timeline.inferences if s.version == promotion.version):
+                _inference_run(self.out, slot, self.results[source].final_model, requests, version,
+                               self.summary.run_ids[source], omit_hashes=not self.breaks.inference_hashes)
+                self.summary.inference_runs += 1
+
+    def _registration_run(self, version: str, promotion: Any, previous: str | None, registrar: str) -> None:
+        """Log the promoted weights into the model collection; the promotion record rides in the
+        artifact metadata, because a W&B alias keeps no history."""
+        import wandb
+
+        result = self.results[promotion.run_index]
+        metadata: dict[str, Any] = {cv.VERSION_TAG_METRIC: result.history[-1]["val_acc"],
+                                    cv.VERSION_TAG_DATA_VERSION: result.config.data_version,
+                                    cv.VERSION_TAG_RUN_ID: self.summary.run_ids[promotion.run_index]}
+        if self.breaks.promotion_records:
             metadata["mltrack.promotion"] = {"alias": cv.PRODUCTION_ALIAS, "promoted_at": _iso(promotion.promoted_at),
                                              "previous": previous, "by": registrar}
-        aliases = [] if break_check == "production-model" else [cv.PRODUCTION_ALIAS]
-        with wandb.init(project=REGISTRY_PROJECT, entity=ENTITY, dir=str(out), job_type=REGISTRATION_JOB,
-                        name=f"register-{cv.REGISTERED_MODEL}-v{version}", settings=_settings(registrar, None)) as run:
-            run.log({cv.METRIC: results[source].history[-1]["val_acc"]})  # the metric it was promoted on
-            _log_weights(run, cv.REGISTERED_MODEL, results[source], [], aliases=aliases, metadata=metadata)
-        summary.versions.append(version)
-        previous = version
-        for slot in (s for s in timeline.inferences if s.version == promotion.version):
-            _inference_run(out, slot, results[source].final_model, requests, version,
-                           summary.run_ids[source], omit_hashes=break_check == "prediction-audit")
-            summary.inference_runs += 1
-    if break_check == "onboarding":
-        _scratch_runs(out, plan.USERS)
-    if break_check == "artifact-cleanup":
-        summary.deleted_runs.append(_delete_run(out, summary.run_ids[timeline.promotions[0].run_index]))
-    return summary
+        aliases = [cv.PRODUCTION_ALIAS] if self.breaks.production_alias else []
+        with wandb.init(project=REGISTRY_PROJECT, entity=ENTITY, dir=str(self.out), job_type=REGISTRATION_JOB,
+                        name=f"register-{cv.REGISTERED_MODEL}-v{version}",
+                        settings=_settings(registrar, None)) as run:
+            run.log({cv.METRIC: result.history[-1]["val_acc"]})  # the metric it was promoted on
+            _log_weights(run, cv.REGISTERED_MODEL, result, [], aliases=aliases, metadata=metadata)
+
+    def apply_later_breaks(self, timeline: Any) -> None:
+        """The breaks that act on the written history: extra scratch runs, a deleted run."""
+        from mltrack.seed import plan
+
+        if self.breaks.scratch_runs:
+            _scratch_runs(self.out, plan.USERS)
+        if self.breaks.delete_first_version_run:
+            self.summary.deleted_runs.append(
+                _delete_run(self.out, self.summary.run_ids[timeline.promotions[0].run_index]))
 
 
 def _log_weights(run: Any, name: str, result: Any, epoch_states: list[dict], *, aliases: list[str],

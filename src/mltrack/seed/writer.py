@@ -10,12 +10,12 @@ import hashlib
 import io
 import shlex
 import tempfile
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from mltrack import conventions as cv
+from mltrack.seed.breaks import Omissions
 from mltrack.seed.plan import InferenceSlot, Slot
 from mltrack.seed.provenance import Provenance
 from mltrack.seed.recipe import TrainResult
@@ -24,15 +24,6 @@ TRAIN_SCRIPT = "fixtures/reference/train.py"
 INFER_SCRIPT = "fixtures/reference/infer.py"
 SECONDS_PER_EPOCH = 30
 INFERENCE_BATCH_ROWS = 20
-
-
-@dataclass(frozen=True)
-class Omissions:
-    """What a `--break` leaves out of one training run."""
-
-    seed_and_commit: bool = False  # recovery
-    data_hash: bool = False  # data-change
-    environment_and_artifacts: bool = False  # long-term-repro
 
 
 def ms(moment: datetime) -> int:
