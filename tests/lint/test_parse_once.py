@@ -84,5 +84,29 @@ def test_one_job_parses_each_file_once_and_finds_the_same(tmp_path, monkeypatch)
 def test_nothing_is_kept_after_the_run_and_the_collector_is_back_on(tmp_path):
     root = _project(tmp_path)
     lint_paths([root], LintConfig(root=str(root)), jobs=1, cache=False)
-    assert parsed._kept == {} and parsed._wanted is None
+    assert parsed._kept == {} and parsed._wanted is None and parsed._guarded == set()
     assert gc.isenabled()
+
+
+def test_one_job_guards_each_file_once_and_still_skips_a_file_too_deep(tmp_path, monkeypatch):
+    """The index guards a module before parsing it; linting that same text does not guard it
+    again, and a module the guard refuses is still reported when it is linted."""
+    from mltrack.lint import guard
+
+    root = _project(tmp_path)
+    deep = "import torch\nx = " + "[" * 60 + "1" + "]" * 60 + "\n"
+    (root / "deep.py").write_text(deep)
+    (root / "train.py").write_text("import deep\n" + TRAIN)
+    monkeypatch.setattr(guard, "MAX_DEPTH", 40)
+    checked: list[str] = []
+    real = guard.check
+
+    def counting(source):
+        checked.append(source)
+        return real(source)
+
+    monkeypatch.setattr(guard, "check", counting)
+    run = lint_paths([root], LintConfig(root=str(root)), jobs=1, cache=False)
+    # deep.py: refused by the index, so checked again (and reported) when linted
+    assert sorted(checked) == sorted([HELPER, deep, deep, "import deep\n" + TRAIN])
+    assert any(f.code == "MLT101" and f.location.path.endswith("deep.py") for f in run.findings)

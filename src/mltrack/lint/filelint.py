@@ -13,7 +13,7 @@ import tokenize
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from mltrack.lint import guard
+from mltrack.lint import guard, parsed
 from mltrack.lint.config import LintConfig
 from mltrack.lint.notebook import NotebookError, NotebookProgram, read_notebook
 from mltrack.lint.suppress import apply_suppressions
@@ -99,7 +99,7 @@ def lint_bytes(
             return FileResult(path, (problem,) if problem.code in enabled else ())
         program = notebook.source
 
-    guarded = guard.check(program)
+    guarded = None if parsed.guard_passed(program) else guard.check(program)
     if guarded is not None:
         kind, message, line, column = guarded
         code = SYNTAX_ERROR if kind == "syntax-error" else FILE_SKIPPED

@@ -186,6 +186,9 @@ def _summarize(source: str, name: str):
 
     if guard.check(source) is not None:  # runs in the main process: never feed libcst a bomb
         return None
+    from mltrack.lint import parsed
+
+    parsed.passed_guard(source)  # linting this file next need not check it again
     from mltrack.lint import project
 
     summarize_module = getattr(project, "summarize_module", None)

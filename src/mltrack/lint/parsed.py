@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 _kept: dict[str, tuple[Any, str, Any]] = {}  # source text -> (cst.Module, module name, Facts)
+_guarded: set[str] = set()  # wanted texts `guard.check` passed while the index was built
 _wanted: set[str] | None = None  # texts of the files this process lints next; None = keep none
 
 
@@ -23,7 +24,9 @@ _wanted: set[str] | None = None  # texts of the files this process lints next; N
 def keeping(texts: set[str]) -> Iterator[None]:
     """Keep parses of these texts until the block ends. The cyclic garbage collector is paused
     meanwhile: the kept trees are millions of acyclic objects it would re-scan on every
-    collection (reference counting frees them; one collection runs at the end)."""
+    collection (reference counting frees them). One collection of the youngest generation runs
+    at the end: everything allocated meanwhile is there, while a full collection would also
+    re-scan every long-lived object of the process (a few percent of a whole-tree run)."""
     global _wanted
     collecting = gc.isenabled() and bool(texts)
     if collecting:
@@ -34,14 +37,25 @@ def keeping(texts: set[str]) -> Iterator[None]:
     finally:
         _wanted = None
         _kept.clear()
+        _guarded.clear()
         if collecting:
             gc.enable()
-            gc.collect()
+            gc.collect(0)
 
 
 def keep(source: str, module: Any, name: str, facts: Any) -> None:
     if _wanted is not None and source in _wanted:
         _kept[source] = (module, name, facts)
+
+
+def passed_guard(source: str) -> None:
+    """The index ran `guard.check` on this text and it passed: linting it need not run it again."""
+    if _wanted is not None and source in _wanted:
+        _guarded.add(source)
+
+
+def guard_passed(source: str) -> bool:
+    return source in _guarded
 
 
 def take(source: str) -> tuple[Any, str, Any] | None:
