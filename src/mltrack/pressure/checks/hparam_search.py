@@ -12,6 +12,7 @@ from mltrack.model import RunRecord, Status, StoreSnapshot
 from mltrack.pressure.base import Check, Verdict, diverged_ref, ranking, run_ref, shorten, training_runs
 from mltrack.pressure.policy import Policy
 from mltrack.ranking import describe_diverged
+from mltrack.secrets import is_secret_name
 
 DOC = """\
 ## What it checks
@@ -35,12 +36,16 @@ Log every trial as its own run with all its hyperparameters (lint rule
 `unlogged-hyperparameters`) and the metric (lint rule `metrics-not-logged`).
 """
 
-_PROVENANCE_WORDS = ("seed", "commit", "hash", "version", "path", "dirty", "timestamp", "run_id", "dir")
+_PROVENANCE_WORDS = ("seed", "commit", "hash", "version", "path", "dirty", "timestamp", "run_id", "dir",
+                     "uri", "url")
 
 
 def _is_hyperparameter(key: str, policy: Policy) -> bool:
-    """A setting of the trial: not provenance (seed, commit, data), not a search's result
-    (`best_*`, which autolog logs on a search's parent run)."""
+    """A setting of the trial: not provenance (seed, commit, data, where things live), not a
+    search's result (`best_*`, which autolog logs on a search's parent run), not a credential
+    (`mlflow.log_params(config)` logs each engineer's `api_key`: it varies, it tunes nothing)."""
+    if is_secret_name(key):
+        return False
     provenance = {s for f in (conventions.PARAM_SEED, conventions.PARAM_GIT_COMMIT, conventions.PARAM_DATA_HASH)
                   for s in policy.required_fields.get(f, ())} | set(synonyms.SEED)
     return (key not in provenance and not key.startswith(synonyms.BEST_PREFIX)
