@@ -100,3 +100,18 @@ def test_the_last_statement_of_a_file_without_a_final_line_break_is_placed_alone
     lazy = LazyPositions(module, source)
     assert lazy[save] == expected[save]
     assert not lazy._computed
+
+
+def test_a_one_line_expression_found_once_in_the_text_needs_no_parse_nor_codegen():
+    source = ("import torch\n\n\ndef main():\n    if True:\n        x = ( torch.save(m, 'a.pt') )\n"
+              "        torch.load('b.pt'); torch.load('b.pt')\n")
+    module = cst.parse_module(source)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    block = module.body[1].body.body[0].body.body
+    save = block[0].body[0].value  # parenthesized: its position leaves the parentheses out
+    lazy = LazyPositions(module, source)
+    assert lazy[save] == expected[save]
+    assert lazy._top is None and not lazy._computed  # found by its text alone
+    twice = block[1].body[1].value  # the same text twice: placed by its statement instead
+    assert lazy[twice] == expected[twice]
+    assert lazy._top is not None

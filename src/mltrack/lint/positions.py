@@ -5,9 +5,11 @@ parsing it. Findings are few, so this regenerates as little as it can, with libc
 pass (`PositionProvider`'s codegen state), so every position is exactly what
 `MetadataWrapper.resolve` gives.
 
-Given the source, a node is looked up in the innermost statement that holds it: the lines where
-the node's text occurs are found in the source, Python's own (much faster) parser gives every
-statement's lines, and the walk goes down through the blocks of the compound statements whose
+Given the source, a one-line expression (a call, a name, a literal) whose text occurs exactly once
+in it is placed by that text alone (its text there is its code: no indentation is involved).
+Any other node is looked up in the innermost statement that holds it: the lines where the node's
+text occurs are found in the source, Python's own (much faster) parser gives every statement's
+lines, and the walk goes down through the blocks of the compound statements whose
 lines hold one of those lines (a training script's whole body often sits in one `main()` or
 `if __name__ == "__main__":` block: regenerating all of it for one finding costs as much as a
 parse). That statement is regenerated alone, starting on its first line with the indentation of
@@ -44,6 +46,10 @@ _COMPOUND: dict[type, tuple[type, ...]] = {
 }
 if hasattr(cst, "TryStar") and hasattr(ast, "TryStar"):
     _COMPOUND[cst.TryStar] = (ast.TryStar,)
+
+# Expressions whose position is exactly their text less their parentheses (`_parenthesize`).
+_PLACED_BY_TEXT = frozenset({cst.Call, cst.Name, cst.Attribute, cst.Integer, cst.Float,
+                             cst.SimpleString, cst.Subscript})
 
 # (statement, its `ast` nodes, (first line its text may start on, its first token's line, last line))
 Span = tuple[int, int, int]
@@ -113,10 +119,33 @@ class LazyPositions:
         if node in self._alone:
             return self._alone[node]
         try:
-            return self._find_alone(node)
+            return self._by_text(node) or self._find_alone(node)
         except Exception:  # noqa: BLE001 - any surprise: the sequential pass decides
             self._source = None
             return None
+
+    def _by_text(self, node: cst.CSTNode) -> CodeRange | None:
+        """A one-line expression whose text occurs once in the source is there: its position is
+        that text's, less its parentheses (libcst's position of a parenthesized expression)."""
+        if type(node) not in _PLACED_BY_TEXT:
+            return None
+        module, source = self._module, self._source
+        assert source is not None
+        code = module.code_for_node(node)
+        if "\n" in code or "\r" in code:
+            return None
+        at = source.find(code)
+        if at == -1 or source.find(code, at + 1) != -1:
+            return None
+        if not self._line_offsets:
+            self._line_offsets = [0] + [m.end() for m in _NEWLINE.finditer(source)]
+        start = at + sum(len(module.code_for_node(p)) for p in node.lpar)  # type: ignore[attr-defined]
+        end = at + len(code) - sum(len(module.code_for_node(p)) for p in node.rpar)  # type: ignore[attr-defined]
+        line = bisect.bisect_right(self._line_offsets, at)
+        line_start = self._line_offsets[line - 1]
+        found = CodeRange((line, start - line_start), (line, end - line_start))
+        self._alone[node] = found
+        return found
 
     def _find_alone(self, node: cst.CSTNode) -> CodeRange | None:
         source = self._source
