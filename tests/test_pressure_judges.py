@@ -127,7 +127,8 @@ def test_rollback_sources_in_order():
     guessed = judge("rollback", snapshot([run(1)], [archived]))  # archived from Staging is possible: no evidence
     assert guessed.status is Status.FAIL and guessed.evidence["plans"][0]["candidates"] == ["1"]
     alone = judge("rollback", snapshot([run(1)], [model([version("1", "run1")], aliases={"production": "1"})]))
-    assert alone.status is Status.FAIL and "previous production version cannot be identified" in alone.message
+    assert alone.status is Status.FAIL and "has only one version (v1, production by alias @production): " \
+        "nothing to roll back to" in alone.message
 
 
 def test_prediction_audit_names_broken_link():

@@ -77,8 +77,6 @@ KNOWN_EMPTY_LIST: set[tuple[str, str]] = set()
 # The patterns of MORE_MLFLOW_PATTERNS, one verdict at a time: none known wrong today.
 MORE_KNOWN_WRONG: dict[tuple[str, str, str], str] = {}
 KNOWN_WRONG.update(MORE_KNOWN_WRONG)
-# rollback's "has no single production version to roll back from" names neither version (v1, v2).
-KNOWN_EMPTY_LIST |= {("two_in_production", "no-policy"), ("two_in_production", "policy")}
 
 
 # --- Truth tables -------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ class Previous:
     version: str | None
     how: str
     candidates: tuple[str, ...] = ()
+    alone: bool = False  # the model has no version but the current one: nothing to roll back to
 
 
 def utc_iso(epoch_ms: int | None = None) -> str:
@@ -125,6 +126,9 @@ def previous_production(
     (replayed by `production_history`), else one newest `production_until` version tag. Anything
     else is "unknown", with the candidates (`_candidates`) for a human to choose from.
     """
+    if versions and all(v == current for v, _, _ in versions):
+        return Previous(None, f"version {current} is the model's only version: nothing to roll back to",
+                        alone=True)
     stack, rolled_back_from = production_history(promotions, alias)
     if stack:
         if stack[-1] != current:

@@ -22,7 +22,8 @@ from mltrack.textsafe import for_terminal
 @tracking_uri_option
 @click.option("--model", "model_name", required=True, help="Registered model name.")
 @click.option("--to", "to_version", default=None, help="Version to restore (default: the previous production version).")
-@click.option("--alias", default=None, help="Alias that means production (default: policy, 'production').")
+@click.option("--alias", default=None, help="Alias that means production (default: the policy's production_alias, else the one "
+                   "the registry holds among production, prod, champion, ...; else stage Production).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--force", is_flag=True,
               help="Roll back even onto a version whose training run is deleted or whose weights do not verify.")
@@ -49,10 +50,14 @@ def rollback_command(tracking_uri: str, model_name: str, to_version: str | None,
     policy = load_policy(config_path)
     adapter, client = open_for_write(tracking_uri, "rollback")
     try:
+        # Explicit wins: --alias, then the policy's key; else the alias is read from the registry.
         plan = plan_rollback(client, model_name, alias=alias or policy.production_alias,
-                             alias_explicit=alias is not None, to_version=to_version, metric=policy.metric)
+                             alias_explicit=alias is not None, to_version=to_version, metric=policy.metric,
+                             infer_alias=alias is None and not policy.is_set("production_alias"))
         say = lambda text: click.echo(for_terminal(text))  # noqa: E731 - store text, never raw
         say(f"Model {plan.model!r} on {redact(tracking_uri)}, alias {plan.alias!r}")
+        if plan.assumed:
+            say(f"Assumed {plan.assumed}")
         click.echo("\n".join(for_terminal(row) for row in _facts_table(plan).split("\n")))
         say(f"(the previous version comes from: {plan.how_known})")
         click.echo("Will move:")

@@ -89,6 +89,7 @@ class RollbackPlan:
     moves_stages: bool  # the current version holds stage Production
     seen: tuple[str | None, tuple[str, ...]] = (None, ())  # (alias version, stage Production versions)
     promotions: tuple[dict[str, Any], ...] = ()
+    assumed: str | None = None  # how the alias was inferred, when neither --alias nor the policy named it
 
     @property
     def uses_stages(self) -> bool:
@@ -120,12 +121,17 @@ class RollbackOutcome:
 
 def plan_rollback(client: Any, model: str, *, alias: str = conventions.PRODUCTION_ALIAS,
                   alias_explicit: bool = False, to_version: str | None = None,
-                  metric: str = conventions.METRIC) -> RollbackPlan:
+                  metric: str = conventions.METRIC, infer_alias: bool = False) -> RollbackPlan:
+    """`infer_alias`: nobody named the alias, so find it in the registry the way the checks do
+    (`assumptions.infer_production_alias`), keeping `alias` when none of the usual names is held."""
     if not model or not model.strip():
         raise RollbackRefused("the model name is empty: name a registered model")
     registered = _registered_model(client, model)
     versions = {str(v.version): v for v in _all_versions(client, model)}  # int on some stores
     aliases = {str(k): str(v) for k, v in (registered.aliases or {}).items()}
+    assumed = None
+    if infer_alias:
+        alias, assumed = _inferred_alias(registered, aliases, versions, alias)
     staged = sorted((k for k, v in versions.items() if v.current_stage == "Production"), key=_vkey)
     seen = (aliases.get(alias), tuple(staged))
     if alias in aliases:
@@ -155,6 +161,9 @@ def plan_rollback(client: Any, model: str, *, alias: str = conventions.PRODUCTIO
     else:
         listing = [(key, v.current_stage or "None", v.tags or {}) for key, v in versions.items()]
         found = promo.previous_production(current_version, records, listing, alias)
+        if found.alone:
+            raise RollbackRefused(f"model {model!r} has only one version (v{current_version}): "
+                                  "nothing to roll back to; nothing changed")
         if found.version is None or found.version not in versions:
             why = found.how if found.version is None else f"the records name version {found.version}, which does not exist"
             candidates = f"; candidates: {_listing('v' + c for c in found.candidates)}" if found.candidates else ""
@@ -169,8 +178,22 @@ def plan_rollback(client: Any, model: str, *, alias: str = conventions.PRODUCTIO
         current=_facts(client, versions[current_version], records, metric),
         target=_facts(client, versions[target_version], records, metric),
         how_known=how, moves_alias=moves_alias, moves_stages=moves_stages, seen=seen,
-        promotions=tuple(records),
+        promotions=tuple(records), assumed=assumed,
     )
+
+
+def _inferred_alias(registered: Any, aliases: dict[str, str], versions: dict[str, Any],
+                    fallback: str) -> tuple[str, str]:
+    """(the production alias, what was assumed in words), by the checks' own inference."""
+    from mltrack.model import StoreSnapshot
+    from mltrack.pressure.assumptions import describe, infer_production_alias
+    from mltrack.stores.mlflow_records import registered_model_record
+
+    record = registered_model_record(registered, aliases, versions.values())
+    snapshot = StoreSnapshot(uri="", tracker="mlflow", server_version=None, taken_at=0,
+                             registered_models=(record,))
+    assumption = infer_production_alias(snapshot, [record.name], fallback)
+    return str(assumption.value), describe(assumption) + " or --alias"
 
 
 def verify_loads(adapter: Any, model_uri: str, *, load_models: bool = False) -> dict[str, Any]:

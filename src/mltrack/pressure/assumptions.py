@@ -222,6 +222,11 @@ def _registered_models(snapshot: StoreSnapshot) -> Assumption:
     return Assumption("registered_models", names, how, _n(len(names), "registered model"), "registered_models")
 
 
+def infer_production_alias(snapshot: StoreSnapshot, models: Iterable[str], fallback: str) -> Assumption:
+    """The production alias (or the stage, keeping `fallback`) of `models`; `mltrack rollback` asks too."""
+    return _production_alias(snapshot, models, fallback)
+
+
 def _production_alias(snapshot: StoreSnapshot, models: Iterable[str], fallback: str) -> Assumption:
     records = [m for n in models if (m := snapshot.registered_model(n)) is not None]
     held = Counter()

@@ -30,8 +30,9 @@ the real model; target `drill_target_s`), and deletes the sandbox even when the 
 records nobody can say what production was before.
 
 ## How it fails
-`fail`: "previous production version cannot be identified" (with the candidates), no single
-production version, the previous version's run deleted, its weights do not verify, or the drill
+`fail`: "previous production version cannot be identified" (with the candidates), only one
+version (nothing to roll back to), no single production version (each one named, with how it is
+production), the previous version's run deleted, its weights do not verify, or the drill
 failed or was slower than the target.
 
 ## How to fix
@@ -55,7 +56,7 @@ def _plans(snapshot: StoreSnapshot, policy: Policy) -> list[dict[str, Any]]:
             last = model.version(str(records[-1].get("version"))) if records else None
             current, how = ([last], "last promotion record") if last else ([], how)
         if len(current) != 1:
-            plans.append({"model": name, "problem": f"{name!r} has no single production version to roll back from"})
+            plans.append({"model": name, "problem": _no_single_production(name, current, how, alias)})
             continue
         # The very rule `mltrack rollback` follows: evidence only, after a rollback further back.
         listing = [(v.version, v.current_stage, v.tags) for v in model.versions]
@@ -64,7 +65,10 @@ def _plans(snapshot: StoreSnapshot, policy: Policy) -> list[dict[str, Any]]:
         plan: dict[str, Any] = {"model": name, "current": current[0].version, "current_found_by": how,
                                 "previous": previous, "found_by": found.how,
                                 "candidates": list(found.candidates)}
-        if previous is None:
+        if previous is None and found.alone:
+            plan["problem"] = (f"{name!r} has only one version (v{current[0].version}, production by {how}): "
+                               "nothing to roll back to")
+        elif previous is None:
             why = found.how if found.version is None else f"the records name version {found.version}, which does not exist"
             listed = f"; candidates: {', '.join('v' + c for c in found.candidates)}" if found.candidates else ""
             plan["problem"] = f"{name!r}: previous production version cannot be identified ({why}{listed})"
@@ -84,6 +88,15 @@ def _plans(snapshot: StoreSnapshot, policy: Policy) -> list[dict[str, Any]]:
             plan["moves"] = moves
         plans.append(plan)
     return plans
+
+
+def _no_single_production(name: str, current: list[Any], how: str, alias: str) -> str:
+    """Why there is nothing single to roll back from, naming each production version and how."""
+    if not current:
+        return (f"{name!r} has no production version to roll back from "
+                f"(no alias @{alias}, no version in stage Production, no promotion record)")
+    named = ", ".join(f"v{v.version} ({how})" for v in current)
+    return f"{name!r} has no single production version to roll back from: {len(current)} are production, {named}"
 
 
 def gather(ctx: GatherContext) -> dict[str, Any]:
@@ -138,4 +151,4 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
 
 CHECK = Check("MLP05", "rollback",
               "The previous production version is identifiable and loads; the rollback is planned and timed.",
-              DOC, judge, gather)
+              DOC, judge, gather, loads_models=True)
