@@ -1,9 +1,11 @@
 """The onboarding report's data: what a new team member needs on day one, as plain JSON-ready
 data (the HTML in `onboarding_html.py` renders from it and nothing else).
 
-Bounded by design, so a 10,000-run store gives a page of the same size as a 100-run one:
-tables stop at a few dozen rows (with "and N more"), plots get at most a few hundred sampled
-points (the top runs always included), and metric histories are read for the top runs only.
+Bounded by design, so a 1,000,000-run store gives a page of the same size as a 100-run one:
+tables stop at a few dozen rows and say how many more there are ("and N more"); plots SAMPLE
+(never bin): at most MAX_POINTS runs or steps, evenly strided and deterministic (the top runs
+always included), and each plot's data carries how many were drawn of how many, which its
+caption states. Metric histories are read for the top runs only.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ MAX_TABLE_ROWS = 40
 TOP_RUNS = 5
 MAX_POINTS = 400
 MAX_HPARAMS = 6
+MAX_BOARDS = 10  # leaderboards: the experiments with the most training runs
+MAX_CATEGORIES = 20  # a categorical hyperparameter plot's columns
+MAX_PARAM_COLUMNS = 12  # a leaderboard's parameter columns
 # Provenance, not hyperparameters: shown beside the command, never plotted or passed as flags.
 PROVENANCE = frozenset({
     conventions.PARAM_GIT_COMMIT, conventions.PARAM_GIT_DIRTY, conventions.PARAM_DATA_HASH,
@@ -76,11 +81,13 @@ def build_onboarding(snapshot: StoreSnapshot, policy: Any, results: Sequence[Che
         "experiments": _experiments(active, names, fields, field_value, is_inference),
         "users": _users(training, fields, field_value),
         "leaderboards": _leaderboards(training, names, policy, ranked),
+        "leaderboards_more": max(0, len({r.experiment_id for r in training}) - MAX_BOARDS),
         "main_experiment": names.get(main, main),
         "learning_curves": _curves(top, policy.metric, history),
         "hparams": _hparams(main_runs, policy.metric, {r.run_id for r in top}),
         "over_time": _over_time(main_runs, policy.metric),
         "production": _production(snapshot, policy, active),
+        "production_more": max(0, _in_production(snapshot, policy) - MAX_TABLE_ROWS),
         "checks": [r.to_dict() for r in results],
         "glossary": [list(item) for item in GLOSSARY],
     }
@@ -171,7 +178,7 @@ def _leaderboards(training, names, policy, ranked) -> list[dict[str, Any]]:
     for run in training:
         grouped[run.experiment_id].append(run)
     boards = []
-    for exp_id, runs in sorted(grouped.items(), key=lambda kv: -len(kv[1]))[:10]:
+    for exp_id, runs in sorted(grouped.items(), key=lambda kv: -len(kv[1]))[:MAX_BOARDS]:
         order = rank(runs, policy.metric, policy.higher_is_better)
         best = order.best_first[:TOP_RUNS]
         if not best:
@@ -181,6 +188,7 @@ def _leaderboards(training, names, policy, ranked) -> list[dict[str, Any]]:
             # NaN / inf: diverged, never on the board, but named so nobody wonders where they went
             "diverged": [{"run_id": r.run_id, "name": r.name, "metric": str(r.metrics[policy.metric])}
                          for r in order.diverged[:MAX_TABLE_ROWS]],
+            "diverged_more": max(0, len(order.diverged) - MAX_TABLE_ROWS),
             "top": [{"run_id": r.run_id, "name": r.name, "user": r.user, "metric": r.metrics[policy.metric],
                      "started": _iso(r.start_time),
                      "params": {k: v for k, v in sorted(r.params.items()) if k not in PROVENANCE}} for r in best],
@@ -216,7 +224,8 @@ def _curves(top: list[RunRecord], metric: str, history: History | None) -> list[
                           if finite(value)]
             except Exception:  # noqa: BLE001 - one unreadable history must not sink the page
                 points = []
-        series.append({"label": run.name or run.run_id[:8], "run_id": run.run_id, "points": _thin(points)})
+        series.append({"label": run.name or run.run_id[:8], "run_id": run.run_id, "points": _thin(points),
+                       "steps": len(points)})
     return series
 
 
@@ -233,15 +242,19 @@ def _hparams(runs: list[RunRecord], metric: str, top_ids: set[str]) -> list[dict
     plots = []
     for key in sorted(varied):
         pairs = [(r.params[key], r.metrics[metric]) for r in sample if key in r.params]
+        total = sum(1 for r in scored if key in r.params)
         numeric = all(_is_number(v) for v, _ in pairs)
         if numeric:
             xs = [float(v) for v, _ in pairs]
             log = min(xs) > 0 and max(xs) / min(xs) >= 50
-            plots.append({"param": key, "kind": "numeric", "log": log, "points": [[float(v), m] for v, m in pairs]})
+            plots.append({"param": key, "kind": "numeric", "log": log, "runs": total,
+                          "points": [[float(v), m] for v, m in pairs]})
         else:
-            categories = sorted({v for v, _ in pairs})[:20]
-            plots.append({"param": key, "kind": "categorical", "categories": categories,
-                          "points": [[categories.index(v), m] for v, m in pairs if v in categories]})
+            categories = sorted({v for v, _ in pairs})[:MAX_CATEGORIES]
+            column = {v: i for i, v in enumerate(categories)}
+            plots.append({"param": key, "kind": "categorical", "categories": categories, "runs": total,
+                          "categories_more": max(0, len(values[key]) - len(categories)),
+                          "points": [[column[v], m] for v, m in pairs if v in column]})
     return plots
 
 
@@ -257,7 +270,12 @@ def _over_time(runs: list[RunRecord], metric: str) -> dict[str, Any]:
             seen = version
     sample = _sample(scored, set())
     return {"points": [[r.start_time, r.metrics[metric]] for r in sample], "data_changes": changes[:20],
-            "runs": len(scored)}
+            "data_changes_more": max(0, len(changes) - 20), "runs": len(scored)}
+
+
+def _in_production(snapshot: StoreSnapshot, policy: Any) -> int:
+    return sum(1 for m in snapshot.registered_models if policy.production_alias in m.aliases
+               or any(v.current_stage == "Production" for v in m.versions))
 
 
 def _production(snapshot: StoreSnapshot, policy: Any, active: list[RunRecord]) -> list[dict[str, Any]]:

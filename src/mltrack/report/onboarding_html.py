@@ -10,7 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from mltrack.report.html_base import cards, esc, evidence_block, page, status_badge, table
+from mltrack.report.onboarding import MAX_PARAM_COLUMNS
 from mltrack.report.svg import PALETTE, Plot, axis_for, category_axis
+
+MAX_MESSAGE = 600  # characters of a check's verdict in the checks table
 
 SECTIONS = (("overview", "Overview"), ("experiments", "Experiments"), ("users", "Users"),
             ("leaderboard", "Leaderboard"), ("plots", "Plots"), ("production", "Production"),
@@ -95,7 +98,15 @@ def _users(data: Mapping[str, Any]) -> str:
 def _leaderboard(data: Mapping[str, Any]) -> str:
     parts = []
     for board in data["leaderboards"]:
-        keys = sorted({k for r in board["top"] for k in r["params"]})
+        every_key = sorted({k for r in board["top"] for k in r["params"]})
+        keys = every_key[:MAX_PARAM_COLUMNS]
+        hidden = (f"<p class='muted'>… and {len(every_key) - len(keys)} more parameters (the reproduce "
+                  "command below has them all).</p>" if len(every_key) > len(keys) else "")
+        diverged = board.get("diverged") or []
+        diverged_note = (f"<p class='muted'>Diverged (NaN/inf {esc(data['metric'])}, not ranked): "
+                         f"{esc(', '.join(d['name'] or d['run_id'] for d in diverged[:10]))}"
+                         + _more(len(diverged) - min(len(diverged), 10) + board.get("diverged_more", 0), "")
+                         + ".</p>" if diverged else "")
         rows = [(i + 1, f"{r['metric']:.4f}", r["name"] or r["run_id"][:8], r["user"], r["started"] or "—",
                  *(r["params"].get(k, "—") for k in keys)) for i, r in enumerate(board["top"])]
         rep = board["reproduce"]
@@ -104,13 +115,28 @@ def _leaderboard(data: Mapping[str, Any]) -> str:
             "[tool.mltrack] to show the exact command.</p>")
         parts.append(
             f"<h3>{esc(board['experiment'])} <span class='muted'>({board['scored_runs']} scored runs)</span></h3>"
-            + table(["#", data["metric"], "run", "user", "started", *keys], rows, numeric=[0, 1])
+            + table(["#", data["metric"], "run", "user", "started", *keys], rows, numeric=[0, 1]) + hidden
+            + diverged_note
             + f"<p>Reproduce the best run <code>{esc(rep['name'] or rep['run_id'])}</code> "
             f"(<code>{esc(rep['run_id'])}</code>): git commit <code>{esc(rep['git_commit'] or 'not recorded')}</code>, "
             f"data hash <code>{esc(rep['data_hash'] or 'not recorded')}</code>"
             f"{', data ' + esc(rep['data_version']) if rep.get('data_version') else ''}.</p>"
             f"<pre>{esc(rep['command'])}</pre>{note}")
+    if parts and data.get("leaderboards_more"):
+        parts.append(f"<p class='muted'>Leaderboards of the {len(data['leaderboards'])} experiments with the most "
+                     f"training runs; … and {data['leaderboards_more']} more experiments.</p>")
     return _section("leaderboard", "Leaderboard", "".join(parts) or "<p>No run logged the metric.</p>")
+
+
+def _more(count: int, noun: str) -> str:
+    return f" … and {count} more{' ' + noun if noun else ''}" if count > 0 else ""
+
+
+def _sampled(shown: int, total: int, noun: str, how: str) -> str:
+    """A plot caption's statement of what was drawn: all of it, or a sample and how it was taken."""
+    if shown >= total:
+        return f"All {total} {noun} drawn (not sampled)."
+    return f"Sampled: {shown} of {total} {noun} drawn ({how})."
 
 
 def _plots(data: Mapping[str, Any]) -> str:
@@ -123,7 +149,9 @@ def _plots(data: Mapping[str, Any]) -> str:
                     x_label="step", y_label=metric)
         for index, series in enumerate(curves):
             plot.line(series["points"], PALETTE[index % len(PALETTE)], series["label"])
-        figures.append(_figure(plot.render(), f"{metric} per step of the best runs in {data['main_experiment']}."))
+        drawn, steps = sum(len(s["points"]) for s in curves), sum(s.get("steps", len(s["points"])) for s in curves)
+        figures.append(_figure(plot.render(), f"{metric} per step of the best runs in {data['main_experiment']}. "
+                               + _sampled(drawn, steps, "steps", "evenly strided per run, last step kept")))
     for hp in data["hparams"]:
         if not hp["points"]:
             continue
@@ -133,7 +161,11 @@ def _plots(data: Mapping[str, Any]) -> str:
         plot = Plot(x_axis, axis_for(ys), title=f"{metric} vs {hp['param']}", x_label=hp["param"]
                     + (" (log scale)" if hp.get("log") else ""), y_label=metric)
         plot.dots(_jitter(hp["points"]) if hp["kind"] == "categorical" else hp["points"], PALETTE[0])
-        figures.append(_figure(plot.render(), f"Each dot is one run ({len(hp['points'])} shown)."))
+        shown, total = len(hp["points"]), hp.get("runs", len(hp["points"]))
+        columns = (f" Only the first {len(hp['categories'])} values (sorted) have a column;"
+                   f" {hp['categories_more']} more values not shown." if hp.get("categories_more") else "")
+        figures.append(_figure(plot.render(), "Each dot is one run. " + _sampled(
+            shown, total, "runs", "evenly strided in store order, the top runs always included") + columns))
     over = data["over_time"]
     if over["points"]:
         xs = [p[0] for p in over["points"]] + [c[0] for c in over["data_changes"]]
@@ -142,8 +174,11 @@ def _plots(data: Mapping[str, Any]) -> str:
         plot.dots(over["points"], PALETTE[1])
         for when, version in over["data_changes"]:
             plot.vline(when, f"data {version}")
-        figures.append(_figure(plot.render(), f"{len(over['points'])} of {over['runs']} runs; dashed lines: "
-                                              "the data version changed."))
+        changes = ("" if not over.get("data_changes_more") else
+                   f" (the first {len(over['data_changes'])}; {over['data_changes_more']} later changes not drawn)")
+        figures.append(_figure(plot.render(), "Each dot is one run. " + _sampled(
+            len(over["points"]), over["runs"], "runs", "evenly strided in start-time order")
+            + f" Dashed lines: the data version changed{changes}."))
     content = f'<div class="plots">{"".join(figures)}</div>' if figures else "<p>Nothing to plot yet.</p>"
     return _section("plots", "Plots", content)
 
@@ -177,6 +212,8 @@ def _production(data: Mapping[str, Any]) -> str:
                      + f"<p class='muted'>Previous version known from: {esc(model['previous_from'])}. "
                      f"Roll back with <code>mltrack rollback --tracking-uri \"$MLTRACK_TRACKING_URI\" --model "
                      f"{esc(model['model'])}</code>.</p>")
+    if data.get("production_more"):
+        parts.append(f"<p class='muted'>… and {data['production_more']} more models in production.</p>")
     return _section("production", "Models in production", "".join(parts) or "<p>No model is in production.</p>")
 
 
@@ -186,7 +223,7 @@ def _checks(data: Mapping[str, Any]) -> str:
         return _section("checks", "Pressure checks", f"<p>Pressure checks {esc(why)}. Configure the policy "
                         "in [tool.mltrack] (experiments, registered_models) and run <code>mltrack audit</code>.</p>")
     rows = [(c["code"], f'<a href="#evidence-{esc(c["name"])}">{esc(c["name"])}</a>', status_badge(c["status"]),
-             c["message"]) for c in data["checks"]]
+             _clip(c["message"])) for c in data["checks"]]
     details = "".join(
         f'<h3 id="evidence-{esc(c["name"])}">{esc(c["code"])} {esc(c["name"])} {status_badge(c["status"])}</h3>'
         + (f"<p><b>Fix:</b> {esc(c['fix'])}</p>" if c.get("fix") else "")
@@ -194,6 +231,14 @@ def _checks(data: Mapping[str, Any]) -> str:
         for c in data["checks"])
     return _section("checks", "Pressure checks", table(["code", "check", "status", "verdict"], rows,
                                                        raw=[1, 2]) + details)
+
+
+def _clip(text: Any, limit: int = MAX_MESSAGE) -> str:
+    """A verdict that lists runs grows with the store; the table keeps its head."""
+    text = "" if text is None else str(text)
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f" … ({len(text) - limit} more characters; `mltrack audit` prints it whole)"
 
 
 def _glossary(data: Mapping[str, Any]) -> str:
