@@ -158,9 +158,12 @@ def build_index(
         digests[name] = key[:16]
 
     paths = {str(p.resolve()): n for n, p in modules.by_name.items() if n in reached}
+    resolved = {path: str(path.resolve()) for path in own_path.values()}
     for name, path in own_path.items():
-        paths.setdefault(str(path.resolve()), name)
-    index = ProjectIndex(str(root), summaries, paths)
+        paths.setdefault(resolved[path], name)
+    given = {os.path.abspath(path): paths[resolved[path]] for path in own_path.values()
+             if ".." not in str(path)}
+    index = ProjectIndex(str(root), summaries, paths, given)
 
     fingerprints: dict[Path, str] = {}
     for path in linted:
