@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,21 @@ class Check:
     judge: Callable[[StoreSnapshot, Mapping[str, Any], Policy], Verdict]
     gather: Callable[[GatherContext], Evidence] | None = None  # None: the snapshot is enough
     fixable: bool = False
+    # gather downloads and loads model weights: the runner warms torch up while the snapshot is read
+    loads_models: bool = False
+    # the evidence key whose whole number the audit summary (and its trend) reports under the same
+    # name, e.g. artifact-cleanup's "reclaimable_bytes"; None when the check adds no summary number
+    summary_number: str | None = None
+    # the frozen dataclass gather's evidence is built from (None: an untyped dict, for now); a
+    # summary_number must be one of its fields, so renaming the field fails at import, not silently
+    evidence_type: type | None = None
+
+    def __post_init__(self) -> None:
+        if self.summary_number and self.evidence_type is not None:
+            names = {f.name for f in fields(self.evidence_type)}
+            if self.summary_number not in names:
+                raise ValueError(f"check {self.name}: summary_number {self.summary_number!r} is not a field "
+                                 f"of {self.evidence_type.__name__} ({', '.join(sorted(names))})")
 
     def evaluate(self, snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy,
                  duration_s: float = 0.0) -> CheckResult:

@@ -115,7 +115,7 @@ def run_checks(uri_or_adapter: Any, policy: Policy, names: Sequence[str] | str |
     else:
         adapter = uri_or_adapter
     try:
-        if any(c.name in MODEL_LOADING for c in checks):
+        if any(c.loads_models for c in checks):
             prewarm_model_loading()
         snapshot, server_version = read_snapshot(adapter, policy, progress)
         policy, assumptions = resolve_policy(snapshot, policy)
@@ -130,9 +130,6 @@ def run_checks(uri_or_adapter: Any, policy: Policy, names: Sequence[str] | str |
             adapter.close()
     return RunOutcome(snapshot, tuple(results), server_version, round(time.perf_counter() - started, 3),
                       policy, assumptions)
-
-
-MODEL_LOADING = frozenset({"recovery", "production-model", "rollback"})
 
 
 def prewarm_model_loading() -> None:

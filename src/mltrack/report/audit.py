@@ -3,7 +3,8 @@ the outcome into a report.json, add the trend, write every format.
 
 Key numbers for the trend come from the same snapshot the checks saw: active runs, distinct
 users, active experiments, untracked fields (required reproduction fields missing, summed over
-training runs) and reclaimable bytes (from the artifact-cleanup check's evidence, when it ran).
+training runs) and the numbers checks declare (`Check.summary_number`: artifact-cleanup's
+reclaimable bytes), read from their evidence when they ran.
 """
 
 from __future__ import annotations
@@ -24,21 +25,31 @@ def key_numbers(snapshot: StoreSnapshot, policy: Any, results: Sequence[Any]) ->
 
     active = [r for r in snapshot.runs if r.lifecycle_stage == "active"]
     untracked = sum(len(missing_fields(r, policy.required_fields)) for r in active if not is_inference(r, policy))
-    reclaimable = None
-    for result in results:
-        value = result.evidence.get("reclaimable_bytes") if result.name == "artifact-cleanup" else None
-        if isinstance(value, (int, float)):
-            reclaimable = int(value)
-    numbers = {
+    numbers: dict[str, Any] = {
         "runs": len(active),
         "users": len({r.user for r in active if r.user}),
         "experiments": sum(1 for e in snapshot.experiments if e.lifecycle_stage == "active"),
         "untracked_fields": untracked,
-        "reclaimable_bytes": reclaimable,
+        **check_numbers(results),
     }
     if snapshot.tracker == "wandb":  # offline runs never uploaded by `wandb sync` are easily lost
         numbers["never_synced_runs"] = len(snapshot.extras.get("never_synced_runs", ()))
         numbers["unreadable_run_logs"] = len(snapshot.extras.get("read_errors", ()))
+    return numbers
+
+
+def check_numbers(results: Sequence[Any]) -> dict[str, int | None]:
+    """The summary numbers the checks declare (`Check.summary_number`), read from their results'
+    evidence: None for a check that did not run or gave no whole number (skipped, errored)."""
+    from mltrack.pressure.registry import BY_NAME, CHECKS
+
+    numbers: dict[str, int | None] = {c.summary_number: None for c in CHECKS if c.summary_number}
+    for result in results:
+        check = BY_NAME.get(result.name)
+        key = check.summary_number if check is not None else None
+        value = result.evidence.get(key) if key else None
+        if key and isinstance(value, (int, float)):
+            numbers[key] = int(value)
     return numbers
 
 

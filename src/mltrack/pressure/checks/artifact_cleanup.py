@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
 from mltrack.model import Status, StoreSnapshot
@@ -50,6 +51,23 @@ def cleanup_plan(snapshot: StoreSnapshot, policy: Policy,
     return plan_retention(snapshot, rules_of(policy), inference_by_output=inference_by_output)
 
 
+@dataclass(frozen=True)
+class CleanupEvidence:
+    """What gather measures, by name: the judge and the audit summary (`reclaimable_bytes`) read
+    these keys, so a renamed field breaks construction and the Check declaration, not a report."""
+
+    reclaimable_bytes: int
+    runs_counted: int
+    runs_estimated: int
+    listed_by: dict[str, int]
+    listing_failures: list[dict[str, Any]]
+    listing_failure_count: int
+    inference_by_output: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # JSON-ready: recorded as is
+
+
 def gather(ctx: GatherContext) -> dict[str, Any]:
     rules = rules_of(ctx.policy)
     by_output = find_output_inference(ctx.snapshot, rules, lambda run: artifacts_of(ctx, run)[0])
@@ -72,9 +90,9 @@ def gather(ctx: GatherContext) -> dict[str, Any]:
         how_counts[how] = how_counts.get(how, 0) + 1
     if estimated and counted:
         total += round(total / counted * estimated)
-    return {"reclaimable_bytes": total, "runs_counted": counted, "runs_estimated": estimated,
-            "listed_by": how_counts, "listing_failures": failures[:20], "listing_failure_count": len(failures),
-            "inference_by_output": by_output}
+    return CleanupEvidence(reclaimable_bytes=total, runs_counted=counted, runs_estimated=estimated,
+                           listed_by=how_counts, listing_failures=failures[:20],
+                           listing_failure_count=len(failures), inference_by_output=by_output).to_dict()
 
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
@@ -111,4 +129,4 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
 
 CHECK = Check("MLP09", "artifact-cleanup",
               "Computes reclaimable bytes outside protected runs; fails if a protected run was deleted.",
-              DOC, judge, gather)
+              DOC, judge, gather, summary_number="reclaimable_bytes", evidence_type=CleanupEvidence)

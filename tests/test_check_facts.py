@@ -1,0 +1,52 @@
+"""Facts about a check live on its `Check` (issue 12 item 7): the runner and the audit summary
+read `loads_models` / `summary_number`, never a check's name, and artifact-cleanup's evidence is
+typed so a renamed key fails loudly instead of reading nothing."""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+import pytest
+
+from mltrack.model import CheckResult, Status
+from mltrack.pressure.checks.artifact_cleanup import CleanupEvidence
+from mltrack.pressure.registry import BY_NAME, CHECKS
+from mltrack.report.audit import check_numbers
+from mltrack.report.schema import SUMMARY_NUMBERS
+
+
+def test_model_loading_checks_are_declared_on_the_check() -> None:
+    assert {c.name for c in CHECKS if c.loads_models} == {"recovery", "production-model", "rollback"}
+
+
+def test_every_declared_summary_number_is_a_report_summary_number() -> None:
+    declared = [c.summary_number for c in CHECKS if c.summary_number]
+    assert declared == ["reclaimable_bytes"]
+    assert set(declared) <= set(SUMMARY_NUMBERS)
+
+
+def test_summary_numbers_are_read_from_the_declaring_check_only() -> None:
+    evidence = {"reclaimable_bytes": 4096}
+    results = [CheckResult("MLP01", "recovery", Status.PASS, "ok", {"reclaimable_bytes": 1}),
+               CheckResult("MLP09", "artifact-cleanup", Status.PASS, "ok", evidence)]
+    assert check_numbers(results) == {"reclaimable_bytes": 4096}
+    skipped = [CheckResult("MLP09", "artifact-cleanup", Status.SKIP, "nothing to reclaim", {})]
+    assert check_numbers(skipped) == {"reclaimable_bytes": None}
+    assert check_numbers([]) == {"reclaimable_bytes": None}
+
+
+def test_a_summary_number_that_is_not_an_evidence_field_fails_at_declaration() -> None:
+    cleanup = BY_NAME["artifact-cleanup"]
+    assert cleanup.evidence_type is CleanupEvidence
+    with pytest.raises(ValueError, match="'reclaimable' is not a field of CleanupEvidence"):
+        replace(cleanup, summary_number="reclaimable")
+
+
+def test_cleanup_evidence_rejects_a_renamed_key() -> None:
+    good = {"reclaimable_bytes": 10, "runs_counted": 1, "runs_estimated": 0, "listed_by": {"disk": 1},
+            "listing_failures": [], "listing_failure_count": 0, "inference_by_output": {}}
+    assert CleanupEvidence(**good).to_dict() == good
+    renamed = {("reclaimable" if k == "reclaimable_bytes" else k): v for k, v in good.items()}
+    with pytest.raises(TypeError, match="reclaimable"):
+        CleanupEvidence(**renamed)
+    assert [f.name for f in fields(CleanupEvidence)] == list(good)  # the recorded key order
