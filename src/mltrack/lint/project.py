@@ -41,6 +41,9 @@ class ProjectIndex:
     # The linted files' absolute paths as given (symlinks unresolved) -> the same names as
     # `paths`: resolving each path again costs a whole-tree run about 1%.
     given: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # (import, importer) -> `resolve_module`'s answer: every call site of every file asks.
+    _resolved: dict[tuple[str, str], str | None] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def summary(self, module: str) -> ModuleSummary | None:
         return self.modules.get(module)
@@ -56,6 +59,12 @@ class ProjectIndex:
         `import utils` in `exp/train.py` means `exp.utils` when the root is above `exp/`."""
         if module in self.modules:
             return module
+        key = (module, importer)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve_below(module, importer)
+        return self._resolved[key]
+
+    def _resolve_below(self, module: str, importer: str) -> str | None:
         parts = importer.split(".")[:-1] if importer else []
         while parts:
             candidate = ".".join([*parts, module])
