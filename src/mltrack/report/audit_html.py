@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mltrack.report.html_base import cards, esc, evidence_block, page, status_badge, table
-from mltrack.pressure.assumptions import shown_value
+from mltrack.report.html_base import assumptions_table, cards, esc, evidence_block, page, status_badge, table
 from mltrack.report.trend import describe_number, ordered_numbers as _ordered, human_bytes
 
 
@@ -64,11 +63,9 @@ def _assumptions(assumptions: Any) -> str:
     """What zero configuration inferred (report.json `assumptions`), each with its override."""
     if not assumptions:
         return ""
-    rows = [(a.get("key"), shown_value(a.get("value")), a.get("how"), a.get("coverage") or "", a.get("override"))
-            for a in assumptions]
-    return ('<section id="assumptions"><h2>Assumptions</h2><p>No policy named these, so they were inferred '
-            "from the store; set the policy key in <code>[tool.mltrack]</code> (or <code>--config FILE</code>) "
-            "to override one.</p>" + table(["assumed", "value", "how", "coverage", "policy key"], rows)
+    return ('<section id="assumptions"><h2>Assumptions</h2>'
+            + assumptions_table(assumptions, "set the policy key in <code>[tool.mltrack]</code> (or "
+                                "<code>--config FILE</code>) to override one.")
             + "</section>")
 
 

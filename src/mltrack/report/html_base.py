@@ -101,3 +101,14 @@ def evidence_block(evidence: Mapping[str, Any], limit: int = 6000) -> str:
     if len(text) > limit:
         text = text[:limit] + "\n… (truncated; the full evidence is in report.json)"
     return f"<pre>{esc(text)}</pre>"
+
+
+def assumptions_table(assumptions: Sequence[Mapping[str, Any]], override_hint: str) -> str:
+    """What zero configuration inferred (report.json `assumptions`): a line saying how to
+    override, then one row per assumption with the policy key that overrides it."""
+    from mltrack.pressure.assumptions import shown_value
+
+    rows = [(a.get("key"), shown_value(a.get("value")), a.get("how"), a.get("coverage") or "", a.get("override"))
+            for a in assumptions]
+    return (f"<p>No policy named these, so they were inferred from the store; {override_hint}</p>"
+            + table(["assumed", "value", "how", "coverage", "policy key"], rows))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mltrack.report.html_base import cards, esc, evidence_block, page, status_badge, table
+from mltrack.report.html_base import assumptions_table, cards, esc, evidence_block, page, status_badge, table
 from mltrack.report.onboarding import MAX_PARAM_COLUMNS
 from mltrack.report.svg import PALETTE, Plot, axis_for, category_axis
 
@@ -64,13 +64,8 @@ def _assumptions(assumptions: Any) -> str:
     """What zero configuration inferred from the store, each with the policy key that overrides it."""
     if not assumptions:
         return ""
-    from mltrack.pressure.assumptions import shown_value
-
-    rows = [(a.get("key"), shown_value(a.get("value")), a.get("how"), a.get("coverage") or "", a.get("override"))
-            for a in assumptions]
-    return ("<h3>Assumptions</h3><p>No policy named these, so they were inferred from the store; set the "
-            "policy key in <code>[tool.mltrack]</code> to override one.</p>"
-            + table(["assumed", "value", "how", "coverage", "policy key"], rows))
+    return "<h3>Assumptions</h3>" + assumptions_table(
+        assumptions, "set the policy key in <code>[tool.mltrack]</code> to override one.")
 
 
 def _experiments(data: Mapping[str, Any]) -> str:
