@@ -43,11 +43,13 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def build_store(runs: int, cache_dir: Path) -> tuple[str, float, bool]:
-    """An sqlite store of `runs` runs in one experiment; returns (uri, build seconds, cached)."""
+def build_store(runs: int, cache_dir: Path, *, richer: bool = False) -> tuple[str, float, bool]:
+    """An sqlite store of `runs` runs in one experiment; returns (uri, build seconds, cached).
+    `richer`: every run also carries two dataset inputs (the rows MLflow writes for
+    `mlflow.log_input`, copied per run) and an MLflow 2 log-model history tag."""
     from tests.support.bulk_runs import clone_runs, write_template_run
 
-    folder = cache_dir / f"mltrack-bench-read-{runs}"
+    folder = cache_dir / f"mltrack-bench-read-{'richer-' if richer else ''}{runs}"
     db = folder / "mlflow.db"
     uri = f"sqlite:///{db}"
     if (folder / "complete").exists():
@@ -59,33 +61,20 @@ def build_store(runs: int, cache_dir: Path) -> tuple[str, float, bool]:
     folder.mkdir(parents=True)
     started = time.perf_counter()
     _, template = write_template_run(uri, "bench", str(folder / "artifacts"))
-    clone_runs(db, template, runs - 1)
+    if richer:
+        _log_own_records(uri, template)
+    clone_runs(db, template, runs - 1)  # copies the history tag with the other tags
+    if richer:
+        _copy_inputs(db, template)
     (folder / "complete").write_text("ok\n")
     return uri, time.perf_counter() - started, False
 
 
-def build_richer_store(runs: int, cache_dir: Path) -> tuple[str, float, bool]:
-    """Like build_store, but every run also carries two dataset inputs (the rows MLflow writes
-    for `mlflow.log_input`, copied per run) and an MLflow 2 log-model history tag."""
+def _copy_inputs(db: Path, template: str) -> None:
+    """The template run's dataset-input rows, copied to every other run (what log_input writes)."""
     import sqlite3
     import uuid
 
-    from tests.support.bulk_runs import clone_runs, write_template_run
-
-    folder = cache_dir / f"mltrack-bench-read-richer-{runs}"
-    db = folder / "mlflow.db"
-    uri = f"sqlite:///{db}"
-    if (folder / "complete").exists():
-        return uri, 0.0, True
-    if folder.exists():
-        import shutil
-
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    started = time.perf_counter()
-    _, template = write_template_run(uri, "bench", str(folder / "artifacts"))
-    _log_own_records(uri, template)
-    clone_runs(db, template, runs - 1)  # copies the history tag with the other tags
     con = sqlite3.connect(db)
     try:
         with con:
@@ -102,8 +91,6 @@ def build_richer_store(runs: int, cache_dir: Path) -> tuple[str, float, bool]:
                                     [(new_uuid, k, v) for k, v in tags[input_uuid]])
     finally:
         con.close()
-    (folder / "complete").write_text("ok\n")
-    return uri, time.perf_counter() - started, False
 
 
 def _log_own_records(uri: str, run_id: str) -> None:
@@ -259,7 +246,7 @@ def report_richer(transport: str, uri: str, expected: int, repeat: int, rev: str
 
 
 def main_richer(args: argparse.Namespace) -> None:
-    uri, build_s, cached = build_richer_store(args.runs, args.cache_dir)
+    uri, build_s, cached = build_store(args.runs, args.cache_dir, richer=True)
     source = baseline_source(args.versus, args.cache_dir)
     print(f"store: {args.runs} runs, each with 2 dataset inputs and a log-model history, at {uri} "
           f"({'cached' if cached else f'built in {build_s:.1f} s'})")
