@@ -25,9 +25,16 @@ def _split(values: Sequence[str]) -> list[str]:
     return [part for value in values for part in value.replace(",", " ").split()]
 
 
+def crashed(run) -> bool:
+    """Did the linter crash on any file (an `internal-error` finding)?"""
+    from mltrack.lint.builtin_codes import INTERNAL_ERROR
+
+    return any(f.code == INTERNAL_ERROR.code for f in run.findings)
+
+
 def exit_code_for(run, *, exit_zero: bool) -> int:
     """2 when a file crashed the linter; 1 for error findings (0 with --exit-zero); else 0."""
-    if any(f.code == "MLT000" for f in run.findings):
+    if crashed(run):
         return EXIT_USAGE
     if not exit_zero and any(f.severity != "warning" for f in run.findings):
         return EXIT_FINDINGS
@@ -88,7 +95,7 @@ def lint_command(paths, select, ignore, output_format, fix, diff, statistics, ex
         click.echo(f"mltrack-lint: warning: no .py or .ipynb files to lint (excluded{where}?)", err=True)
     if diff:
         text = render_diff(run)
-        code = EXIT_USAGE if any(f.code == "MLT000" for f in run.findings) else (
+        code = EXIT_USAGE if crashed(run) else (
             EXIT_FINDINGS if run.changed else EXIT_OK)
     else:
         color = (output_format == "text" and output_file is None and sys.stdout.isatty()

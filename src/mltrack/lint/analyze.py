@@ -11,6 +11,7 @@ import pkgutil
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
+from mltrack.lint.builtin_codes import INTERNAL_ERROR
 from mltrack.lint.project import ProjectIndex, build_project
 from mltrack.lint.rule import Rule
 from mltrack.model import Finding, Location
@@ -76,9 +77,7 @@ def analyze_source(
         return run_rules(source, path, project=project, config=config, select=select)
     except Exception as exc:  # a crash on one file is a finding for that file, never a dead run
         return [
-            Finding(
-                "MLT000",
-                "internal-error",
+            INTERNAL_ERROR.finding(
                 f"mltrack-lint crashed on this file: {type(exc).__name__}: {exc}",
                 Location(path, 1, 1, 1, 1),
             )

@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mltrack.errors import ConfigError
+from mltrack.lint.builtin_codes import BUILTIN_CODES
 
 TRACKERS = ("mlflow", "wandb", "tensorboard")
 
@@ -36,11 +37,7 @@ DEFAULT_EXCLUDES = (
 )
 
 # Codes the engine reports itself. They are on unless ignored (a `select` of rules keeps them).
-ENGINE_CODES = {
-    "MLT014": "syntax-error",
-    "MLT100": "unused-suppression",
-    "MLT101": "file-skipped",
-}
+ENGINE_CODES = {c.code: c.name for c in BUILTIN_CODES if c.ignorable}
 
 _KEYS = {
     "select", "ignore", "exclude", "per-file-ignores", "tracker", "required-hyperparameters",

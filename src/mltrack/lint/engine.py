@@ -20,7 +20,8 @@ from mltrack.lint import parsed
 from mltrack.lint.cache import ResultCache, result_key
 from mltrack.lint.config import LintConfig, load_lint_config
 from mltrack.lint.discover import discover, display_path, walk
-from mltrack.lint.filelint import INTERNAL_ERROR, FileResult, lint_bytes
+from mltrack.lint.builtin_codes import INTERNAL_ERROR, SYNTAX_ERROR
+from mltrack.lint.filelint import FileResult, lint_bytes
 from mltrack.model import Finding, Location
 
 # Below this much uncached source, worker start-up costs more than it saves.
@@ -86,9 +87,8 @@ def lint_paths(
             sources[file] = file.read_bytes()
         except OSError as exc:
             shown = display_path(file)
-            results[file] = FileResult(shown, (Finding(
-                "MLT014", "syntax-error", f"cannot read this file: {exc.strerror or exc}",
-                Location(shown, 1, 1, 1, 1)),))
+            results[file] = FileResult(shown, (SYNTAX_ERROR.finding(
+                f"cannot read this file: {exc.strerror or exc}", Location(shown, 1, 1, 1, 1)),))
 
     store = ResultCache(root, enabled=cache and not (fix or diff))
     workers = jobs or default_jobs()
@@ -134,7 +134,7 @@ def _index_and_lint(paths, files, sources, results, root, config, store, workers
     for file, shown, _, key in todo:
         result = fresh[file]
         results[file] = result
-        if not any(f.code == INTERNAL_ERROR[0] for f in result.findings):
+        if not any(f.code == INTERNAL_ERROR.code for f in result.findings):
             store.put(key, {"findings": result.findings, "lines": result.lines})
     if fix and not diff:
         for result_file, result in fresh.items():
@@ -184,8 +184,8 @@ def _lint_one(path: Path, shown: str, data: bytes, enabled, config, project, fix
 
 
 def _internal(shown: str, detail: str) -> Finding:
-    return Finding(*INTERNAL_ERROR, f"mltrack-lint crashed on this file: {detail}",
-                   Location(shown, 1, 1, 1, 1))
+    return INTERNAL_ERROR.finding(f"mltrack-lint crashed on this file: {detail}",
+                                  Location(shown, 1, 1, 1, 1))
 
 
 def _init_worker(config: LintConfig, project) -> None:

@@ -14,14 +14,18 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from mltrack.lint import guard, parsed
+from mltrack.lint.builtin_codes import (
+    FILE_SKIPPED,
+    INTERNAL_ERROR,
+    SYNTAX_ERROR,
+    UNUSED_SUPPRESSION,
+    BuiltinCode,
+)
 from mltrack.lint.config import LintConfig
 from mltrack.lint.notebook import NotebookError, NotebookProgram, read_notebook
 from mltrack.lint.suppress import apply_suppressions
 from mltrack.model import Finding, Location
 
-SYNTAX_ERROR = ("MLT014", "syntax-error")
-INTERNAL_ERROR = ("MLT000", "internal-error")
-FILE_SKIPPED = ("MLT101", "file-skipped")
 MAX_BYTES = 8 * 1024 * 1024  # generated files beyond this are skipped with a warning
 MAX_FIX_PASSES = 8
 
@@ -43,9 +47,8 @@ def count_lines(text: str) -> int:
     return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
 
 
-def _problem(path: str, kind: tuple[str, str], message: str, line: int = 1, column: int = 1,
-             severity: str = "error") -> Finding:
-    return Finding(*kind, message, Location(path, line, column, line, column), severity=severity)
+def _problem(path: str, kind: BuiltinCode, message: str, line: int = 1, column: int = 1) -> Finding:
+    return kind.finding(message, Location(path, line, column, line, column))
 
 
 def decode(data: bytes, path: str) -> tuple[str | None, str, Finding | None]:
@@ -82,8 +85,8 @@ def lint_bytes(
 ) -> FileResult:
     if len(data) > MAX_BYTES:
         skipped = _problem(path, FILE_SKIPPED, f"skipped: {len(data) / 1e6:.1f} MB is over the "
-                           f"{MAX_BYTES // 2**20} MiB limit for one file", severity="warning")
-        return FileResult(path, (skipped,) if FILE_SKIPPED[0] in enabled else ())
+                           f"{MAX_BYTES // 2**20} MiB limit for one file")
+        return FileResult(path, (skipped,) if FILE_SKIPPED.code in enabled else ())
     text, encoding, problem = decode(data, path)
     if problem is not None:
         kept = (problem,) if problem.code in enabled else ()
@@ -102,9 +105,8 @@ def lint_bytes(
     guarded = None if parsed.guard_passed(program) else guard.check(program)
     if guarded is not None:
         kind, message, line, column = guarded
-        code = SYNTAX_ERROR if kind == "syntax-error" else FILE_SKIPPED
-        problem = _problem(path, code, message, line, column,
-                           severity="error" if kind == "syntax-error" else "warning")
+        code = SYNTAX_ERROR if kind == SYNTAX_ERROR.name else FILE_SKIPPED
+        problem = _problem(path, code, message, line, column)
         if notebook is not None:
             problem = notebook.map_findings([problem])[0]
         return FileResult(path, (problem,) if problem.code in enabled else (), count_lines(program))
@@ -117,7 +119,7 @@ def lint_bytes(
             result.original = data.decode(encoding)
             result.fixed = text
     findings = apply_suppressions(findings, program, path, enabled=enabled,
-                                  report_unused="MLT100" in enabled)
+                                  report_unused=UNUSED_SUPPRESSION.code in enabled)
     if notebook is not None:
         findings = notebook.map_findings(findings)
     result.findings = tuple(findings)
@@ -129,7 +131,7 @@ def _analyze(program: str, path: str, config: LintConfig, enabled: Collection[st
     from mltrack.lint.analyze import analyze_source
 
     found = analyze_source(program, path, project=project, config=config, select=enabled)
-    return [f for f in found if f.code in enabled or f.code == INTERNAL_ERROR[0]]
+    return [f for f in found if f.code in enabled or f.code == INTERNAL_ERROR.code]
 
 
 def _keep_newlines(old: str, new: str) -> str:

@@ -10,38 +10,21 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from mltrack.lint.builtin_codes import by_key, documented_here
+
 START, END = "<!-- rules-table:start -->", "<!-- rules-table:end -->"
 
 
-# Messages of the engine itself (not rules): documented here so `mltrack explain` knows them.
-ENGINE_DOCS = {
-    "MLT000": ("internal-error", """## What it means
-mltrack-lint crashed on this file (a bug in a rule, or the parser process died). The rest of
-the run is unaffected; the exit code is 2 so CI does not mistake it for a clean file.
-
-## What to do
-Report it with the file (or a reduced version). `--ignore` cannot hide it."""),
-    "MLT100": ("unused-suppression", """## What it means
-A `# noqa: MLT...` directive names a rule that is enabled but reported nothing on that line,
-so the comment is stale and would hide a future finding. A warning: it does not fail the run.
-
-## What to do
-Delete the directive (or the code it names). Bare `# noqa` and other tools' codes
-(`# noqa: E501`) are never reported. Switch the warning off with `ignore = ["MLT100"]`."""),
-    "MLT101": ("file-skipped", """## What it means
-The file was not linted: it is larger than 8 MiB, or its expressions nest more than 1,000
-levels deep (generated code), which the parser cannot handle in reasonable time. A warning.
-
-## What to do
-Exclude generated files with `exclude = [...]` in `[tool.mltrack.lint]`."""),
-}
+# Messages of the engine itself (not rules): documented in the built-in code table so
+# `mltrack explain` knows them.
+ENGINE_DOCS = {c.code: (c.name, c.doc) for c in documented_here()}
 
 
 def engine_doc(key: str) -> str | None:
-    for code, (name, text) in ENGINE_DOCS.items():
-        if key.strip().upper() == code or key.strip().lower() == name:
-            return f"# {name} ({code})\n\n{text}\n"
-    return None
+    code = by_key(key)
+    if code is None or code.doc is None:
+        return None
+    return f"# {code.name} ({code.code})\n\n{code.doc}\n"
 
 
 def rules_table() -> str:

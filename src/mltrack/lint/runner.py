@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from mltrack.lint.builtin_codes import INTERNAL_ERROR, SYNTAX_ERROR
 from mltrack.model import Finding, Location
 
 if TYPE_CHECKING:
     from mltrack.lint.config import LintConfig
     from mltrack.lint.project import ProjectIndex
-
-SYNTAX_ERROR = ("MLT014", "syntax-error")
 
 
 def syntax_error_finding(path: str, exc: cst.ParserSyntaxError, source: str = "") -> Finding:
@@ -33,8 +32,7 @@ def syntax_error_finding(path: str, exc: cst.ParserSyntaxError, source: str = ""
             first_line = error.msg
     except (ValueError, RecursionError, MemoryError):  # null bytes, absurd nesting
         pass
-    return Finding(
-        *SYNTAX_ERROR,
+    return SYNTAX_ERROR.finding(
         f"cannot parse this file: {first_line}",
         Location(path, line, column, line, column),
     )
@@ -61,7 +59,7 @@ def run_rules(
         try:
             module = cst.parse_module(source)
         except cst.ParserSyntaxError as exc:
-            if wanted is None or SYNTAX_ERROR[0] in wanted:
+            if wanted is None or SYNTAX_ERROR.code in wanted:
                 return [syntax_error_finding(path, exc, source)]
             return []
     from mltrack.lint.context import FileContext
@@ -77,8 +75,7 @@ def run_rules(
         try:
             findings.extend(rule().check(ctx))
         except Exception as exc:  # one broken rule must not hide the others' findings
-            findings.append(Finding(
-                "MLT000", "internal-error",
+            findings.append(INTERNAL_ERROR.finding(
                 f"rule {rule.code} ({rule.name}) crashed on this file: {type(exc).__name__}: {exc}",
                 Location(path, 1, 1, 1, 1),
             ))

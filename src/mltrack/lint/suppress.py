@@ -14,9 +14,8 @@ import tokenize
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
+from mltrack.lint.builtin_codes import UNUSED_SUPPRESSION
 from mltrack.model import Finding, Location
-
-UNUSED_SUPPRESSION = ("MLT100", "unused-suppression")
 
 _LINE_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[\w\-]+(?:[,\s]+[\w\-]+)*))?", re.IGNORECASE)
 _FILE_NOQA = re.compile(
@@ -111,7 +110,7 @@ def apply_suppressions(
         if suppressions.file_all or finding.code in suppressions.file_codes:
             continue
         directive = suppressions.lines.get(finding.location.line)
-        if directive is not None and finding.code != UNUSED_SUPPRESSION[0]:
+        if directive is not None and finding.code != UNUSED_SUPPRESSION.code:
             wanted = None if directive.codes is None else {_canonical(c) for c in directive.codes}
             if wanted is None or finding.code in wanted:
                 directive.used.add(finding.code)
@@ -141,11 +140,9 @@ def _unused(suppressions: Suppressions, path: str, enabled: Collection[str]) -> 
             location = Location(path, directive.line, directive.column, directive.line,
                                 directive.column + 1)
             warnings.append(
-                Finding(
-                    *UNUSED_SUPPRESSION,
+                UNUSED_SUPPRESSION.finding(
                     f"unused `noqa` directive for {listed}: nothing to suppress on this line",
                     location,
-                    severity="warning",
                 )
             )
     return warnings
@@ -154,4 +151,4 @@ def _unused(suppressions: Suppressions, path: str, enabled: Collection[str]) -> 
 def _unknown(code: str) -> bool:
     from mltrack.lint.analyze import rule_by_code_or_name
 
-    return rule_by_code_or_name(code) is None and code != UNUSED_SUPPRESSION[0]
+    return rule_by_code_or_name(code) is None and code != UNUSED_SUPPRESSION.code

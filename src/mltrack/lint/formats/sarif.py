@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from mltrack.lint.builtin_codes import documented_here
 from mltrack.lint.formats import finding_record, located_message
 
 if TYPE_CHECKING:
@@ -19,12 +20,6 @@ if TYPE_CHECKING:
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/mltrack/mltrack"
-# Findings the engine itself produces (no Rule class behind them).
-_ENGINE_RULES = {
-    "MLT000": ("internal-error", "mltrack-lint crashed on a file", "error"),
-    "MLT100": ("unused-suppression", "A `noqa` directive suppresses nothing", "warning"),
-    "MLT101": ("file-skipped", "A file was too large to lint", "warning"),
-}
 
 
 def _rule_descriptors() -> list[dict[str, Any]]:
@@ -42,14 +37,14 @@ def _rule_descriptors() -> list[dict[str, Any]]:
             "defaultConfiguration": {"level": "error"},
             "properties": {"tags": ["ml", "reproducibility"], "fixable": bool(rule.fixable)},
         })
-    for code, (name, summary, level) in _ENGINE_RULES.items():
+    for builtin in documented_here():  # findings the engine itself produces (no Rule class)
         rules.append({
-            "id": code,
-            "name": name,
-            "shortDescription": {"text": summary},
-            "fullDescription": {"text": summary},
-            "help": {"text": summary},
-            "defaultConfiguration": {"level": level},
+            "id": builtin.code,
+            "name": builtin.name,
+            "shortDescription": {"text": builtin.summary},
+            "fullDescription": {"text": builtin.summary},
+            "help": {"text": builtin.summary},
+            "defaultConfiguration": {"level": builtin.severity},
             "properties": {"tags": ["mltrack-lint"]},
         })
     return rules

@@ -26,15 +26,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from mltrack.lint.builtin_codes import SYNTAX_ERROR
 from mltrack.lint.context import FileContext
 from mltrack.lint.rule import Invalid, Rule
 from mltrack.model import Finding
 
 
 class SyntaxErrorRule(Rule):
-    code = "MLT014"
-    name = "syntax-error"
-    summary = "File cannot be parsed"
+    # A rule only so it is listed, selected and explained like one (the module docstring is its
+    # doc): code, name and summary are the built-in table's, and the pipeline reports it.
+    code = SYNTAX_ERROR.code
+    name = SYNTAX_ERROR.name
+    summary = SYNTAX_ERROR.summary
     VALID = ("import torch\nx = torch.zeros(3)\n",)
     INVALID = (
         Invalid("import torch\ndef train(:\n    pass\n", line=2),
@@ -42,4 +45,4 @@ class SyntaxErrorRule(Rule):
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
-        return ()  # the runner reports parse failures before any rule runs
+        return ()  # runner.run_rules reports parse failures before any rule runs
