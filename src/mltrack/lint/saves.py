@@ -181,24 +181,53 @@ def helper_saves(facts: Facts, module: cst.Module,
         paths += [(s.positional(1).value, True) for s in sites
                   if s.imported and s.qual in _COPIES and s.positional(1) is not None]
         params = _parameters(function, node)
-        saves = [save for path, copy in paths if (save := _judge(view, path, params, copy)) is not None]
+        bound = _Reads(facts.assigns)
+        for _, name, default in params:
+            bound[name] = [default if default is not None else _PLACEHOLDER]
+        fixed = _HelperView(dataclasses.replace(facts, assigns=bound), module)
+        saves = [save for path, copy in paths
+                 if (save := _judge(view, fixed, path, params, copy)) is not None]
         if saves:
             found[function] = tuple(dict.fromkeys(saves))
     return found
 
 
-def _judge(view: _HelperView, path: cst.BaseExpression, params, copy: bool) -> HelperSave | None:
-    bound = dict(view.facts.assigns)
-    for _, name, default in params:
-        bound[name] = [default if default is not None else _PLACEHOLDER]
-    fixed = dataclasses.replace(view.facts, assigns=bound)
-    if is_fixed_path(_HelperView(fixed, view.module), path) is not True:
+class _Reads(dict):
+    """Assignments that remember which names a judgement looked up: a parameter it never read
+    cannot change its verdict, so only those it read need probing."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.read: set[str] = set()
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key) -> bool:
+        self.read.add(key)
+        return super().__contains__(key)
+
+
+def _judge(view: _HelperView, fixed: _HelperView, path: cst.BaseExpression, params,
+           copy: bool) -> HelperSave | None:
+    """`fixed` binds every parameter to its default (or a placeholder) in a `_Reads` mapping."""
+    bound = fixed.facts.assigns
+    bound.read = set()
+    if is_fixed_path(fixed, path) is not True:
         return None
+    read = bound.read
     depends = []
     for index, name, default in params:
+        if name not in read:
+            continue  # the judgement never looked this parameter up: probing cannot change it
         probe = dict(bound)
         probe[name] = [_PER_RUN]
-        verdict = is_fixed_path(_HelperView(dataclasses.replace(fixed, assigns=probe), view.module), path)
+        verdict = is_fixed_path(_HelperView(dataclasses.replace(fixed.facts, assigns=probe), view.module), path)
         if verdict is not True:
             depends.append((index, name, default is not None))
     shown = view.code(path)
