@@ -19,6 +19,7 @@ configuration errors (exit 2) so a typo never silently switches a rule off.
 from __future__ import annotations
 
 import fnmatch
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -44,6 +45,16 @@ _KEYS = {
 }
 
 
+@functools.lru_cache(maxsize=64)
+def _selected_codes(config: LintConfig, all_codes: tuple[str, ...]) -> frozenset[str]:
+    """select minus ignore, plus the engine's codes: the same for every file of a run (the
+    engine asks once per file, so this is computed once per configuration)."""
+    codes = set(all_codes) if config.select is None else set(config.select)
+    codes |= set(ENGINE_CODES)
+    codes -= set(config.ignore)
+    return frozenset(codes)
+
+
 @dataclass(frozen=True)
 class LintConfig:
     select: tuple[str, ...] | None = None  # rule codes; None = every rule
@@ -60,12 +71,14 @@ class LintConfig:
     def enabled_codes(self, all_codes: Iterable[str], path: str | Path | None = None) -> frozenset[str]:
         """Rule codes on for `path` (or for every file): select minus ignore minus per-file
         ignores, plus the engine's own codes unless ignored."""
-        codes = set(all_codes) if self.select is None else set(self.select)
-        codes |= set(ENGINE_CODES)
-        codes -= set(self.ignore)
-        if path is not None:
+        all_codes = tuple(all_codes)
+        try:
+            codes = _selected_codes(self, all_codes)
+        except TypeError:  # a hand-built config holding lists: not hashable, so not cached
+            codes = _selected_codes.__wrapped__(self, all_codes)
+        if path is not None and self.per_file_ignores:  # no patterns: skip resolving the path
             codes -= self.ignored_for(path)
-        return frozenset(codes)
+        return codes
 
     def ignored_for(self, path: str | Path) -> frozenset[str]:
         """Codes switched off for `path` by per-file-ignores."""
