@@ -67,6 +67,9 @@ class FileContext:
     module_name: str = ""
     _site_effects: dict[int, frozenset[str]] = field(default_factory=dict)
     _direct_effects: dict[int, frozenset[str]] = field(default_factory=dict)
+    # node id -> (node, its code): rules quote the same nodes again and again, and regenerating
+    # code is slow; the node is kept so its id cannot be reused by another node
+    _codes: dict[int, tuple[cst.CSTNode, str]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -219,7 +222,10 @@ class FileContext:
         return Location(self.path, line, column + 1, end_line, end_column + 1)
 
     def code(self, node: cst.CSTNode) -> str:
-        return self.module.code_for_node(node)
+        cached = self._codes.get(id(node))
+        if cached is None or cached[0] is not node:
+            cached = self._codes[id(node)] = (node, self.module.code_for_node(node))
+        return cached[1]
 
     @cached_property
     def lines(self) -> list[str]:
