@@ -145,9 +145,14 @@ class _HelperView:
 
     facts: Facts
     module: cst.Module
+    # node id -> (node, its code), shared by the views of one file: probes quote the same nodes
+    codes: dict[int, tuple[cst.CSTNode, str]] = dataclasses.field(default_factory=dict)
 
     def code(self, node: cst.CSTNode) -> str:
-        return self.module.code_for_node(node)
+        cached = self.codes.get(id(node))
+        if cached is None or cached[0] is not node:
+            cached = self.codes[id(node)] = (node, self.module.code_for_node(node))
+        return cached[1]
 
 
 def _parameters(function: str, node: cst.FunctionDef) -> list[tuple[int, str, cst.BaseExpression | None]]:
@@ -184,7 +189,7 @@ def helper_saves(facts: Facts, module: cst.Module,
         bound = _Reads(facts.assigns)
         for _, name, default in params:
             bound[name] = [default if default is not None else _PLACEHOLDER]
-        fixed = _HelperView(dataclasses.replace(facts, assigns=bound), module)
+        fixed = _HelperView(dataclasses.replace(facts, assigns=bound), module, view.codes)
         saves = [save for path, copy in paths
                  if (save := _judge(view, fixed, path, params, copy)) is not None]
         if saves:
@@ -227,7 +232,8 @@ def _judge(view: _HelperView, fixed: _HelperView, path: cst.BaseExpression, para
             continue  # the judgement never looked this parameter up: probing cannot change it
         probe = dict(bound)
         probe[name] = [_PER_RUN]
-        verdict = is_fixed_path(_HelperView(dataclasses.replace(fixed.facts, assigns=probe), view.module), path)
+        probed = _HelperView(dataclasses.replace(fixed.facts, assigns=probe), view.module, view.codes)
+        verdict = is_fixed_path(probed, path)
         if verdict is not True:
             depends.append((index, name, default is not None))
     shown = view.code(path)
