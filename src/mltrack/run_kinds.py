@@ -24,17 +24,14 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from mltrack import conventions
+from mltrack import conventions, synonyms
 from mltrack.model import ArtifactFile, RegisteredModelRecord, RunRecord, StoreSnapshot
+from mltrack.run_facts import named_value
 
 # models:/<name>/<version|stage>, models:/<name>@<alias>, models:/m-<id> (MLflow 3 logged model)
 _MODELS_URI = re.compile(r"models:/(?P<body>[^\s'\",;]+)")
 _RUNS_URI = re.compile(r"runs:/(?P<run_id>[0-9a-f]{32})(?![0-9a-f])(?:/[^\s'\",;]*)?")
 _LOGGED_MODEL_ID = re.compile(r"^m-[0-9a-f]{32}$")
-# Param/tag names that hold a model version when the URI itself is not logged.
-_VERSION_KEYS = ("model_version", "registered_model_version", "model.version", "version")
-_NAME_KEYS = ("model_name", "registered_model_name", "registered_model", "model.name")
-_TRAINING_RUN_KEYS = ("training_run_id", "source_run_id", "train_run_id")
 # A metric with one of these in its name describes training, not serving.
 _TRAINING_METRIC = re.compile(r"loss|^train|^val[_/-]|^valid", re.IGNORECASE)
 _PREDICTIONS_FILE = re.compile(r"(^|/)(predictions?|preds|scores|scored|inference[_-]?output)[^/]*$",
@@ -76,8 +73,8 @@ def model_references(run: RunRecord) -> list[ModelRef]:
                 refs.append(ref)
         for match in _RUNS_URI.finditer(value):
             refs.append(ModelRef(match.group(0), run_id=match.group("run_id")))
-    name = _first(run, _NAME_KEYS)
-    version = _first(run, _VERSION_KEYS)
+    name = named_value(run, synonyms.MODEL_NAME)
+    version = named_value(run, synonyms.MODEL_VERSION)
     if name and version and version.isdigit():
         refs.append(ModelRef(f"{name} v{version}", name=name, version=version))
     return list(dict.fromkeys(refs))
@@ -127,7 +124,7 @@ def inference_signals(run: RunRecord, metric: str | None = conventions.METRIC,
     outputs = predictions_outputs(files if files is not None else run.artifacts)
     if outputs:
         signals.append(f"writes predictions {outputs[0]}")
-    if _first(run, ("predictions_hash", "output_hash", "predictions_sha256")):
+    if named_value(run, synonyms.PREDICTIONS_HASH):
         signals.append("logs a predictions hash")
     scored = next((d for d in run.datasets if d.context.lower() in _INFERENCE_CONTEXTS), None)
     if scored is not None:  # mlflow.log_input(dataset, context="inference"): the data it scored
@@ -144,7 +141,7 @@ def is_support_run(run: RunRecord) -> bool:
     """A job that neither trains nor predicts, by its job type: data preparation that logged no
     metric (a `dataset` job that also logs a validation score is judged as training), or the
     registration / deployment of a model (it may log the metric it was promoted on)."""
-    job = (_first(run, _JOB_TYPE_KEYS) or "").strip().lower()
+    job = (named_value(run, _JOB_TYPE_KEYS) or "").strip().lower()
     return (job in _DATA_JOB_TYPES and not run.metrics) or job in _REGISTRY_JOB_TYPES
 
 
@@ -162,7 +159,7 @@ def lineage(run: RunRecord, snapshot: StoreSnapshot) -> list[tuple[str, str]]:
     `runs:/` URI, and the training runs behind every model version it names (by number, alias,
     stage or logged-model id). Ids of runs missing from the store are returned too."""
     found: list[tuple[str, str]] = []
-    for key in _TRAINING_RUN_KEYS:
+    for key in synonyms.TRAINING_RUN_ID:
         value = run.params.get(key) or run.tags.get(key)
         if value:
             found.append((value, f"its {key}"))
@@ -220,11 +217,3 @@ def _fields(run: RunRecord) -> Iterator[tuple[str, str]]:
     yield from run.params.items()
     # MLflow's own bookkeeping tags (source name, log-model history) name no loaded model.
     yield from ((k, v) for k, v in run.tags.items() if not k.startswith("mlflow."))
-
-
-def _first(run: RunRecord, keys: Iterable[str]) -> str | None:
-    for key in keys:
-        value = run.params.get(key) or run.tags.get(key)
-        if value not in (None, "", "None"):
-            return str(value)
-    return None

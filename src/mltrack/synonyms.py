@@ -55,6 +55,9 @@ INPUT_HASH = ("input_data_hash", "input_hash", "input_sha256", "input_digest", "
 PREDICTIONS_HASH = ("predictions_hash", "output_hash", "predictions_sha256", "predictions_digest",
                     "output_sha256", "output_digest")
 TRAINING_RUN_ID = ("training_run_id", "source_run_id", "train_run_id")
+# The registered model an inference run loaded, when it logged no `models:/` URI.
+MODEL_NAME = ("model_name", "registered_model_name", "registered_model", "model.name")
+MODEL_VERSION = ("model_version", "registered_model_version", "model.version", "version")
 
 # --- MLflow's own records ---------------------------------------------------------------------
 TAG_GIT_COMMIT = "mlflow.source.git.commit"
