@@ -84,13 +84,8 @@ class Check:
 
 
 def field_value(run: RunRecord, names: Iterable[str]) -> str | None:
-    """The first non-empty param or tag among `names` (synonyms count: `lr` is a learning rate)."""
-    for name in names:
-        for source in (run.params, run.tags):
-            value = source.get(name)
-            if value not in (None, "", "None"):
-                return str(value)
-    return None
+    """The first set param or tag among `names` (synonyms count: `lr` is a learning rate)."""
+    return run_facts.named_value(run, names)
 
 
 # One property, one check: a run that names its data only by path or version still says which
