@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -197,6 +197,68 @@ class RegisteredModelRecord:
         return next((v for v in self.versions if v.version == wanted), None)
 
 
+class RunTable:
+    """A snapshot's runs: iterable in the order they were read, with lookups by run id and by
+    logged-model id. This one holds its records in memory; a big store's reader hands them to
+    `mltrack.run_table.RunTableBuilder`, which spills them to a temporary file and returns a
+    table of the same interface that streams them back one at a time. Consumers iterate and keep
+    what they need, so memory follows what they keep, not the size of the store."""
+
+    __slots__ = ("_runs", "_by_id", "_owners")
+
+    def __init__(self, runs: Iterable[RunRecord] = ()) -> None:
+        self._runs: tuple[RunRecord, ...] = tuple(runs)
+        self._by_id: dict[str, RunRecord] | None = None
+        self._owners: dict[str, tuple[str, ...]] | None = None
+
+    def __iter__(self) -> Iterator[RunRecord]:
+        return iter(self._runs)
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __getitem__(self, index: int) -> RunRecord:
+        return self._runs[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RunTable):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        if isinstance(other, tuple):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self)} runs)"
+
+    def get(self, run_id: str) -> RunRecord | None:
+        if self._by_id is None:
+            self._by_id = {r.run_id: r for r in self._runs}
+        return self._by_id.get(run_id)
+
+    def owners_of_logged_model(self, model_id: str) -> tuple[str, ...]:
+        """Ids of the runs that logged the MLflow 3 logged model `model_id`, in read order."""
+        if self._owners is None:
+            owners: dict[str, list[str]] = {}
+            for run in self._runs:
+                for ref in run.logged_model_ids:
+                    owners.setdefault(ref, []).append(run.run_id)
+            self._owners = {k: tuple(v) for k, v in owners.items()}
+        return self._owners.get(model_id, ())
+
+    @property
+    def spilled(self) -> bool:
+        """True when the records live in a temporary file (mltrack.run_table)."""
+        return False
+
+    def close(self) -> None:
+        """Release what the table holds (a spilled table deletes its file)."""
+
+
 @dataclass(frozen=True)
 class StoreSnapshot:
     """Everything the pressure checks may look at, read once from a store."""
@@ -206,24 +268,20 @@ class StoreSnapshot:
     server_version: str | None
     taken_at: int  # epoch ms
     experiments: tuple[ExperimentRecord, ...] = ()
-    runs: tuple[RunRecord, ...] = ()
+    # Any iterable of records is accepted and wrapped; a big store's reader passes a spilled table.
+    runs: RunTable = field(default_factory=RunTable)
     registered_models: tuple[RegisteredModelRecord, ...] = ()
     # Tracker-specific facts the checks may use (e.g. W&B offline runs never synced).
     extras: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "extras", _frozen_map(self.extras))
+        if not isinstance(self.runs, RunTable):
+            object.__setattr__(self, "runs", RunTable(self.runs))
 
     # -- lookups -------------------------------------------------------------------------
     def run(self, run_id: str) -> RunRecord | None:
-        return self._runs_by_id().get(run_id)
-
-    def _runs_by_id(self) -> dict[str, RunRecord]:
-        cache = self.__dict__.get("_run_index")
-        if cache is None:
-            cache = {r.run_id: r for r in self.runs}
-            object.__setattr__(self, "_run_index", cache)
-        return cache
+        return self.runs.get(run_id)
 
     def experiment(self, name_or_id: str) -> ExperimentRecord | None:
         return next(
@@ -304,7 +362,7 @@ def _plain(value: Any) -> Any:
         }
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, RunTable)):
         return [_plain(v) for v in value]
     if isinstance(value, enum.Enum):
         return value.value

@@ -19,7 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mltrack.errors import UsageError
-from mltrack.model import RunRecord
+from mltrack.model import RunTable
+from mltrack.run_table import RunTableBuilder
 from mltrack.stores.base import Progress
 from mltrack.stores.mlflow_records import DatasetInterner, run_record
 from mltrack.stores.paging import iter_pages
@@ -43,7 +44,7 @@ def read_concurrency(environ: dict[str, str] | None = None) -> int:
 
 
 def read_runs_concurrently(store: Any, experiment_ids: Sequence[str], models: dict[str, list[Any]],
-                           page_size: int, concurrency: int, progress: Progress | None) -> list[RunRecord]:
+                           page_size: int, concurrency: int, progress: Progress | None) -> RunTable:
     """Every run of `experiment_ids`, read by up to `concurrency` threads, one experiment each.
 
     `store` is an MlflowStore: its `_call` applies the retry and deadline rules and its
@@ -54,7 +55,10 @@ def read_runs_concurrently(store: Any, experiment_ids: Sequence[str], models: di
 
     lock = threading.Lock()
     datasets = DatasetInterner()
-    by_experiment: dict[str, list[RunRecord]] = {e: [] for e in experiment_ids}
+    # One builder for all threads (under the lock); each experiment is its own group, so the
+    # table iterates experiment by experiment, as the one-reader path does.
+    records = RunTableBuilder()
+    group_of = {e: i for i, e in enumerate(experiment_ids)}
     local = threading.local()
     total = 0
 
@@ -66,16 +70,14 @@ def read_runs_concurrently(store: Any, experiment_ids: Sequence[str], models: di
 
     def read(experiment_id: str) -> None:
         nonlocal total
-        seen: set[str] = set()
-        records = by_experiment[experiment_id]
+        group = group_of[experiment_id]
         for page in iter_pages(lambda token: store._call("listing runs", lambda: client().search_runs(
                 [experiment_id], run_view_type=ViewType.ALL, max_results=page_size, page_token=token))):
             with lock:
                 for run in page:
-                    if run.info.run_id not in seen:  # offsets shift if runs are written meanwhile
-                        seen.add(run.info.run_id)
-                        mine = models.get(run.info.run_id, ())
-                        records.append(run_record(run, (m.model_id for m in mine), mine, datasets))
+                    mine = models.get(run.info.run_id, ())
+                    # Offsets shift if runs are written meanwhile: the builder drops a run seen before.
+                    if records.add(run_record(run, (m.model_id for m in mine), mine, datasets), group):
                         total += 1
                 if progress:
                     progress(total, None, "runs")
@@ -89,5 +91,6 @@ def read_runs_concurrently(store: Any, experiment_ids: Sequence[str], models: di
                 future.result()  # the first failure (a StoreError, already redacted) propagates
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)  # experiments not started yet never start
+            records.discard()
             raise
-    return [record for e in experiment_ids for record in by_experiment[e]]
+    return records.finish()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mltrack.errors import StoreError, UsageError
-from mltrack.model import ArtifactFile, RunRecord, StoreSnapshot
+from mltrack.model import ArtifactFile, RunTable, StoreSnapshot
 from mltrack.stores import mlflow_connect as connect
 from mltrack.stores.base import Progress
 from mltrack.stores.deadline import ReadDeadline
@@ -29,6 +29,7 @@ from mltrack.stores.mlflow_records import (
     DatasetInterner, experiment_record, logged_model_record, registered_model_record, run_record,
 )
 from mltrack.stores.paging import iter_items, iter_pages
+from mltrack.run_table import RunTableBuilder
 from mltrack.stores.retry import call_with_retry
 from mltrack.uri import TrackingUri, redact
 
@@ -153,7 +154,7 @@ class MlflowStore:
                                                   max_results=EXPERIMENT_PAGE_SIZE, page_token=token)))]
             wanted = _select_experiments(exps, experiments, self.uri.redacted)
             with _cyclic_gc_paused():
-                runs = self._read_runs(wanted, progress) if wanted else []
+                runs = self._read_runs(wanted, progress) if wanted else RunTable()
                 models = self._read_registered_models(progress)
             server_version = self.server_version()
         finally:
@@ -164,12 +165,12 @@ class MlflowStore:
             server_version=server_version,
             taken_at=taken_at,
             experiments=tuple(exps),
-            runs=tuple(runs),
+            runs=runs,
             registered_models=tuple(models),
             extras={"store_kind": self._conn.kind, "experiments_read": wanted},
         )
 
-    def _read_runs(self, experiment_ids: list[str], progress: Progress | None) -> list[RunRecord]:
+    def _read_runs(self, experiment_ids: list[str], progress: Progress | None) -> RunTable:
         from mlflow.entities import ViewType
 
         models = self._logged_models_by_run(experiment_ids)
@@ -181,21 +182,25 @@ class MlflowStore:
             with connect.client_settings(self._conn, self._request_timeout()):
                 return read_runs_concurrently(self, experiment_ids, models, RUN_PAGE_SIZE, concurrency, progress)
         datasets = DatasetInterner()  # a sweep's runs share their datasets: one record each
-        records: list[RunRecord] = []
-        seen: set[str] = set()
-        for page in iter_pages(lambda token: self._call("listing runs", lambda: self._client.search_runs(
-                experiment_ids, run_view_type=ViewType.ALL, max_results=RUN_PAGE_SIZE,
-                page_token=token))):
-            for run in page:
-                # Offsets shift if runs are written while we page; never count a run twice.
-                if run.info.run_id not in seen:
-                    seen.add(run.info.run_id)
+        # Past a few thousand runs the records spill to a temporary file (mltrack.run_table), so
+        # a million-run store is read in bounded memory.
+        records = RunTableBuilder()
+        try:
+            for page in iter_pages(lambda token: self._call("listing runs", lambda: self._client.search_runs(
+                    experiment_ids, run_view_type=ViewType.ALL, max_results=RUN_PAGE_SIZE,
+                    page_token=token))):
+                for run in page:
+                    # Offsets shift if runs are written while we page; the builder drops a run
+                    # it has seen, so none is counted twice.
                     mine = models.get(run.info.run_id, ())
-                    records.append(run_record(run, (m.model_id for m in mine), mine, datasets))
-            del page  # build records page by page; drop the entities before the next page
-            if progress:
-                progress(len(records), None, "runs")
-        return records
+                    records.add(run_record(run, (m.model_id for m in mine), mine, datasets))
+                del page  # build records page by page; drop the entities before the next page
+                if progress:
+                    progress(len(records), None, "runs")
+            return records.finish()
+        except BaseException:
+            records.discard()
+            raise
 
     def _logged_models_by_run(self, experiment_ids: list[str]) -> dict[str, list[Any]]:
         """run id -> the MLflow 3 logged models it produced (they live under the experiment,
