@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR := demo
 DEMO_URI := sqlite:///$(DEMO_DIR)/mlflow.db
 
-.PHONY: demo test test-slow install bench clean-demo lint
+.PHONY: demo test test-slow install bench clean-demo lint typecheck
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/mltrack-lint src fixtures/reference
+
+# mypy over src/ ([tool.mypy] in pyproject.toml; cache in .mypy_cache). `make test` runs it too
+# (tests/test_typecheck.py).
+typecheck: $(STAMP)
+	$(BIN)/python -m mypy src/mltrack
 
 clean-demo:
 	rm -rf $(DEMO_DIR)

@@ -44,6 +44,7 @@ def find_pyproject(start: Path | None = None) -> Path | None:
 def load_tool_table(path: Path | str | None = None, start: Path | None = None) -> ToolTable:
     """Read `[tool.mltrack]`. An explicit `path` must exist; it may be a pyproject.toml (the
     `[tool.mltrack]` table is used) or a standalone mltrack TOML file (its top level is used)."""
+    file: Path | None
     if path is not None:
         file = Path(path)
         if file.is_dir():

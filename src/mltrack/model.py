@@ -313,7 +313,7 @@ class StoreSnapshot:
             server_version=data.get("server_version"),
             taken_at=data["taken_at"],
             experiments=tuple(ExperimentRecord(**e) for e in data.get("experiments", ())),
-            runs=tuple(_run_from_dict(r) for r in data.get("runs", ())),
+            runs=RunTable(_run_from_dict(r) for r in data.get("runs", ())),
             registered_models=tuple(_model_from_dict(m) for m in data.get("registered_models", ())),
             extras=data.get("extras", {}),
         )

@@ -269,7 +269,7 @@ def _count_tensors(value: Any, torch: Any) -> int:
 
 
 # torch.export's serialized ScalarType numbers -> bytes per element (the common ones).
-_PT2_ITEMSIZE = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 2, 7: 4, 8: 8, 9: 4, 10: 8, 11: 16, 12: 1, 13: 2}
+_PT2_ITEMSIZE: dict[object, int] = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 2, 7: 4, 8: 8, 9: 4, 10: 8, 11: 16, 12: 1, 13: 2}
 
 
 def _check_pt2(archive: zipfile.ZipFile, names: list[str]) -> dict[str, Any]:
@@ -371,9 +371,9 @@ def _scan_pickle(blob: bytes) -> dict[str, Any]:
             elif name == "MEMOIZE":
                 memo[len(memo)] = recent[-1] if recent else None
             elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
-                memo[int(arg)] = recent[-1] if recent else None
+                memo[int(arg or 0)] = recent[-1] if recent else None  # PUT/GET args are ints, never None
             elif name in ("GET", "BINGET", "LONG_BINGET"):
-                recent.append(memo.get(int(arg)))
+                recent.append(memo.get(int(arg or 0)))
             elif name == "STOP":
                 stopped = True
             else:

@@ -57,10 +57,10 @@ def read_promotions(model_tags: Mapping[str, str]) -> list[dict[str, Any]]:
     for key, raw in model_tags.items():
         if not key.startswith(RECORD_TAG_PREFIX):
             continue
-        record = _one_record(raw)
-        if record is not None:
+        one = _one_record(raw)
+        if one is not None:
             stamp = key[len(RECORD_TAG_PREFIX):].rsplit(".", 1)[0]
-            ordered.append((_when(record.get("promoted_at"), key_stamp=stamp), 1, key, record))
+            ordered.append((_when(one.get("promoted_at"), key_stamp=stamp), 1, key, one))
     ordered.sort(key=lambda item: item[:3])
     return [record for *_, record in ordered]
 

@@ -18,9 +18,16 @@ import tempfile
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:  # imported lazily at run time: the plugin loads in every pytest run
+    from mltrack.model import CheckResult, StoreSnapshot
+    from mltrack.pressure.assumptions import Assumption
+    from mltrack.pressure.policy import Policy
+    from mltrack.pressure.runner import CheckSession
+    from mltrack.stores.base import StoreAdapter
 
 ENV_URI = "MLTRACK_TRACKING_URI"
 INI_URI = "mltrack_tracking_uri"
@@ -92,17 +99,17 @@ def resolve_uri(config: pytest.Config) -> tuple[str, str] | None:
 class _SuiteState:
     uri: str
     source: str
-    policy: Any
+    policy: Policy
     drill: bool
-    snapshot: Any = None
+    snapshot: StoreSnapshot | None = None
     server_version: str | None = None
     snapshot_file: Path | None = None
     owns_snapshot_file: bool = False
-    adapter: Any = None
-    session: Any = None
+    adapter: StoreAdapter | None = None
+    session: CheckSession | None = None
     reads: int = 0
-    results: dict[str, Any] = field(default_factory=dict)
-    assumptions: tuple[Any, ...] = ()  # what was inferred because the policy did not say
+    results: dict[str, CheckResult] = field(default_factory=dict)
+    assumptions: tuple[Assumption, ...] = ()  # what was inferred because the policy did not say
 
 
 _STATE = pytest.StashKey[_SuiteState]()
@@ -173,7 +180,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     _read_store(state)
     _resolve_policy(state)
-    if session.config.pluginmanager.hasplugin("xdist") and workerinput is None:
+    if session.config.pluginmanager.hasplugin("xdist") and workerinput is None and state.snapshot is not None:
         handle, name = tempfile.mkstemp(prefix="mltrack-snapshot-", suffix=".json")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump({"snapshot": state.snapshot.to_dict(), "server_version": state.server_version}, out)
@@ -199,6 +206,7 @@ def _resolve_policy(state: _SuiteState) -> None:
     """The policy the checks run with: the user's keys, the rest inferred from the snapshot."""
     from mltrack.pressure.runner import resolve_policy
 
+    assert state.snapshot is not None  # read or loaded just before
     state.policy, state.assumptions = resolve_policy(state.snapshot, state.policy)
 
 
@@ -215,7 +223,7 @@ def assumption_lines(assumptions: Any) -> list[str]:
     return lines
 
 
-def _adapter(state: _SuiteState) -> Any:
+def _adapter(state: _SuiteState) -> StoreAdapter:
     if state.adapter is None:
         from mltrack.stores import open_store
 
@@ -261,22 +269,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def mltrack_snapshot(request: pytest.FixtureRequest) -> Any:
+def mltrack_snapshot(request: pytest.FixtureRequest) -> StoreSnapshot:
     """The store snapshot this session read (skips when no tracking URI is configured)."""
     state = _state(request.config)
     if state is None:
         pytest.skip("no tracking URI: pass --tracking-uri, set MLTRACK_TRACKING_URI or ini mltrack_tracking_uri")
+    assert state.snapshot is not None  # read (or loaded from the controller's file) at configure time
     return state.snapshot
 
 
 @pytest.fixture
-def pressure_check(request: pytest.FixtureRequest, mltrack_snapshot: Any):
+def pressure_check(request: pytest.FixtureRequest, mltrack_snapshot: StoreSnapshot):
     """Run one pressure check by name and turn its result into a pytest outcome:
     pass -> pass, warn -> pass with a PressureWarning, skip -> skip, fail/error -> a failure
     that prints the verdict, the evidence and the fix (never a traceback)."""
     state = _state(request.config)
+    assert state is not None  # mltrack_snapshot skipped the test otherwise
 
-    def run(name: str) -> Any:
+    def run(name: str) -> CheckResult:
         from mltrack.model import Status
         from mltrack.pressure.registry import get
         from mltrack.pressure.render import format_result
@@ -307,7 +317,8 @@ def pressure_check(request: pytest.FixtureRequest, mltrack_snapshot: Any):
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """One line per check, in registry order, gathered from the reports (works under xdist)."""
-    if _state(config) is None:
+    state = _state(config)
+    if state is None:
         return
     rows: dict[str, dict[str, Any]] = {}
     for reports in terminalreporter.stats.values():
@@ -327,5 +338,5 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             row = rows[check.name]
             terminalreporter.line(for_terminal(  # store text: escapes made visible before clipping
                 f"{row['code']} {row['name']:<17} {row['status'].upper():<5} {for_terminal(row['message'])[:110]}"))
-    for line in assumption_lines(_state(config).assumptions):
+    for line in assumption_lines(state.assumptions):
         terminalreporter.line(for_terminal(line))

@@ -111,6 +111,7 @@ def cleanup_command(tracking_uri: str, keep_top: int | None, older_than: int | N
         if apply_ and fmt == "text":
             click.echo("Deleted 0 run(s): nothing to delete, no journal written.")
         return
+    assert journal is not None  # an applied cleanup always writes one
     if outcome.error:
         _print_interrupted(outcome, journal.path, err=fmt == "json")
         fail(f"cleanup stopped after {len(outcome.deleted)} of {len(plan.candidates)} deletes: "

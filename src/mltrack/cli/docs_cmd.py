@@ -84,8 +84,8 @@ def find_doc(key: str) -> str:
     rule = rule_by_code_or_name(key)
     if rule is not None:
         return rule.doc()
-    if engine_doc(key) is not None:
-        return engine_doc(key)
+    if (doc := engine_doc(key)) is not None:
+        return doc
     wanted = key.strip()
     for check in _checks():
         if wanted.upper() == check.code or wanted.lower() == check.name:

@@ -42,7 +42,7 @@ def exit_code_for(run, *, exit_zero: bool) -> int:
 
 
 def render_diff(run) -> str:
-    chunks = []
+    chunks: list[str] = []
     for result in run.changed:
         chunks.extend(difflib.unified_diff(
             (result.original or "").splitlines(keepends=True),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -18,7 +19,7 @@ class _Progress:
     """A click progress bar on a terminal; a plain line every 10% otherwise (logs, CI)."""
 
     def __init__(self) -> None:
-        self.bar = None
+        self.bar: Any = None  # click's ProgressBar, once the total is known
         self.tty = sys.stderr.isatty()
         self.last_decile = -1
 
@@ -100,9 +101,13 @@ def _seed_wandb(out_dir: str | None, runs: int, break_check: str | None, force: 
     from mltrack.seed.wandb_seeder import seed_wandb
 
     progress = _Progress()
+
+    def logged(done: int, total: int | None, what: str) -> None:
+        if what == "logged to W&B" and total:
+            progress(done, total)
+
     try:
-        summary = seed_wandb(out_dir, runs=runs, break_check=break_check, force=force,
-                             progress=lambda done, total, what: what == "logged to W&B" and progress(done, total))
+        summary = seed_wandb(out_dir, runs=runs, break_check=break_check, force=force, progress=logged)
     finally:
         progress.close()
     click.echo(f"Seeded {summary.training_runs} training and {summary.inference_runs} inference W&B offline runs "

@@ -32,11 +32,11 @@ def snapshot_command(tracking_uri: str, out_file: Path, experiments: tuple[str, 
     """Read a tracking store (never writing to it) and save its StoreSnapshot as JSON."""
     from mltrack.errors import MltrackError
     from mltrack.stores import open_store
-    from mltrack.stores.deadline import read_within
+    from mltrack.stores.deadline import ReadDeadline, read_within
 
     store = open_store(tracking_uri, timeout=timeout, read_deadline_s=read_deadline)
     try:
-        snapshot = read_within(store.read_deadline, store.uri.redacted,
+        snapshot = read_within(store.read_deadline or ReadDeadline(read_deadline), store.uri.redacted,
                                lambda: store.snapshot(list(experiments) or None))
     finally:
         store.close()

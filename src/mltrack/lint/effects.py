@@ -337,7 +337,7 @@ def _name_of(expr: cst.BaseExpression) -> str:
 
 
 def string_args(site: CallSite) -> str:
-    texts = []
+    texts: list[str] = []
     for arg in site.node.args:
         value = arg.value
         if isinstance(value, (cst.List, cst.Tuple)):

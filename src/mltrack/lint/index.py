@@ -192,11 +192,7 @@ def _summarize(source: str, name: str):
     from mltrack.lint import parsed
 
     parsed.passed_guard(source)  # linting this file next need not check it again
-    from mltrack.lint import project
-
-    summarize_module = getattr(project, "summarize_module", None)
-    if summarize_module is None:  # older layout kept it beside the facts
-        from mltrack.lint.facts import summarize_module
+    from mltrack.lint.project import summarize_module
 
     try:
         return summarize_module(source, name)

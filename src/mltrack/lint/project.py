@@ -175,7 +175,7 @@ def summarize_module(source: str, name: str) -> ModuleSummary | None:
     for fn, appends in helper_appends(facts).items():  # untracked-results-file
         if "." not in fn:  # a function, or a class through its __init__
             functions[fn] = functions.get(fn, frozenset()) | {encode_append(*a) for a in appends}
-    imports = set()
+    imports: set[str] = set()
     for imported in facts.imports.modules:
         parts = imported.split(".")
         imports.update(".".join(parts[: i + 1]) for i in range(len(parts)))

@@ -21,7 +21,8 @@ _CODE_KEY = re.compile(r"git|commit|code_version|source_version|revision")
 
 def logged_key(site: CallSite) -> str | None:
     first = site.positional(0) or site.kwarg("key")
-    return literal_string(first.value).lower() if first is not None and literal_string(first.value) else None
+    text = literal_string(first.value) if first is not None else None
+    return text.lower() if text else None
 
 
 # Calls that record a run (loading a model or reading runs back is not tracking).

@@ -150,7 +150,7 @@ def _inference_experiments(snapshot: StoreSnapshot, experiments: Iterable[str]) 
         kinds.setdefault(run.experiment_id, Counter())[kind_of[run.run_id]] += 1
     names = {e.experiment_id: e.name for e in snapshot.experiments}
     only_inference = [names[i] for i, c in kinds.items() if c.get("inference") and set(c) == {"inference"}]
-    total = Counter()
+    total: Counter[str] = Counter()
     for counts in kinds.values():
         total.update(counts)
     inference_where = ", ".join(f"{names[i]} ({c['inference']})" for i, c in kinds.items() if c.get("inference"))
@@ -229,7 +229,7 @@ def infer_production_alias(snapshot: StoreSnapshot, models: Iterable[str], fallb
 
 def _production_alias(snapshot: StoreSnapshot, models: Iterable[str], fallback: str) -> Assumption:
     records = [m for n in models if (m := snapshot.registered_model(n)) is not None]
-    held = Counter()
+    held: Counter[str] = Counter()
     for model in records:
         aliases = set(model.aliases) | {a for v in model.versions for a in v.aliases}
         held.update(a for a in aliases if a.lower() in PRODUCTION_ALIASES)

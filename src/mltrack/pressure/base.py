@@ -19,6 +19,7 @@ from mltrack.promotions import previous_version, read_promotions
 from mltrack.model import CheckResult, ModelVersionRecord, RegisteredModelRecord, RunRecord, Status, StoreSnapshot
 from mltrack.pressure.policy import Policy
 from mltrack.ranking import Ranking, rank
+from mltrack.stores.base import StoreAdapter
 
 Evidence = dict[str, Any]
 MISSING_USERS = frozenset({"", "unknown", "root", "none", "null"})
@@ -34,10 +35,10 @@ class Verdict:
 
 @dataclass
 class GatherContext:
-    """What `gather` may use: the adapter (None offline), the snapshot, the policy, a scratch
-    directory, and a cache shared by all checks of one run (artifact listings are read once)."""
+    """What `gather` may use: the adapter, the snapshot, the policy, a scratch directory, and a
+    cache shared by all checks of one run (artifact listings are read once)."""
 
-    adapter: Any
+    adapter: StoreAdapter
     snapshot: StoreSnapshot
     policy: Policy
     workdir: Path

@@ -163,7 +163,7 @@ def artifacts_of(ctx: GatherContext, run: RunRecord) -> tuple[tuple[ArtifactFile
     if run.run_id in cache:
         return cache[run.run_id]
     if run.artifacts is not None:
-        found = (run.artifacts, "snapshot")
+        found: tuple[tuple[ArtifactFile, ...] | None, str] = (run.artifacts, "snapshot")
     elif (root := local_root(run.artifact_uri)) is not None:
         found = (_walk_local(run, root), "local disk")
     elif ctx.adapter is None:

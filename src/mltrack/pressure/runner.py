@@ -26,7 +26,7 @@ from mltrack.pressure.base import Check, GatherContext
 from mltrack.pressure.evidence import describe_error, is_connection_error
 from mltrack.pressure.policy import Policy
 from mltrack.pressure.registry import select
-from mltrack.stores.base import Progress
+from mltrack.stores.base import Progress, StoreAdapter
 from mltrack.uri import redact
 
 
@@ -76,7 +76,7 @@ def resolve_policy(snapshot: StoreSnapshot, policy: Policy) -> tuple[Policy, tup
     return resolve(snapshot, policy)
 
 
-def read_snapshot(adapter: Any, policy: Policy, progress: Progress | None = None) -> tuple[StoreSnapshot, str | None]:
+def read_snapshot(adapter: StoreAdapter, policy: Policy, progress: Progress | None = None) -> tuple[StoreSnapshot, str | None]:
     """The one read of the store a run makes: server version, then the snapshot, validated.
 
     Bounded by `policy.read_deadline_s` (started when open_store was given it, else now): a
@@ -101,14 +101,14 @@ def read_snapshot(adapter: Any, policy: Policy, progress: Progress | None = None
     return snapshot, server_version
 
 
-def run_checks(uri_or_adapter: Any, policy: Policy, names: Sequence[str] | str | None = None, *,
+def run_checks(uri_or_adapter: str | StoreAdapter, policy: Policy, names: Sequence[str] | str | None = None, *,
                rollback_drill: bool = False, progress: Progress | None = None) -> RunOutcome:
     """Read the store once and run the selected checks (registry order). Raises ConfigError
     (unknown names) or StoreError (snapshot unreadable); check failures are results, never raised."""
     checks = select(names)
     started = time.perf_counter()
     owned = isinstance(uri_or_adapter, str)
-    if owned:
+    if isinstance(uri_or_adapter, str):
         from mltrack.stores import open_store
 
         adapter = open_store(uri_or_adapter, timeout=policy.timeout_s, read_deadline_s=policy.read_deadline_s)
@@ -159,7 +159,7 @@ class CheckSession:
     """Runs checks one at a time against one snapshot; remembers when the store went away so
     every later check errors at once instead of waiting out its own timeout."""
 
-    def __init__(self, adapter: Any, snapshot: StoreSnapshot, policy: Policy, *, rollback_drill: bool = False) -> None:
+    def __init__(self, adapter: StoreAdapter, snapshot: StoreSnapshot, policy: Policy, *, rollback_drill: bool = False) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="mltrack-checks-"))
         self.ctx = GatherContext(adapter, snapshot, policy, self.workdir, rollback_drill)
         self.store_down: str | None = None
@@ -186,12 +186,12 @@ class CheckSession:
 
 def _run_one(check: Check, ctx: GatherContext, began: float) -> tuple[CheckResult, str | None, dict[str, Any]]:
     evidence: dict[str, Any] = {}
-    if check.gather is not None:
+    if (gather := check.gather) is not None:
         outcome: dict[str, Any] = {}
 
         def target() -> None:
             try:
-                outcome["evidence"] = check.gather(ctx)
+                outcome["evidence"] = gather(ctx)
             except BaseException as exc:  # noqa: BLE001 - reported as an error result
                 outcome["error"] = exc
 

@@ -12,15 +12,19 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mltrack.model import StoreSnapshot
+from mltrack.model import CheckResult, StoreSnapshot
 from mltrack.report.schema import build_report, is_failing
 from mltrack.report.writer import write_audit
 from mltrack.stores.base import Progress
 
+if TYPE_CHECKING:
+    from mltrack.pressure.assumptions import Assumption
+    from mltrack.pressure.policy import Policy
 
-def key_numbers(snapshot: StoreSnapshot, policy: Any, results: Sequence[Any]) -> dict[str, Any]:
+
+def key_numbers(snapshot: StoreSnapshot, policy: Policy, results: Sequence[CheckResult]) -> dict[str, Any]:
     from mltrack.pressure.base import is_inference, missing_fields
 
     active = [r for r in snapshot.runs if r.lifecycle_stage == "active"]
@@ -38,7 +42,7 @@ def key_numbers(snapshot: StoreSnapshot, policy: Any, results: Sequence[Any]) ->
     return numbers
 
 
-def check_numbers(results: Sequence[Any]) -> dict[str, int | None]:
+def check_numbers(results: Sequence[CheckResult]) -> dict[str, int | None]:
     """The summary numbers the checks declare (`Check.summary_number`), read from their results'
     evidence: None for a check that did not run or gave no whole number (skipped, errored)."""
     from mltrack.pressure.registry import BY_NAME, CHECKS
@@ -58,7 +62,7 @@ def run_audit(
     out_dir: Path,
     *,
     checks: str = "all",
-    policy: Any = None,
+    policy: Policy | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Run the checks against `uri` and write the audit directory; returns report.json's data."""
@@ -84,7 +88,7 @@ def run_audit(
     return write_audit(with_assumptions(report.to_dict(), outcome.assumptions), out_dir)
 
 
-def with_assumptions(data: dict[str, Any], assumptions: Sequence[Any]) -> dict[str, Any]:
+def with_assumptions(data: dict[str, Any], assumptions: Sequence[Assumption]) -> dict[str, Any]:
     """report.json's `assumptions`: what zero configuration inferred because the policy did not
     say (empty when the policy names everything), masked like the results."""
     from mltrack.secrets import mask_text, mask_value

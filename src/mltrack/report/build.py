@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mltrack.errors import ConfigError
 from mltrack.report.onboarding import build_onboarding
@@ -14,8 +14,11 @@ from mltrack.report.schema import ReportError
 from mltrack.report.writer import write_file
 from mltrack.stores.base import Progress
 
+if TYPE_CHECKING:
+    from mltrack.pressure.policy import Policy
 
-def write_onboarding(uri: str, out_file: Path, *, policy: Any, checks: str | None = "all",
+
+def write_onboarding(uri: str, out_file: Path, *, policy: Policy, checks: str | None = "all",
                      progress: Progress | None = None) -> dict[str, Any]:
     """Write the page; returns {"bytes", "seconds"}. `checks=None` skips the pressure checks."""
     from mltrack.pressure.runner import resolve_policy, run_checks

@@ -14,14 +14,17 @@ import dataclasses
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mltrack import conventions
-from mltrack.model import CheckResult, RunRecord, StoreSnapshot
+from mltrack.model import CheckResult, RunRecord, RunTable, StoreSnapshot
 from mltrack.ranking import finite, rank
 from mltrack.report.schema import mask_results
 from mltrack.secrets import mask_fields, mask_value
 from mltrack.uri import redact
+
+if TYPE_CHECKING:
+    from mltrack.pressure.policy import Policy
 
 MAX_TABLE_ROWS = 40
 TOP_RUNS = 5
@@ -54,7 +57,7 @@ GLOSSARY = (
 )
 
 
-def build_onboarding(snapshot: StoreSnapshot, policy: Any, results: Sequence[CheckResult] = (),
+def build_onboarding(snapshot: StoreSnapshot, policy: Policy, results: Sequence[CheckResult] = (),
                      history: History | None = None, now_ms: int | None = None) -> dict[str, Any]:
     from mltrack.pressure.base import field_value, is_inference, ranked
 
@@ -110,7 +113,7 @@ def _masked_snapshot(snapshot: StoreSnapshot) -> tuple[StoreSnapshot, int]:
                 changed[name], total = clean, total + count
         return dataclasses.replace(record, **changed) if changed else record
 
-    runs = tuple(masked(r, params=r.params, tags=r.tags) for r in snapshot.runs)
+    runs = RunTable(masked(r, params=r.params, tags=r.tags) for r in snapshot.runs)
     models = []
     for model in snapshot.registered_models:
         versions = tuple(masked(v, tags=v.tags) for v in model.versions)
@@ -122,7 +125,7 @@ def _masked_snapshot(snapshot: StoreSnapshot) -> tuple[StoreSnapshot, int]:
     return dataclasses.replace(snapshot, runs=runs, registered_models=tuple(models)), total
 
 
-def _main_experiment(snapshot: StoreSnapshot, policy: Any, training: list[RunRecord]) -> str:
+def _main_experiment(snapshot: StoreSnapshot, policy: Policy, training: list[RunRecord]) -> str:
     counts = Counter(r.experiment_id for r in training)
     if not policy.is_set("experiments"):  # inferred: every experiment, so the one most trained in
         named = [e.experiment_id for n in policy.experiments if (e := snapshot.experiment(n)) is not None]
@@ -197,7 +200,7 @@ def _leaderboards(training, names, policy, ranked) -> list[dict[str, Any]]:
     return boards
 
 
-def _reproduce(run: RunRecord, policy: Any) -> dict[str, Any]:
+def _reproduce(run: RunRecord, policy: Policy) -> dict[str, Any]:
     from mltrack.pressure.base import field_value
 
     commit = field_value(run, conventions.REQUIRED_FIELDS[conventions.PARAM_GIT_COMMIT])
@@ -260,8 +263,9 @@ def _hparams(runs: list[RunRecord], metric: str, top_ids: set[str]) -> list[dict
 
 def _over_time(runs: list[RunRecord], metric: str) -> dict[str, Any]:
     scored = sorted((r for r in runs if r.start_time and finite(r.metrics.get(metric))),
-                    key=lambda r: r.start_time)
-    changes, seen = [], None
+                    key=lambda r: r.start_time or 0)
+    changes: list[list[Any]] = []
+    seen = None
     for run in scored:
         version = run.params.get(conventions.PARAM_DATA_VERSION) or run.params.get(conventions.PARAM_DATA_HASH)
         if version and version != seen:
@@ -273,12 +277,12 @@ def _over_time(runs: list[RunRecord], metric: str) -> dict[str, Any]:
             "data_changes_more": max(0, len(changes) - 20), "runs": len(scored)}
 
 
-def _in_production(snapshot: StoreSnapshot, policy: Any) -> int:
+def _in_production(snapshot: StoreSnapshot, policy: Policy) -> int:
     return sum(1 for m in snapshot.registered_models if m.aliases.get(policy.production_alias)
                or any(v.current_stage == "Production" for v in m.versions))
 
 
-def _production(snapshot: StoreSnapshot, policy: Any, active: list[RunRecord]) -> list[dict[str, Any]]:
+def _production(snapshot: StoreSnapshot, policy: Policy, active: list[RunRecord]) -> list[dict[str, Any]]:
     from mltrack.promotions import previous_version, read_promotions
 
     # Inference runs by the (model, version) they name, indexed in one pass: scanning every run
@@ -288,7 +292,7 @@ def _production(snapshot: StoreSnapshot, policy: Any, active: list[RunRecord]) -
         name = run.params.get("model_name") or run.tags.get("model_name")
         if name is not None:
             inference[str(name), str(run.params.get("model_version") or run.tags.get("model_version"))].append(run)
-    models = []
+    models: list[dict[str, Any]] = []
     for model in snapshot.registered_models:
         if len(models) == MAX_TABLE_ROWS:  # the page shows these; the rest are only counted
             break

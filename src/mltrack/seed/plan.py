@@ -132,7 +132,7 @@ def build_timeline(configs: list[TrainConfig], val_accs: list[float], now: datet
         Promotion(2, source_v2, promoted[1], promoted[2]),
         Promotion(3, champion, promoted[2], None),
     )
-    inferences = []
+    inferences: list[InferenceSlot] = []
     for promotion in promotions:
         until = promotion.retired_at or now
         gap = (until - promotion.promoted_at).total_seconds() / (INFERENCE_PER_VERSION + 1)

@@ -141,8 +141,8 @@ class _Job:
         results, epoch_states = [], []
         for config in configs:
             states: list[dict] = []
-            results.append(train(config, on_epoch=lambda _s, m, out=states: out.append(
-                copy.deepcopy(m.state_dict()))))
+            results.append(train(config, on_epoch=lambda _s, m, out=states: out.append(  # type: ignore[misc]
+                copy.deepcopy(m.state_dict()))))  # (mypy cannot type a lambda with a bound default)
             epoch_states.append(states)
             self._tick()
         timeline = planning.build_timeline(configs, [r.history[-1]["val_acc"] for r in results],

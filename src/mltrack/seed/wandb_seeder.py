@@ -167,8 +167,8 @@ class _Job:
             key = (config, str(self.data_root))
             if key not in _TRAINED:  # deterministic: the same config trains to the same weights
                 epoch_states: list[dict] = []
-                result = recipe.train(config, self.data_root, on_epoch=lambda _s, m, keep=epoch_states: keep.append(
-                    {k: v.detach().clone() for k, v in m.state_dict().items()}))
+                result = recipe.train(config, self.data_root, on_epoch=lambda _s, m, keep=epoch_states: keep.append(  # type: ignore[misc]
+                    {k: v.detach().clone() for k, v in m.state_dict().items()}))  # (mypy cannot type a lambda with a bound default)
                 _TRAINED[key] = (result, epoch_states)
             self.results[index], self.states[index] = _TRAINED[key]
             self._report(index + 1, len(configs), "trained")

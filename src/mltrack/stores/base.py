@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from mltrack.model import ArtifactFile, StoreSnapshot
+from mltrack.stores.deadline import ReadDeadline
 from mltrack.uri import TrackingUri
 
 # progress(done, total_or_None, what)
@@ -20,7 +21,15 @@ Progress = Callable[[int, "int | None", str], None]
 
 @runtime_checkable
 class StoreAdapter(Protocol):
+    """Consumers (pressure/, report/, ops/, cli/, the pytest plugin) are typed against this
+    protocol, never a concrete adapter, and mypy (`make typecheck`, tests/test_typecheck.py)
+    proves each built-in adapter meets it (`_conforms` at the end of this module)."""
+
     uri: TrackingUri
+    # The overall deadline of the first read (opening + snapshot), or None: open_store starts it
+    # from `read_deadline_s`, the reader wraps the read in it (deadline.read_within) and the
+    # adapter caps its requests and retries at the time left.
+    read_deadline: ReadDeadline | None
 
     def server_version(self) -> str | None:
         """The tracking server's / SDK's version, for report headers."""
@@ -50,3 +59,14 @@ class StoreAdapter(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+
+
+if TYPE_CHECKING:
+    from mltrack.stores.mlflow_store import MlflowStore
+    from mltrack.stores.wandb_store import WandbStore
+
+    def _conforms(mlflow: MlflowStore, wandb: WandbStore) -> None:
+        """Never called: mypy checks that each built-in adapter is a StoreAdapter (a missing or
+        mistyped member fails `make typecheck`, naming it). A new backend adds a line here."""
+        adapter: StoreAdapter = mlflow
+        adapter = wandb

@@ -114,8 +114,8 @@ def history_models(text: str | None) -> tuple[LoggedModelRecord, ...]:
     for entry in entries if isinstance(entries, list) else ():
         if not isinstance(entry, dict):
             continue
-        flavors = entry.get("flavors") if isinstance(entry.get("flavors"), dict) else {}
-        pyfunc = flavors.get("python_function") if isinstance(flavors.get("python_function"), dict) else {}
+        flavors = found if isinstance(found := entry.get("flavors"), dict) else {}
+        pyfunc = found if isinstance(found := flavors.get("python_function"), dict) else {}
         env = pyfunc.get("env")
         env_files = tuple(sorted({v for v in (env.values() if isinstance(env, dict) else [env])
                                   if isinstance(v, str) and v}))

@@ -13,6 +13,7 @@ Nothing here writes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import re
 import time
@@ -228,7 +229,7 @@ class MlflowStore:
                                                         page_token=token))):
             # Searches return empty aliases; only get_registered_model fills them in.
             full = self._call(f"reading registered model {model.name!r}",
-                              lambda name=model.name: client.get_registered_model(name))
+                              functools.partial(client.get_registered_model, model.name))
             records.append(registered_model_record(full, full.aliases or {},
                                                    versions_by_name.get(model.name, ())))
             if progress:
@@ -252,7 +253,7 @@ class MlflowStore:
         for model_id in sorted(model_ids):
             model_files = self._walk(
                 f"listing files of logged model {model_id}",
-                lambda path, mid=model_id: self._client.list_logged_model_artifacts(mid, path))
+                functools.partial(self._client.list_logged_model_artifacts, model_id))
             files.extend(ArtifactFile(f"models/{model_id}/{f.path}", f.size) for f in model_files)
         return tuple(files)
 
@@ -262,7 +263,7 @@ class MlflowStore:
         pending: list[str | None] = [None]
         while pending:
             folder = pending.pop()
-            for info in self._call(what, lambda f=folder: list_dir(f)):
+            for info in self._call(what, functools.partial(list_dir, folder)):
                 if info.is_dir:
                     pending.append(info.path)
                 else:
@@ -313,7 +314,7 @@ class MlflowStore:
         return self._model_location(location) if location.startswith("models:/m-") else location
 
     def close(self) -> None:
-        self._client = None  # type: ignore[assignment] - MLflow pools close with the process
+        self._client = None  # type: ignore[assignment]  # MLflow pools close with the process
 
     def __enter__(self) -> MlflowStore:
         return self

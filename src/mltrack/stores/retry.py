@@ -54,8 +54,8 @@ def http_status(exc: BaseException) -> int | None:
         # MlflowException without a REST answer reports 500 for INTERNAL_ERROR; only trust the
         # code when the error came from a server's JSON body (RestException has `json`).
         return status if hasattr(exc, "json") else None
-    status = getattr(getattr(exc, "response", None), "status_code", None)
-    return status if isinstance(status, int) else None
+    code = getattr(getattr(exc, "response", None), "status_code", None)
+    return code if isinstance(code, int) else None
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -42,6 +42,7 @@ from mltrack.model import (
     ModelVersionRecord,
     RegisteredModelRecord,
     RunRecord,
+    RunTable,
     StoreSnapshot,
 )
 
@@ -312,7 +313,7 @@ def registered_model(name: str, arts: Sequence[WandbArtifact], runs_by_id: Mappi
             model_id=f"{art.name}:v{number}",
         ))
     model_tags = {conv.TAG_PROMOTIONS: json.dumps(promotions)} if promotions else {}
-    record = RegisteredModelRecord(
+    registered = RegisteredModelRecord(
         name=name,
         creation_time=versions[0].creation_time if versions else None,
         last_updated_time=versions[-1].creation_time if versions else None,
@@ -320,7 +321,7 @@ def registered_model(name: str, arts: Sequence[WandbArtifact], runs_by_id: Mappi
         aliases=owner,
         versions=tuple(versions),
     )
-    return record, {(art.name, art.digest): f"{art.name}:v{number}" for number, art in numbered}
+    return registered, {(art.name, art.digest): f"{art.name}:v{number}" for number, art in numbered}
 
 
 def build_snapshot(uri: str, runs: Iterable[WandbRun], *, server_version: str | None,
@@ -356,7 +357,7 @@ def build_snapshot(uri: str, runs: Iterable[WandbRun], *, server_version: str | 
         server_version=server_version,
         taken_at=int(time.time() * 1000),
         experiments=experiments,
-        runs=tuple(run_record(r, version_ids) for r in runs),
+        runs=RunTable(run_record(r, version_ids) for r in runs),
         registered_models=tuple(models),
         extras=all_extras,
     )

@@ -118,7 +118,7 @@ def _apply_metadata_file(run: WandbRun, folder: Path) -> None:
         return
     if not isinstance(meta, dict):
         return
-    git = meta.get("git") if isinstance(meta.get("git"), dict) else {}
+    git = found if isinstance(found := meta.get("git"), dict) else {}
     if not run.git_commit and git.get("commit"):
         run.git_commit, run.git_remote = str(git["commit"]), str(git.get("remote", "") or "")
     run.python_version = run.python_version or python_version(str(meta.get("python", "")))

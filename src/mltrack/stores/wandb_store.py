@@ -15,6 +15,7 @@ from pathlib import Path
 from mltrack.errors import StoreError, StoreUnreachable
 from mltrack.model import ArtifactFile, StoreSnapshot
 from mltrack.stores.base import Progress
+from mltrack.stores.deadline import ReadDeadline
 from mltrack.stores.wandb_log import CorruptLogError, UnreadableLogError
 from mltrack.stores.wandb_mapping import (
     MODEL_TYPE,
@@ -57,7 +58,7 @@ class WandbStore:
         self._snapshot: StoreSnapshot | None = None
         # The read's overall deadline, started by open_store; runner.read_snapshot enforces it
         # (stores/deadline.py) around the whole read.
-        self.read_deadline: object | None = None
+        self.read_deadline: ReadDeadline | None = None
         if uri.scheme == "wandb-offline":
             self.root: Path | None = Path(uri.raw[len("wandb-offline:"):]).expanduser()
             if not self.root.exists():

@@ -110,7 +110,7 @@ class MissingDataVersion(Rule):
         if "track" not in effects or "log:data" in effects or "read:data" not in effects:
             return
         reads = [s for s in ctx.calls if "read:data" in ctx.direct(s)]
-        site = reads[0] if reads else next(ctx.sites_with("read:data"))
+        site = reads[0] if reads else next(iter(ctx.sites_with("read:data")))
         yield self.finding(
             ctx, site.node,
             f"`{site.raw or site.name}` reads data in tracked code, but no hash or version of the "

@@ -288,8 +288,8 @@ def _output_path(ctx: FileContext, site: CallSite) -> cst.BaseExpression | None:
         return None
     if site.raw == "open" and not site.imported:
         mode = site.positional(1) or site.kwarg("mode")
-        text = literal_string(mode.value) if mode is not None else None
+        mode_text = literal_string(mode.value) if mode is not None else None
         target = site.positional(0) or site.kwarg("file")
-        if text and "w" in text and target is not None:
+        if mode_text and "w" in mode_text and target is not None:
             return target.value
     return None

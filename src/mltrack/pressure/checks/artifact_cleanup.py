@@ -74,6 +74,7 @@ def gather(ctx: GatherContext) -> dict[str, Any]:
     plan = plan_retention(ctx.snapshot, rules, inference_by_output=by_output)
     candidates = list(plan.candidates)
     prefetch_artifacts(ctx, candidates[: ctx.policy.cleanup_list_limit])
+    how_counts: dict[str, int]
     counted, failures, how_counts, total = 0, [], {}, 0
     estimated = 0
     listed = ctx.cache.get("artifacts", {})

@@ -85,7 +85,7 @@ def _versions(snapshot: StoreSnapshot, runs: list[RunRecord], hashes: Mapping[st
     commit_names = policy.required_fields.get(conventions.PARAM_GIT_COMMIT,
                                               conventions.REQUIRED_FIELDS[conventions.PARAM_GIT_COMMIT])
     experiment = snapshot.experiment(runs[0].experiment_id)
-    out = []
+    out: list[dict[str, Any]] = []
     for data_hash, members in groups.items():
         scored = ranked(members, policy)
         values = [r.metrics[policy.metric] for r in scored]

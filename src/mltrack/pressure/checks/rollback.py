@@ -73,7 +73,8 @@ def _plans(snapshot: StoreSnapshot, policy: Policy) -> list[dict[str, Any]]:
             listed = f"; candidates: {', '.join('v' + c for c in found.candidates)}" if found.candidates else ""
             plan["problem"] = f"{name!r}: previous production version cannot be identified ({why}{listed})"
         else:
-            run_id = model.version(previous).run_id
+            version = model.version(previous)
+            run_id = version.run_id if version is not None else None
             run = snapshot.run(run_id) if run_id else None
             if run is not None and run.lifecycle_stage == "deleted":
                 plan["problem"] = (f"{name!r}: the training run {run_id} of previous version v{previous} is "
