@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -210,7 +211,7 @@ def _resolve_policy(state: _SuiteState) -> None:
     state.policy, state.assumptions = resolve_policy(state.snapshot, state.policy)
 
 
-def assumption_lines(assumptions: Any) -> list[str]:
+def assumption_lines(assumptions: Iterable[Assumption | Mapping[str, Any]]) -> list[str]:
     """`assumed metric = val_acc (val_acc, 11 of 11 finished training runs); override: metric`."""
     from mltrack.pressure.assumptions import shown_value
 
