@@ -14,7 +14,7 @@ import argparse
 import time
 
 from mltrack.model import RunRecord, StoreSnapshot
-from mltrack.report.onboarding import _masked_snapshot
+from mltrack.report.masked_runs import masked_snapshot
 from mltrack.uri import redact
 
 
@@ -36,7 +36,8 @@ def main() -> None:
     args = parser.parse_args()
     data = snapshot(args.runs)
     started = time.perf_counter()
-    _, masked = _masked_snapshot(data)
+    view, masked = masked_snapshot(data)  # the runs are masked as they are read: read them all
+    masked += sum(count for _, count in view.runs.counted())
     took = time.perf_counter() - started
     print(f"mask params/tags of {args.runs:,} runs: {took:.2f} s ({masked:,} values masked)")
     lines = [f"cannot reach http://ci:p%40ss{i}@mlflow:5000/api?token=t{i}: refused" for i in range(10_000)]

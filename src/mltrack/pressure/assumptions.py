@@ -8,7 +8,9 @@ that overrides it. The assumptions travel with the results (the run outcome, `re
 `assumptions`, the report headers, the terminal), so a verdict on a store nobody configured
 says what it took for granted. A key the user set is never re-inferred.
 
-Pure: a snapshot and a policy in, a resolved policy and the assumptions out.
+Pure: a snapshot and a policy in, a resolved policy and the assumptions out. The runs are
+read as a stream (two passes at most) and only counts are kept, so a million-run store costs
+no more memory than a small one.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from mltrack.model import RunRecord, StoreSnapshot
-from mltrack.pressure.base import run_kinds_of
+from mltrack.model import StoreSnapshot
 from mltrack.pressure.policy import Policy, with_inferred
+from mltrack.run_kinds import run_kind
 
 # The keys zero configuration infers, in the order they are resolved (each may use the ones before).
 INFERABLE = ("experiments", "inference_experiments", "metric", "metric_goal", "registered_models",
@@ -86,12 +88,19 @@ def resolve(snapshot: StoreSnapshot, policy: Policy) -> tuple[Policy, tuple[Assu
     if not policy.is_set("experiments"):
         found.append(_experiments(snapshot))
         values["experiments"] = tuple(found[-1].value)
+    tally: list[_Tally] = []  # one pass over the runs serves both inferences below
+
+    def tallied() -> _Tally:
+        if not tally:
+            tally.append(_Tally.of(snapshot, current("experiments")))
+        return tally[0]
+
     if not policy.is_set("inference_experiments"):
-        assumption, kinds = _inference_experiments(snapshot, current("experiments"))
+        assumption, kinds = _inference_experiments(snapshot, tallied())
         found += [assumption, kinds]
         values["inference_experiments"] = tuple(assumption.value)
     if not policy.is_set("metric"):
-        found.append(_metric(snapshot, current("experiments"), policy.metric))
+        found.append(_metric(tallied(), policy.metric))
         values["metric"] = found[-1].value
     if not policy.is_set("metric_goal"):
         found.append(_goal(current("metric")))
@@ -112,13 +121,10 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
-def _active_runs(snapshot: StoreSnapshot) -> list[RunRecord]:
-    return [r for r in snapshot.runs if r.lifecycle_stage == "active"]
-
-
 def _experiments(snapshot: StoreSnapshot) -> Assumption:
     active = [e for e in snapshot.experiments if e.lifecycle_stage == "active"]
-    holding = Counter(r.experiment_id for r in _active_runs(snapshot))
+    # one pass over the runs, keeping a count per experiment (never the runs themselves)
+    holding = Counter(r.experiment_id for r in snapshot.runs if r.lifecycle_stage == "active")
     with_runs = [e for e in active if holding.get(e.experiment_id)]
     deleted = [e.name for e in snapshot.experiments if e.lifecycle_stage != "active"]
     chosen = with_runs or active
@@ -137,17 +143,42 @@ def _experiments(snapshot: StoreSnapshot) -> Assumption:
     return Assumption("experiments", [e.name for e in chosen], how, coverage, "experiments")
 
 
-def _runs_of(snapshot: StoreSnapshot, experiments: Iterable[str]) -> list[RunRecord]:
-    ids = {e.experiment_id for n in experiments if (e := snapshot.experiment(n)) is not None}
-    return [r for r in _active_runs(snapshot) if r.experiment_id in ids]
+@dataclass
+class _Tally:
+    """What the run-kind and metric inferences need from the active runs of the judged
+    experiments, gathered in one streaming pass: counts per experiment and per metric name,
+    bounded by experiments and metric names, never by runs."""
+
+    kinds: dict[str, Counter] = field(default_factory=dict)  # experiment id -> run kind -> runs
+    training: int = 0
+    finished: int = 0
+    metrics_training: Counter = field(default_factory=Counter)  # metric name -> training runs logging it
+    metrics_finished: Counter = field(default_factory=Counter)  # ... finished training runs
+
+    @classmethod
+    def of(cls, snapshot: StoreSnapshot, experiments: Iterable[str]) -> _Tally:
+        ids = {e.experiment_id for n in experiments if (e := snapshot.experiment(n)) is not None}
+        tally = cls()
+        for run in snapshot.runs:
+            if run.lifecycle_stage != "active" or run.experiment_id not in ids:
+                continue
+            # the kind as the policy's metric is not known yet (run_kinds_of(snapshot, None))
+            kind = run_kind(run, None)
+            tally.kinds.setdefault(run.experiment_id, Counter())[kind] += 1
+            if kind != "training":
+                continue
+            names = [k for k in run.metrics if not k.startswith(("system/", "_"))]
+            tally.training += 1
+            tally.metrics_training.update(names)
+            if run.status == "FINISHED":
+                tally.finished += 1
+                tally.metrics_finished.update(names)
+        return tally
 
 
-def _inference_experiments(snapshot: StoreSnapshot, experiments: Iterable[str]) -> tuple[Assumption, Assumption]:
+def _inference_experiments(snapshot: StoreSnapshot, tally: _Tally) -> tuple[Assumption, Assumption]:
     """Experiments whose runs are all inference runs, and how the runs were told apart."""
-    kinds: dict[str, Counter] = {}
-    kind_of = run_kinds_of(snapshot, None)
-    for run in _runs_of(snapshot, experiments):
-        kinds.setdefault(run.experiment_id, Counter())[kind_of[run.run_id]] += 1
+    kinds = tally.kinds
     names = {e.experiment_id: e.name for e in snapshot.experiments}
     only_inference = [names[i] for i, c in kinds.items() if c.get("inference") and set(c) == {"inference"}]
     total: Counter[str] = Counter()
@@ -180,23 +211,22 @@ def metric_rank(name: str) -> int:
     return 1
 
 
-def _metric(snapshot: StoreSnapshot, experiments: Iterable[str], fallback: str) -> Assumption:
-    kind_of = run_kinds_of(snapshot, None)
-    training = [r for r in _runs_of(snapshot, experiments) if kind_of[r.run_id] == "training"]
-    finished = [r for r in training if r.status == "FINISHED"]
-    pool, described = (finished, "finished training runs") if finished else (training, "training runs")
-    shared = Counter(k for r in pool for k in r.metrics if not k.startswith(("system/", "_")))
+def _metric(tally: _Tally, fallback: str) -> Assumption:
+    if tally.finished:
+        pool, shared, described = tally.finished, tally.metrics_finished, "finished training runs"
+    else:
+        pool, shared, described = tally.training, tally.metrics_training, "training runs"
     if not shared:
         how = (f"no {described[:-1]} logs a metric: kept {fallback!r}" if pool
                else f"no training runs: kept {fallback!r}")
-        return Assumption("metric", fallback, how, f"0 of {len(pool)} {described}", "metric")
+        return Assumption("metric", fallback, how, f"0 of {pool} {described}", "metric")
     name = min(shared, key=lambda k: (-shared[k], metric_rank(k), k))
     how = "the metric most " + described + " share"
     ties = [k for k in shared if shared[k] == shared[name] and k != name]
     if ties:
         shown = ", ".join(sorted(ties)[:4]) + (f" and {len(ties) - 4} more" if len(ties) > 4 else "")
         how += f" (tied with {shown}: validation/test names first, then training, then by name)"
-    return Assumption("metric", name, how, f"{name}, {shared[name]} of {len(pool)} {described}", "metric")
+    return Assumption("metric", name, how, f"{name}, {shared[name]} of {pool} {described}", "metric")
 
 
 def lower_is_better(metric: str) -> bool:

@@ -27,11 +27,19 @@ if TYPE_CHECKING:
 def key_numbers(snapshot: StoreSnapshot, policy: Policy, results: Sequence[CheckResult]) -> dict[str, Any]:
     from mltrack.pressure.base import is_inference, missing_fields
 
-    active = [r for r in snapshot.runs if r.lifecycle_stage == "active"]
-    untracked = sum(len(missing_fields(r, policy.required_fields)) for r in active if not is_inference(r, policy))
+    # One pass over the runs, keeping counts and the set of users (bounded by people, not runs).
+    active, untracked, users = 0, 0, set()
+    for run in snapshot.runs:
+        if run.lifecycle_stage != "active":
+            continue
+        active += 1
+        if run.user:
+            users.add(run.user)
+        if not is_inference(run, policy):
+            untracked += len(missing_fields(run, policy.required_fields))
     numbers: dict[str, Any] = {
-        "runs": len(active),
-        "users": len({r.user for r in active if r.user}),
+        "runs": active,
+        "users": len(users),
         "experiments": sum(1 for e in snapshot.experiments if e.lifecycle_stage == "active"),
         "untracked_fields": untracked,
         **check_numbers(results),

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mltrack import conventions
 from mltrack.model import CheckResult, RunRecord, RunTable, StoreSnapshot
-from mltrack.ranking import finite, rank
+from mltrack.ranking import diverged_value, finite
+from mltrack.report.masked_runs import MaskedRunTable, masked_snapshot
 from mltrack.report.schema import mask_results
-from mltrack.secrets import mask_fields, mask_value
+from mltrack.report.streaming import SortedSpill, TopN
+from mltrack.secrets import mask_value
 from mltrack.uri import redact
 
 if TYPE_CHECKING:
@@ -59,74 +61,229 @@ GLOSSARY = (
 
 def build_onboarding(snapshot: StoreSnapshot, policy: Policy, results: Sequence[CheckResult] = (),
                      history: History | None = None, now_ms: int | None = None) -> dict[str, Any]:
-    from mltrack.pressure.base import field_value, is_inference, ranked
+    from mltrack.pressure.base import field_value, is_inference
 
     now_ms = now_ms or int(time.time() * 1000)
     # Secrets are masked in the data, before anything reads a param or a tag, so the page (and
-    # whatever else renders this data) never holds one: see mltrack.secrets.
-    snapshot, masked_in_store = _masked_snapshot(snapshot)
+    # whatever else renders this data) never holds one: see mltrack.secrets. The runs are masked
+    # as they stream past (a view, not a copy of the store).
+    snapshot, masked_in_registry = masked_snapshot(snapshot)
     results, masked_in_checks = mask_results(tuple(results))
-    active = [r for r in snapshot.runs if r.lifecycle_stage == "active"]
-    training = [r for r in active if not is_inference(r, policy)]
     names = {e.experiment_id: e.name for e in snapshot.experiments}
     fields = dict(policy.required_fields)
-    main = _main_experiment(snapshot, policy, training)
-    main_runs = [r for r in training if r.experiment_id == main]
-    top = ranked(main_runs, policy)[:TOP_RUNS]
-    data = {
-        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now_ms / 1000)),
-        "uri": redact(snapshot.uri), "tracker": snapshot.tracker, "server_version": snapshot.server_version,
-        "metric": policy.metric, "metric_goal": policy.metric_goal,
-        "totals": {"experiments": sum(1 for e in snapshot.experiments if e.lifecycle_stage == "active"),
-                   "runs": len(active), "users": len({r.user for r in active if r.user}),
-                   "registered_models": len(snapshot.registered_models)},
-        "fields": list(fields),
-        "experiments": _experiments(active, names, fields, field_value, is_inference),
-        "users": _users(training, fields, field_value),
-        "leaderboards": _leaderboards(training, names, policy, ranked),
-        "leaderboards_more": max(0, len({r.experiment_id for r in training}) - MAX_BOARDS),
-        "main_experiment": names.get(main, main),
-        "learning_curves": _curves(top, policy.metric, history),
-        "hparams": _hparams(main_runs, policy.metric, {r.run_id for r in top}),
-        "over_time": _over_time(main_runs, policy.metric),
-        "production": _production(snapshot, policy, active),
-        "production_more": max(0, _in_production(snapshot, policy) - MAX_TABLE_ROWS),
-        "checks": [r.to_dict() for r in results],
-        "glossary": [list(item) for item in GLOSSARY],
-    }
+    shown_models = _production_plan(snapshot, policy)
+    # Two passes over the runs: the census counts everything per experiment and per user; the
+    # focus pass reads the main experiment and the leaderboards' experiments once those are known.
+    census = _Census(fields, field_value, is_inference, policy,
+                     wanted={pair for plan in shown_models for pair in plan.pairs})
+    census.read(snapshot.runs)
+    main = _main_experiment(snapshot, policy, census.training)
+    board_ids = [i for i, _ in sorted(census.training.items(), key=lambda kv: -kv[1])[:MAX_BOARDS]]
+    focus = _Focus(policy, main, board_ids, census.scored.get(main, 0), is_inference)
+    try:
+        focus.read(snapshot.runs)
+        top = focus.main_top.result()
+        data = {
+            "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now_ms / 1000)),
+            "uri": redact(snapshot.uri), "tracker": snapshot.tracker, "server_version": snapshot.server_version,
+            "metric": policy.metric, "metric_goal": policy.metric_goal,
+            "totals": {"experiments": sum(1 for e in snapshot.experiments if e.lifecycle_stage == "active"),
+                       "runs": census.active, "users": len(census.users),
+                       "registered_models": len(snapshot.registered_models)},
+            "fields": list(fields),
+            "experiments": _experiments(census, names, fields),
+            "users": _users(census, fields),
+            "leaderboards": _leaderboards(focus, board_ids, names, policy),
+            "leaderboards_more": max(0, len(census.training) - MAX_BOARDS),
+            "main_experiment": names.get(main, main),
+            "learning_curves": _curves(top, policy.metric, history),
+            "hparams": _hparams(focus, policy.metric),
+            "over_time": _over_time(focus),
+            "production": [plan.facts(snapshot, policy, census.inference) for plan in shown_models],
+            "production_more": max(0, _in_production(snapshot, policy) - MAX_TABLE_ROWS),
+            "checks": [r.to_dict() for r in results],
+            "glossary": [list(item) for item in GLOSSARY],
+        }
+    finally:
+        focus.over_time.close()
     data, masked_elsewhere = mask_value("", data)  # anything else secret-shaped, by value
-    data["masked_secrets"] = masked_in_store + masked_in_checks + masked_elsewhere
+    data["masked_secrets"] = census.masked + masked_in_registry + masked_in_checks + masked_elsewhere
     return data
 
 
-def _masked_snapshot(snapshot: StoreSnapshot) -> tuple[StoreSnapshot, int]:
-    """The snapshot with secret-looking param and tag values (runs, models, versions) masked,
-    and how many values were. Records without one are kept as they are (no copies)."""
-    total = 0
-
-    def masked(record: Any, **fields: Any) -> Any:
-        nonlocal total
-        changed = {}
-        for name, values in fields.items():
-            clean, count = mask_fields(values)
-            if count:
-                changed[name], total = clean, total + count
-        return dataclasses.replace(record, **changed) if changed else record
-
-    runs = RunTable(masked(r, params=r.params, tags=r.tags) for r in snapshot.runs)
-    models = []
-    for model in snapshot.registered_models:
-        versions = tuple(masked(v, tags=v.tags) for v in model.versions)
-        model = masked(model, tags=model.tags)
-        changed = any(new is not old for new, old in zip(versions, model.versions))
-        models.append(dataclasses.replace(model, versions=versions) if changed else model)
-    if not total:
-        return snapshot, 0
-    return dataclasses.replace(snapshot, runs=runs, registered_models=tuple(models)), total
+def _rank_key(policy: Policy) -> Callable[[RunRecord], tuple[Any, ...]]:
+    """mltrack.ranking's order (best first; ties newest first, then run id), as a sort key."""
+    sign = -1 if policy.higher_is_better else 1
+    metric = policy.metric
+    return lambda r: (sign * r.metrics[metric], -(r.start_time or 0), r.run_id)
 
 
-def _main_experiment(snapshot: StoreSnapshot, policy: Policy, training: list[RunRecord]) -> str:
-    counts = Counter(r.experiment_id for r in training)
+def _by_run_id(run: RunRecord) -> str:
+    return run.run_id
+
+
+@dataclasses.dataclass
+class _Group:
+    """Counts of one experiment's or one user's runs (the rows of the two tables)."""
+
+    runs: int = 0
+    users: Counter = dataclasses.field(default_factory=Counter)  # experiments: who ran them
+    experiments: set = dataclasses.field(default_factory=set)  # users: where they ran
+    first: int | None = None
+    last: int | None = None
+    finished: int = 0
+    training: int = 0  # runs whose completeness is scored
+    missing: Counter = dataclasses.field(default_factory=Counter)
+
+    def started(self, ms: int | None) -> None:
+        if ms:
+            self.first = ms if self.first is None else min(self.first, ms)
+            self.last = ms if self.last is None else max(self.last, ms)
+
+    def scored(self, run: RunRecord, fields: dict, field_value) -> None:
+        self.training += 1
+        for name, synonyms in fields.items():
+            if field_value(run, synonyms) is None:
+                self.missing[name] += 1
+
+    def completeness(self, fields: dict) -> tuple[float | None, dict[str, int]]:
+        slots = self.training * len(fields)
+        score = None if not slots else round(1 - sum(self.missing.values()) / slots, 3)
+        return score, {k: self.missing[k] for k in fields if self.missing[k]}
+
+
+class _Census:
+    """The first pass: every run once, kept as counts per experiment, user and model version."""
+
+    def __init__(self, fields: dict, field_value, is_inference, policy: Policy,
+                 wanted: set[tuple[str, str]]) -> None:
+        self.fields, self.field_value, self.is_inference, self.policy = fields, field_value, is_inference, policy
+        self.masked = 0
+        self.active = 0
+        self.users: set[str] = set()
+        self.experiments: dict[str, _Group] = {}  # active runs, by experiment id, in first-seen order
+        self.people: dict[str, _Group] = {}  # training runs, by user
+        self.training: Counter = Counter()  # training runs by experiment id, in first-seen order
+        self.scored: Counter = Counter()  # ... of them holding a finite metric
+        self.wanted = wanted
+        # inference runs naming a shown (model, version): how many, and the newest three
+        self.inference: dict[tuple[str, str], TopN] = {}
+
+    def read(self, runs: RunTable) -> None:
+        counted = runs.counted() if isinstance(runs, MaskedRunTable) else ((r, 0) for r in runs)
+        for run, masked in counted:
+            self.masked += masked
+            if run.lifecycle_stage == "active":
+                self.add(run)
+
+    def add(self, run: RunRecord) -> None:
+        self.active += 1
+        if run.user:
+            self.users.add(run.user)
+        exp = self.experiments.get(run.experiment_id) or self.experiments.setdefault(run.experiment_id, _Group())
+        exp.runs += 1
+        exp.users[run.user or "(unknown)"] += 1
+        exp.started(run.start_time)
+        if run.status == "FINISHED":
+            exp.finished += 1
+        if not self.is_inference(run):  # the experiments table scores by the default metric's kinds
+            exp.scored(run, self.fields, self.field_value)
+        if not self.is_inference(run, self.policy):
+            self.training[run.experiment_id] += 1
+            if finite(run.metrics.get(self.policy.metric)):
+                self.scored[run.experiment_id] += 1
+            user = run.user or "(unknown)"
+            person = self.people.get(user) or self.people.setdefault(user, _Group())
+            person.runs += 1
+            person.experiments.add(run.experiment_id)
+            person.started(run.start_time)
+            person.scored(run, self.fields, self.field_value)
+        name = run.params.get("model_name") or run.tags.get("model_name")
+        if name is not None and self.wanted:
+            pair = (str(name), str(run.params.get("model_version") or run.tags.get("model_version")))
+            if pair in self.wanted:
+                newest = self.inference.get(pair) or self.inference.setdefault(
+                    pair, TopN(3, key=lambda r: -(r.start_time or 0)))
+                newest.add(run)
+
+
+class _Focus:
+    """The second pass: the training runs of the leaderboards' experiments and the main one."""
+
+    def __init__(self, policy: Policy, main: str, boards: list[str], main_scored: int, is_inference) -> None:
+        self.policy, self.main, self.is_inference = policy, main, is_inference
+        key = _rank_key(policy)
+        self.boards = {i: (TopN(TOP_RUNS, key), TopN(MAX_TABLE_ROWS, _by_run_id)) for i in boards}
+        self.main_top: TopN = TopN(TOP_RUNS, key)
+        self.main_top_indexed: TopN = TopN(TOP_RUNS, lambda item: key(item[1]))
+        # hyperparameters: distinct values per param (a key with more than `limit` is never
+        # plotted, so its set is dropped), runs holding each, and the strided sample
+        self.main_scored = main_scored
+        self.limit = max(50, main_scored // 2)
+        self.values: dict[str, set[str] | None] = {}
+        self.holding: Counter = Counter()
+        self.picks = _stride(main_scored)
+        self.picked: list[tuple[int, RunRecord]] = []
+        self.seen = 0
+        self.over_time = SortedSpill()
+
+    def read(self, runs: RunTable) -> None:
+        metric = self.policy.metric
+        for run in runs:
+            if run.lifecycle_stage != "active":
+                continue
+            board = self.boards.get(run.experiment_id)
+            if board is None and run.experiment_id != self.main:
+                continue
+            if self.is_inference(run, self.policy):
+                continue
+            value = run.metrics.get(metric)
+            if board is not None:
+                if finite(value):
+                    board[0].add(run)
+                elif diverged_value(value):
+                    board[1].add(run)
+            if run.experiment_id == self.main and finite(value):
+                self.main_top.add(run)
+                self._note_hparams(run)
+                if run.start_time:
+                    version = (run.params.get(conventions.PARAM_DATA_VERSION)
+                               or run.params.get(conventions.PARAM_DATA_HASH))
+                    self.over_time.add(run.start_time, (run.start_time, value, version))
+
+    def _note_hparams(self, run: RunRecord) -> None:
+        index = self.seen
+        self.seen += 1
+        if index in self.picks:
+            self.picked.append((index, run))
+        else:
+            self.main_top_indexed.add((index, run))  # the top runs are always drawn
+        for key, value in run.params.items():
+            if key in PROVENANCE or key == conventions.PARAM_SEED:
+                continue
+            self.holding[key] += 1
+            held = self.values.setdefault(key, set())
+            if held is not None:
+                held.add(value)
+                if len(held) > self.limit:
+                    self.values[key] = None
+
+    def hparam_sample(self) -> list[RunRecord]:
+        """The strided sample of the main experiment's scored runs plus its top runs, in read order."""
+        top_ids = {r.run_id for r in self.main_top.result()}
+        extra = [item for item in self.main_top_indexed.result() if item[1].run_id in top_ids]
+        return [run for _, run in sorted(self.picked + extra, key=lambda item: item[0])]
+
+
+def _stride(count: int) -> set[int] | range:
+    """Positions of at most MAX_POINTS items of `count`, evenly strided (all when fewer)."""
+    if count <= MAX_POINTS:
+        return range(count)
+    stride = count / MAX_POINTS
+    return {int(i * stride) for i in range(MAX_POINTS)}
+
+
+def _main_experiment(snapshot: StoreSnapshot, policy: Policy, counts: Counter) -> str:
     if not policy.is_set("experiments"):  # inferred: every experiment, so the one most trained in
         named = [e.experiment_id for n in policy.experiments if (e := snapshot.experiment(n)) is not None]
         if any(counts.get(i) for i in named):
@@ -137,61 +294,41 @@ def _main_experiment(snapshot: StoreSnapshot, policy: Policy, training: list[Run
     return counts.most_common(1)[0][0] if counts else ""
 
 
-def _completeness(runs: list[RunRecord], fields: dict, field_value) -> tuple[float | None, dict[str, int]]:
-    missing = {name: sum(1 for r in runs if field_value(r, synonyms) is None) for name, synonyms in fields.items()}
-    slots = len(runs) * len(fields)
-    return (None if not slots else round(1 - sum(missing.values()) / slots, 3)), missing
-
-
-def _experiments(active, names, fields, field_value, is_inference) -> dict[str, Any]:
-    grouped: dict[str, list[RunRecord]] = defaultdict(list)
-    for run in active:
-        grouped[run.experiment_id].append(run)
+def _experiments(census: _Census, names: dict[str, str], fields: dict) -> dict[str, Any]:
+    groups = sorted(census.experiments.items(), key=lambda kv: -kv[1].runs)
     rows = []
-    for exp_id, runs in sorted(grouped.items(), key=lambda kv: -len(kv[1])):
-        training = [r for r in runs if not is_inference(r)]
-        score, missing = _completeness(training, fields, field_value)
-        starts = [r.start_time for r in runs if r.start_time]
-        users = Counter(r.user or "(unknown)" for r in runs)
-        rows.append({"name": names.get(exp_id, exp_id), "runs": len(runs), "users": len(users),
-                     "top_users": [u for u, _ in users.most_common(3)],
-                     "first_run": _iso(min(starts)) if starts else None,
-                     "last_run": _iso(max(starts)) if starts else None,
-                     "completeness": score, "missing": {k: v for k, v in missing.items() if v},
-                     "finished": sum(1 for r in runs if r.status == "FINISHED")})
-    return {"rows": rows[:MAX_TABLE_ROWS], "more": max(0, len(rows) - MAX_TABLE_ROWS)}
+    for exp_id, group in groups[:MAX_TABLE_ROWS]:
+        score, missing = group.completeness(fields)
+        rows.append({"name": names.get(exp_id, exp_id), "runs": group.runs, "users": len(group.users),
+                     "top_users": [u for u, _ in group.users.most_common(3)],
+                     "first_run": _iso(group.first), "last_run": _iso(group.last),
+                     "completeness": score, "missing": missing, "finished": group.finished})
+    return {"rows": rows, "more": max(0, len(groups) - MAX_TABLE_ROWS)}
 
 
-def _users(training, fields, field_value) -> dict[str, Any]:
-    grouped: dict[str, list[RunRecord]] = defaultdict(list)
-    for run in training:
-        grouped[run.user or "(unknown)"].append(run)
+def _users(census: _Census, fields: dict) -> dict[str, Any]:
+    groups = sorted(census.people.items(), key=lambda kv: (-kv[1].runs, kv[0]))
     rows = []
-    for user, runs in sorted(grouped.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        score, missing = _completeness(runs, fields, field_value)
-        starts = [r.start_time for r in runs if r.start_time]
-        rows.append({"user": user, "runs": len(runs), "experiments": len({r.experiment_id for r in runs}),
-                     "last_run": _iso(max(starts)) if starts else None, "completeness": score,
-                     "missing": {k: v for k, v in missing.items() if v}})
-    return {"rows": rows[:MAX_TABLE_ROWS], "more": max(0, len(rows) - MAX_TABLE_ROWS)}
+    for user, group in groups[:MAX_TABLE_ROWS]:
+        score, missing = group.completeness(fields)
+        rows.append({"user": user, "runs": group.runs, "experiments": len(group.experiments),
+                     "last_run": _iso(group.last), "completeness": score, "missing": missing})
+    return {"rows": rows, "more": max(0, len(groups) - MAX_TABLE_ROWS)}
 
 
-def _leaderboards(training, names, policy, ranked) -> list[dict[str, Any]]:
-    grouped: dict[str, list[RunRecord]] = defaultdict(list)
-    for run in training:
-        grouped[run.experiment_id].append(run)
+def _leaderboards(focus: _Focus, board_ids: list[str], names: dict[str, str], policy: Policy) -> list[dict[str, Any]]:
     boards = []
-    for exp_id, runs in sorted(grouped.items(), key=lambda kv: -len(kv[1]))[:MAX_BOARDS]:
-        order = rank(runs, policy.metric, policy.higher_is_better)
-        best = order.best_first[:TOP_RUNS]
+    for exp_id in board_ids:
+        scored, diverged = focus.boards[exp_id]
+        best = scored.result()
         if not best:
             continue
         boards.append({
-            "experiment": names.get(exp_id, exp_id), "scored_runs": len(order.best_first),
+            "experiment": names.get(exp_id, exp_id), "scored_runs": scored.count,
             # NaN / inf: diverged, never on the board, but named so nobody wonders where they went
             "diverged": [{"run_id": r.run_id, "name": r.name, "metric": str(r.metrics[policy.metric])}
-                         for r in order.diverged[:MAX_TABLE_ROWS]],
-            "diverged_more": max(0, len(order.diverged) - MAX_TABLE_ROWS),
+                         for r in diverged.result()],
+            "diverged_more": max(0, diverged.count - MAX_TABLE_ROWS),
             "top": [{"run_id": r.run_id, "name": r.name, "user": r.user, "metric": r.metrics[policy.metric],
                      "started": _iso(r.start_time),
                      "params": {k: v for k, v in sorted(r.params.items()) if k not in PROVENANCE}} for r in best],
@@ -232,20 +369,16 @@ def _curves(top: list[RunRecord], metric: str, history: History | None) -> list[
     return series
 
 
-def _hparams(runs: list[RunRecord], metric: str, top_ids: set[str]) -> list[dict[str, Any]]:
-    scored = [r for r in runs if finite(r.metrics.get(metric))]
-    values: dict[str, set[str]] = defaultdict(set)
-    for run in scored:
-        for key, value in run.params.items():
-            if key not in PROVENANCE and key != conventions.PARAM_SEED:
-                values[key].add(value)
-    varied = sorted((k for k, v in values.items() if 1 < len(v) <= max(50, len(scored) // 2)),
+def _hparams(focus: _Focus, metric: str) -> list[dict[str, Any]]:
+    # distinct values of the params that may be plotted (a set dropped past the limit is not)
+    values = {k: v for k, v in focus.values.items() if v is not None}
+    varied = sorted((k for k, v in values.items() if 1 < len(v) <= focus.limit),
                     key=lambda k: (-len(values[k]), k))[:MAX_HPARAMS]
-    sample = _sample(scored, top_ids)
+    sample = focus.hparam_sample()
     plots = []
     for key in sorted(varied):
         pairs = [(r.params[key], r.metrics[metric]) for r in sample if key in r.params]
-        total = sum(1 for r in scored if key in r.params)
+        total = focus.holding[key]
         numeric = all(_is_number(v) for v, _ in pairs)
         if numeric:
             xs = [float(v) for v, _ in pairs]
@@ -261,20 +394,24 @@ def _hparams(runs: list[RunRecord], metric: str, top_ids: set[str]) -> list[dict
     return plots
 
 
-def _over_time(runs: list[RunRecord], metric: str) -> dict[str, Any]:
-    scored = sorted((r for r in runs if r.start_time and finite(r.metrics.get(metric))),
-                    key=lambda r: r.start_time or 0)
+def _over_time(focus: _Focus) -> dict[str, Any]:
+    """The main experiment's scored runs in start-time order (sorted on disk past a few thousand):
+    the strided sample of points and where the data version changed."""
+    picks = _stride(focus.over_time.count)
+    points: list[list[Any]] = []
     changes: list[list[Any]] = []
-    seen = None
-    for run in scored:
-        version = run.params.get(conventions.PARAM_DATA_VERSION) or run.params.get(conventions.PARAM_DATA_HASH)
+    more, seen = 0, None
+    for index, (start, value, version) in enumerate(focus.over_time.sorted_rows()):
+        if index in picks:
+            points.append([start, value])
         if version and version != seen:
             if seen is not None or not changes:
-                changes.append([run.start_time, version[:12]])
+                if len(changes) < 20:
+                    changes.append([start, version[:12]])
+                else:
+                    more += 1
             seen = version
-    sample = _sample(scored, set())
-    return {"points": [[r.start_time, r.metrics[metric]] for r in sample], "data_changes": changes[:20],
-            "data_changes_more": max(0, len(changes) - 20), "runs": len(scored)}
+    return {"points": points, "data_changes": changes, "data_changes_more": more, "runs": focus.over_time.count}
 
 
 def _in_production(snapshot: StoreSnapshot, policy: Policy) -> int:
@@ -282,19 +419,35 @@ def _in_production(snapshot: StoreSnapshot, policy: Policy) -> int:
                or any(v.current_stage == "Production" for v in m.versions))
 
 
-def _production(snapshot: StoreSnapshot, policy: Policy, active: list[RunRecord]) -> list[dict[str, Any]]:
+@dataclasses.dataclass(frozen=True)
+class _ShownModel:
+    """A model in production that the page shows: read from the registry alone, before the runs."""
+
+    model: Any
+    current: str
+    previous: str | None
+    previous_from: str
+    records: Any
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        return [(self.model.name, v) for v in (self.current, self.previous) if v]
+
+    def facts(self, snapshot: StoreSnapshot, policy: Policy, inference: dict) -> dict[str, Any]:
+        model, records = self.model, self.records
+        return {"model": model.name, "alias": policy.production_alias,
+                "current": _version_facts(snapshot, model, self.current, records, policy, inference),
+                "previous": _version_facts(snapshot, model, self.previous, records, policy, inference)
+                if self.previous else None,
+                "previous_from": self.previous_from, "versions": len(model.versions)}
+
+
+def _production_plan(snapshot: StoreSnapshot, policy: Policy) -> list[_ShownModel]:
     from mltrack.promotions import previous_version, read_promotions
 
-    # Inference runs by the (model, version) they name, indexed in one pass: scanning every run
-    # per model version took minutes on a 1,000,000-run store with dozens of models.
-    inference: dict[tuple[str, str], list[RunRecord]] = defaultdict(list)
-    for run in active:
-        name = run.params.get("model_name") or run.tags.get("model_name")
-        if name is not None:
-            inference[str(name), str(run.params.get("model_version") or run.tags.get("model_version"))].append(run)
-    models: list[dict[str, Any]] = []
+    shown: list[_ShownModel] = []
     for model in snapshot.registered_models:
-        if len(models) == MAX_TABLE_ROWS:  # the page shows these; the rest are only counted
+        if len(shown) == MAX_TABLE_ROWS:  # the page shows these; the rest are only counted
             break
         current = model.aliases.get(policy.production_alias) or next(
             (v.version for v in model.versions if v.current_stage == "Production"), None)
@@ -303,12 +456,8 @@ def _production(snapshot: StoreSnapshot, policy: Policy, active: list[RunRecord]
         records = read_promotions(model.tags)
         listing = [(v.version, v.current_stage, v.tags) for v in model.versions]
         previous, how = previous_version(str(current), records, listing, policy.production_alias)
-        models.append({"model": model.name, "alias": policy.production_alias,
-                       "current": _version_facts(snapshot, model, str(current), records, policy, inference),
-                       "previous": _version_facts(snapshot, model, previous, records, policy, inference)
-                       if previous else None,
-                       "previous_from": how, "versions": len(model.versions)})
-    return models
+        shown.append(_ShownModel(model, str(current), previous, how, records))
+    return shown
 
 
 def _version_facts(snapshot, model, version: str, records, policy, inference) -> dict[str, Any]:
@@ -316,8 +465,9 @@ def _version_facts(snapshot, model, version: str, records, policy, inference) ->
 
     record = model.version(version)
     run = snapshot.run(record.run_id) if record and record.run_id else None
-    inference = list(inference.get((model.name, str(version)), ()))
-    inference.sort(key=lambda r: r.start_time or 0, reverse=True)
+    # inference runs naming this version, counted in the census with the newest three kept
+    newest = inference.get((model.name, str(version)))
+    latest = newest.result() if newest is not None else []
     return {
         "version": version, "run_id": record.run_id if record else None, "run_name": run.name if run else None,
         "run_deleted": bool(run and run.lifecycle_stage != "active"),
@@ -326,17 +476,9 @@ def _version_facts(snapshot, model, version: str, records, policy, inference) ->
         or (run.params.get(conventions.PARAM_DATA_VERSION) if run else None),
         "metric": (run.metrics.get(policy.metric) if run else None),
         "promoted_at": promoted_at(version, records, record.tags if record else {}),
-        "inference_runs": len(inference), "latest_inference": [r.name or r.run_id for r in inference[:3]],
+        "inference_runs": newest.count if newest is not None else 0,
+        "latest_inference": [r.name or r.run_id for r in latest],
     }
-
-
-def _sample(runs: list[RunRecord], keep: set[str]) -> list[RunRecord]:
-    """At most MAX_POINTS runs, evenly strided (deterministic), always including `keep`."""
-    if len(runs) <= MAX_POINTS:
-        return list(runs)
-    stride = len(runs) / MAX_POINTS
-    picked = {runs[int(i * stride)].run_id for i in range(MAX_POINTS)} | keep
-    return [r for r in runs if r.run_id in picked]
 
 
 def _thin(points: list[tuple[float, float]]) -> list[list[float]]:
