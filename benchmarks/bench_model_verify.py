@@ -7,7 +7,7 @@ Downloads `models:/NAME@production` once (default: the reference store's model, 
 `mltrack seed`), then times, in this process:
 
   verify       mltrack.model_verify on the downloaded directory (what audits do by default)
-  full load    mltrack.model_load in a child process: wall time, and the load itself as the
+  full load    mltrack.stores.model_load in a child process: wall time, and the load itself as the
                child measures it after its imports (what `answer_s` counts with --load-models)
 
 The production-model check compares download + verify (+ the load itself) with
@@ -31,8 +31,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    from mltrack.model_load import load_in_subprocess
-    from mltrack.model_verify import verify_model_dir
+    from mltrack.stores.model_access import check_model as verify_model_dir  # what audits call
+    from mltrack.stores.model_load import load_in_subprocess
     from mltrack.stores import open_store
 
     adapter = open_store(args.tracking_uri)

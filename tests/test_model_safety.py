@@ -24,8 +24,9 @@ from click.testing import CliRunner
 
 from fixtures.stores import booby_trapped_model as trap
 from mltrack.cli import main
-from mltrack.model_load import load_in_subprocess
 from mltrack.model_verify import FULL_LOAD, STATIC, WEIGHTS_ONLY, verify_model_dir
+from mltrack.stores.model_access import check_model
+from mltrack.stores.model_load import load_in_subprocess
 from mltrack.pressure.policy import policy_from_mapping
 from mltrack.errors import ConfigError
 
@@ -236,9 +237,25 @@ def test_a_hung_load_is_killed_at_the_timeout(tmp_path):
 
 
 def test_a_state_dict_is_loaded_weights_only(tmp_path):
+    """torch's weights-only load is the store layer's (stores/model_access.py); the core
+    verification, which imports no vendor SDK, reads the same archive statically."""
     torch.save({"w": torch.zeros(3, 2), "b": torch.ones(2)}, tmp_path / "weights.pt")
-    facts = verify_model_dir(tmp_path / "weights.pt")
+    facts = check_model(tmp_path / "weights.pt")
     assert facts["verified"] and facts["verified_by"] == WEIGHTS_ONLY and facts["weights"][0]["tensors"] == 2
+    assert not facts["loaded"]
+    static = verify_model_dir(tmp_path / "weights.pt")
+    assert static["verified"] and static["verified_by"] == STATIC and "tensors" not in static["weights"][0]
+
+
+def test_a_refused_weights_only_load_leaves_the_static_facts(tmp_path):
+    torch.save({"w": torch.zeros(3)}, tmp_path / "weights.pt")
+
+    def refuses(file):
+        raise RuntimeError("Weights only load failed\nmore")
+
+    facts = verify_model_dir(tmp_path / "weights.pt", load_weights_only=refuses)
+    assert facts["verified"] and facts["verified_by"] == STATIC
+    assert facts["weights"][0]["weights_only_refused"] == "RuntimeError: Weights only load failed"
 
 
 def test_a_pickled_object_is_scanned_never_loaded(tmp_path):

@@ -15,7 +15,11 @@ instead, reading bytes only:
 
 Each result says how it was verified (`verified_by`): `static` (structure read, nothing loaded),
 `weights-only` (tensors loaded by a loader that cannot run code). A full load is a separate,
-opt-in step (`mltrack.model_load`) that runs in a child process.
+opt-in step (`mltrack.stores.model_load`) that runs in a child process.
+
+This module reads bytes only and imports no vendor SDK: the weights-only load is torch's, so it
+is handed in by the store layer (`load_weights_only`, see `mltrack.stores.model_access`); without
+one, a torch archive is verified statically.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import json
 import pickletools
 import struct
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -62,12 +66,19 @@ class BrokenModel(Exception):
     """The model is missing files or a file is not what it claims to be."""
 
 
-def verify_model_dir(path: Path, listed: Mapping[str, int | None] | None = None) -> dict[str, Any]:
+# A weights-only loader: the number of tensors in a torch archive, loaded by a loader that cannot
+# run code; None when no such loader is available. It raises when the loader refuses the file.
+WeightsOnlyLoad = Callable[[Path], "int | None"]
+
+
+def verify_model_dir(path: Path, listed: Mapping[str, int | None] | None = None, *,
+                     load_weights_only: WeightsOnlyLoad | None = None) -> dict[str, Any]:
     """Facts about a downloaded model directory (or single weights file); never raises for a
-    broken model: `verified` is False and `error` says why."""
+    broken model: `verified` is False and `error` says why. `load_weights_only` (from the store
+    layer) loads the tensors of a plain torch archive; without it such a file is read statically."""
     facts: dict[str, Any] = {"verified": False}
     try:
-        facts.update(_verify(Path(path), listed))
+        facts.update(_verify(Path(path), listed, load_weights_only))
         facts["verified"] = True
     except BrokenModel as exc:
         facts["error"] = str(exc)
@@ -76,7 +87,8 @@ def verify_model_dir(path: Path, listed: Mapping[str, int | None] | None = None)
     return facts
 
 
-def _verify(path: Path, listed: Mapping[str, int | None] | None) -> dict[str, Any]:
+def _verify(path: Path, listed: Mapping[str, int | None] | None,
+            load_weights_only: WeightsOnlyLoad | None) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     root = path if path.is_dir() else path.parent
     if listed:
@@ -92,7 +104,7 @@ def _verify(path: Path, listed: Mapping[str, int | None] | None) -> dict[str, An
         weights = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
         if not weights:
             raise BrokenModel(f"no MLmodel file and no weights in {root.name}")
-    checked = [_check_file(w, root) for w in weights]
+    checked = [_check_file(w, root, load_weights_only) for w in weights]
     facts["weights"] = checked
     facts["verified_by"] = STATIC if any(c["verified_by"] == STATIC for c in checked) else WEIGHTS_ONLY
     if facts["verified_by"] == STATIC:
@@ -192,7 +204,7 @@ def _looks_like_safetensors(file: Path) -> bool:
         return handle.read(1) == b"{"
 
 
-def _check_file(file: Path, root: Path) -> dict[str, Any]:
+def _check_file(file: Path, root: Path, load_weights_only: WeightsOnlyLoad | None = None) -> dict[str, Any]:
     rel = file.relative_to(root).as_posix() if file != root and root in file.parents else file.name
     size = file.stat().st_size
     if size == 0:
@@ -201,7 +213,7 @@ def _check_file(file: Path, root: Path) -> dict[str, Any]:
     facts: dict[str, Any] = {"file": rel, "bytes": size}
     try:
         if kind == "zip":
-            facts.update(_check_zip(file))
+            facts.update(_check_zip(file, load_weights_only))
         elif kind == "pickle" and size > _MAX_SCANNED_PICKLE:
             facts.update(format="pickle", scan=f"not scanned (over {_MAX_SCANNED_PICKLE} bytes)", verified_by=STATIC)
         elif kind == "pickle":
@@ -215,7 +227,7 @@ def _check_file(file: Path, root: Path) -> dict[str, Any]:
     return facts
 
 
-def _check_zip(file: Path) -> dict[str, Any]:
+def _check_zip(file: Path, load_weights_only: WeightsOnlyLoad | None) -> dict[str, Any]:
     try:
         archive = zipfile.ZipFile(file)
     except zipfile.BadZipFile as exc:
@@ -232,11 +244,12 @@ def _check_zip(file: Path) -> dict[str, Any]:
         if any(n.endswith("archive_format") for n in names):
             return _check_pt2(archive, names)
         if pickles:
-            return _check_torch_zip(file, archive, pickles[0], names)
+            return _check_torch_zip(file, archive, pickles[0], names, load_weights_only)
         return {"format": "zip", "members": len(names), "checksums": "CRC-32 of every member", "verified_by": STATIC}
 
 
-def _check_torch_zip(file: Path, archive: zipfile.ZipFile, data_pkl: str, names: list[str]) -> dict[str, Any]:
+def _check_torch_zip(file: Path, archive: zipfile.ZipFile, data_pkl: str, names: list[str],
+                     load_weights_only: WeightsOnlyLoad | None) -> dict[str, Any]:
     prefix = data_pkl[: -len("data.pkl")]
     storages = [n for n in names if n.startswith(prefix + "data/") and not n.endswith("/")]
     scan = _scan_pickle(archive.read(data_pkl))
@@ -245,27 +258,15 @@ def _check_torch_zip(file: Path, archive: zipfile.ZipFile, data_pkl: str, names:
         facts["verified_by"] = STATIC  # a pickled module or custom class: weights_only would refuse it
         return facts
     try:
-        import torch
-    except ImportError:
-        facts["verified_by"] = STATIC
-        return facts
-    try:
-        loaded = torch.load(str(file), map_location="cpu", weights_only=True)
+        tensors = load_weights_only(file) if load_weights_only is not None else None
     except Exception as exc:  # noqa: BLE001 - refused or damaged: the static facts stand
         facts.update(verified_by=STATIC, weights_only_refused=f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
         return facts
-    facts.update(verified_by=WEIGHTS_ONLY, tensors=_count_tensors(loaded, torch))
+    if tensors is None:  # no weights-only loader (torch not installed, or none handed in)
+        facts["verified_by"] = STATIC
+        return facts
+    facts.update(verified_by=WEIGHTS_ONLY, tensors=tensors)
     return facts
-
-
-def _count_tensors(value: Any, torch: Any) -> int:
-    if isinstance(value, torch.Tensor):
-        return 1
-    if isinstance(value, Mapping):
-        return sum(_count_tensors(v, torch) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return sum(_count_tensors(v, torch) for v in value)
-    return 0
 
 
 # torch.export's serialized ScalarType numbers -> bytes per element (the common ones).

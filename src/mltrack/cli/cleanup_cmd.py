@@ -61,7 +61,7 @@ def cleanup_command(tracking_uri: str, keep_top: int | None, older_than: int | N
     from mltrack.uri import redact
 
     policy = load_policy(config_path)
-    adapter, client = open_for_write(tracking_uri, "cleanup")
+    adapter, writer = open_for_write(tracking_uri, "cleanup")
     outcome, journal = None, None
     try:
         snapshot = adapter.snapshot()
@@ -92,7 +92,7 @@ def cleanup_command(tracking_uri: str, keep_top: int | None, older_than: int | N
                 ({"run_id": i.run_id, "name": i.name, "experiment": i.experiment,
                   "experiment_id": experiment_of(i.run_id), "why": list(i.reasons)} for i in plan.candidates))
             try:
-                outcome = apply_cleanup(client, plan, journal)
+                outcome = apply_cleanup(writer, plan, journal)
             finally:
                 journal.close()
     finally:
@@ -168,9 +168,9 @@ def _restore(tracking_uri: str, journal: Path, fmt: str) -> None:
     from mltrack.ops.writable import open_for_write
 
     read_journal(journal)  # a bad journal is one line, before touching the store
-    adapter, client = open_for_write(tracking_uri, "cleanup --restore")
+    adapter, writer = open_for_write(tracking_uri, "cleanup --restore")
     adapter.close()
-    outcome = restore_journal(client, journal)
+    outcome = restore_journal(writer, journal)
     if fmt == "json":
         click.echo(json.dumps({"journal": str(journal), "restored": outcome.restored,
                                "already_active": outcome.already_active,

@@ -48,10 +48,10 @@ def rollback_command(tracking_uri: str, model_name: str, to_version: str | None,
     if alias is not None and not alias.strip():
         raise UsageError("--alias is empty: name the alias that means production")
     policy = load_policy(config_path)
-    adapter, client = open_for_write(tracking_uri, "rollback")
+    adapter, writer = open_for_write(tracking_uri, "rollback")
     try:
         # Explicit wins: --alias, then the policy's key; else the alias is read from the registry.
-        plan = plan_rollback(client, model_name, alias=alias or policy.production_alias,
+        plan = plan_rollback(writer, model_name, alias=alias or policy.production_alias,
                              alias_explicit=alias is not None, to_version=to_version, metric=policy.metric,
                              infer_alias=alias is None and not policy.is_set("production_alias"))
         say = lambda text: click.echo(for_terminal(text))  # noqa: E731 - store text, never raw
@@ -75,7 +75,7 @@ def rollback_command(tracking_uri: str, model_name: str, to_version: str | None,
                 raise RollbackDeclined("no answer at the prompt (stdin is closed); rollback declined, "
                                        "nothing changed", hint="pass --yes to roll back without asking") from None
 
-        outcome = rollback(client, adapter, plan, confirm=confirm, started=started,
+        outcome = rollback(writer, adapter, plan, confirm=confirm, started=started,
                            load_models=load_models or policy.load_models, force=force,
                            on_wait=lambda holder: say(f"Waiting: another rollback of {plan.model!r} "
                                                       f"(by {holder.get('by', '?')}) holds the model ..."))

@@ -15,17 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mltrack import conventions
-from mltrack.envvars import temporary_environ
 from mltrack.model import ArtifactFile, RunRecord, StoreSnapshot
 from mltrack.ops.cleanup_journal import Journal
 from mltrack.retention import DAY_MS, RetentionRules, find_output_inference, plan_retention
+from mltrack.stores.base import StoreWriter
 from mltrack.stores.retry import call_with_retry
 from mltrack.uri import redact
 
 __all__ = ["DAY_MS", "CleanupItem", "CleanupPlan", "ApplyOutcome", "plan_cleanup", "apply_cleanup"]
-
-# Writes fail fast (no MLflow-internal minutes of retries); ours are bounded: 3 attempts.
-_WRITE_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "15"}
 
 
 @dataclass(frozen=True)
@@ -105,27 +102,30 @@ class ApplyOutcome:
     error: str | None = None  # what stopped the apply
 
 
-def apply_cleanup(client: Any, plan: CleanupPlan, journal: Journal, *,
+def apply_cleanup(writer: StoreWriter, plan: CleanupPlan, journal: Journal, *,
                   progress: Callable[[int, int, str], None] | None = None) -> ApplyOutcome:
     """Soft-delete the plan's candidates in order, each recorded in the journal before and
     after. Re-read each run first and skip one that became protected since the plan (tagged to
-    keep, or no longer active). Stops at the first failure; never raises for a store error."""
+    keep, or no longer active). Stops at the first failure; never raises for a store error.
+    Requests fail fast (`writer.fail_fast`); ours are retried, bounded: 3 attempts."""
     outcome = ApplyOutcome()
     items = list(plan.candidates)
-    with temporary_environ(_WRITE_ENV):
+    with writer.fail_fast():
         for index, item in enumerate(items, start=1):
             started = False
             try:
-                run = call_with_retry(lambda: client.get_run(item.run_id))
-                if run.info.lifecycle_stage != "active":
-                    outcome.skipped.append((item.run_id, f"already {run.info.lifecycle_stage}"))
+                run = call_with_retry(lambda: writer.run(item.run_id))
+                if run is None:
+                    raise LookupError(f"run {item.run_id} does not exist")
+                if run.lifecycle_stage != "active":
+                    outcome.skipped.append((item.run_id, f"already {run.lifecycle_stage}"))
                     continue
-                if run.data.tags.get(conventions.TAG_KEEP, "").lower() == "true":
+                if run.tags.get(conventions.TAG_KEEP, "").lower() == "true":
                     outcome.skipped.append((item.run_id, f"tagged {conventions.TAG_KEEP}=true since the plan"))
                     continue
                 journal.record("deleting", item.run_id)
                 started = True
-                call_with_retry(lambda: client.delete_run(item.run_id))
+                call_with_retry(lambda: writer.delete_run(item.run_id))
                 journal.record("deleted", item.run_id)
                 outcome.deleted.append(item.run_id)
             except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - any failure or Ctrl-C: stop, say where

@@ -18,21 +18,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mltrack.envvars import temporary_environ
 from mltrack.errors import UsageError
+from mltrack.stores.base import StoreWriter
 from mltrack.stores.retry import call_with_retry, is_transient
 from mltrack.uri import redact
 
 KIND = "mltrack-cleanup"
-_RUN_ID = re.compile(r"^[0-9a-zA-Z_-]{1,64}$")
 VERSION = 1
-_WRITE_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "15"}
 
 
 def _now() -> str:
@@ -124,8 +121,8 @@ class RestoreOutcome:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (run id, why)
 
 
-def restore_journal(client: Any, path: Path) -> RestoreOutcome:
-    """Restore every run the journal deleted (or was deleting), one client, in order."""
+def restore_journal(writer: StoreWriter, path: Path) -> RestoreOutcome:
+    """Restore every run the journal deleted (or was deleting), one writer, in order."""
     contents = read_journal(path)
     outcome = RestoreOutcome()
     try:
@@ -134,11 +131,11 @@ def restore_journal(client: Any, path: Path) -> RestoreOutcome:
         appender = None  # a read-only journal still restores; the events are just not added
     journal = Journal(Path(path), appender) if appender else None
     try:
-        with temporary_environ(_WRITE_ENV):
+        with writer.fail_fast():
             touched = contents.touched()
-            stages = _stages_in_bulk(client, contents, touched)
+            stages = _stages_in_bulk(writer, contents, touched)
             for index, run_id in enumerate(touched):
-                event, facts = _restore_one(client, run_id, outcome, stages.get(run_id))
+                event, facts = _restore_one(writer, run_id, outcome, stages.get(run_id))
                 if journal:
                     journal.record(event, run_id, **facts)
                 if facts.get("store_down"):  # the store is gone: do not wait on each remaining run
@@ -151,40 +148,33 @@ def restore_journal(client: Any, path: Path) -> RestoreOutcome:
     return outcome
 
 
-def _stages_in_bulk(client: Any, contents: JournalContents, run_ids: list[str]) -> dict[str, str]:
-    """run id -> lifecycle stage, read 100 runs a request (one `get_run` each would double the
-    round trips of a restore); {} when the journal lacks experiment ids or the search fails."""
-    from mlflow.entities import ViewType
-
+def _stages_in_bulk(writer: StoreWriter, contents: JournalContents, run_ids: list[str]) -> dict[str, str]:
+    """run id -> lifecycle stage, read in bulk by the writer (one `run` each would double the
+    round trips of a restore); runs whose experiment the journal lacks are read one by one."""
     experiment_of = {r["run_id"]: r.get("experiment_id") for r in contents.header.get("runs", ())}
-    ids = [i for i in run_ids if _RUN_ID.match(i) and experiment_of.get(i)]  # only ids safe to quote
-    experiments = sorted({experiment_of[i] for i in ids})
-    stages: dict[str, str] = {}
-    for start in range(0, len(ids), 100):
-        chunk = ids[start:start + 100]
-        query = "attributes.run_id IN (" + ", ".join(f"'{i}'" for i in chunk) + ")"
-        try:
-            runs = call_with_retry(lambda: client.search_runs(experiments, query, run_view_type=ViewType.ALL,
-                                                              max_results=len(chunk)))
-        except Exception:  # noqa: BLE001 - fall back to one get_run per run
-            return stages
-        stages.update({r.info.run_id: r.info.lifecycle_stage for r in runs})
-    return stages
+    return writer.lifecycle_stages({i: experiment_of[i] for i in run_ids if experiment_of.get(i)})
 
 
-def _restore_one(client: Any, run_id: str, outcome: RestoreOutcome,
+def _restore_one(writer: StoreWriter, run_id: str, outcome: RestoreOutcome,
                  known_stage: str | None = None) -> tuple[str, dict[str, Any]]:
     """Restore one run unless it is active already (MLflow "restores" an active run without
     complaint, so the state is read first: the journal's last `deleting` may never have happened)."""
     try:
-        stage = known_stage or call_with_retry(lambda: client.get_run(run_id)).info.lifecycle_stage
+        stage = known_stage or _stage_now(writer, run_id)
         if stage == "active":
             outcome.already_active.append(run_id)
             return "restore-skipped", {"why": "already active"}
-        call_with_retry(lambda: client.restore_run(run_id))
+        call_with_retry(lambda: writer.restore_run(run_id))
     except Exception as exc:  # noqa: BLE001 - one run's failure is reported, not raised
         why = redact(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")  # MLflow quotes the URL
         outcome.failed.append((run_id, why))
         return "restore-failed", {"error": why, "store_down": is_transient(exc)}
     outcome.restored.append(run_id)
     return "restored", {}
+
+
+def _stage_now(writer: StoreWriter, run_id: str) -> str:
+    run = call_with_retry(lambda: writer.run(run_id))
+    if run is None:
+        raise LookupError(f"run {run_id} does not exist")
+    return run.lifecycle_stage

@@ -34,6 +34,9 @@ from typing import Any
 from mltrack import conventions
 from mltrack.errors import EXIT_FINDINGS, MltrackError
 from mltrack import promotions as promo
+from mltrack.model import ModelVersionRecord, RegisteredModelRecord
+from mltrack.stores.base import StoreAdapter, StoreWriter
+from mltrack.stores.model_access import model_access
 from mltrack.textsafe import for_terminal
 
 # The lease: one tag on the registered model, {"owner", "by", "expires"} (epoch seconds).
@@ -119,19 +122,21 @@ class RollbackOutcome:
     forced: list[str] = field(default_factory=list)  # what --force overrode
 
 
-def plan_rollback(client: Any, model: str, *, alias: str = conventions.PRODUCTION_ALIAS,
+def plan_rollback(writer: StoreWriter, model: str, *, alias: str = conventions.PRODUCTION_ALIAS,
                   alias_explicit: bool = False, to_version: str | None = None,
                   metric: str = conventions.METRIC, infer_alias: bool = False) -> RollbackPlan:
     """`infer_alias`: nobody named the alias, so find it in the registry the way the checks do
     (`assumptions.infer_production_alias`), keeping `alias` when none of the usual names is held."""
     if not model or not model.strip():
         raise RollbackRefused("the model name is empty: name a registered model")
-    registered = _registered_model(client, model)
-    versions = {str(v.version): v for v in _all_versions(client, model)}  # int on some stores
-    aliases = {str(k): str(v) for k, v in (registered.aliases or {}).items()}
+    registered = writer.registered_model(model)
+    if registered is None:
+        raise RollbackRefused(f"no registered model named {model!r}")
+    versions = {v.version: v for v in registered.versions}
+    aliases = dict(registered.aliases)
     assumed = None
     if infer_alias:
-        alias, assumed = _inferred_alias(registered, aliases, versions, alias)
+        alias, assumed = _inferred_alias(registered, alias)
     staged = sorted((k for k, v in versions.items() if v.current_stage == "Production"), key=_vkey)
     seen = (aliases.get(alias), tuple(staged))
     if alias in aliases:
@@ -150,7 +155,7 @@ def plan_rollback(client: Any, model: str, *, alias: str = conventions.PRODUCTIO
                               hint=f"aliases: {_listing(sorted(aliases))}; pass --alias" if aliases else None)
     else:
         current_version, moves_alias, moves_stages = staged[0], False, True
-    records = promo.read_promotions(registered.tags or {})
+    records = promo.read_promotions(registered.tags)
     if to_version is not None:
         target_version, how = str(to_version).strip(), "--to"
         if target_version not in versions:
@@ -159,7 +164,7 @@ def plan_rollback(client: Any, model: str, *, alias: str = conventions.PRODUCTIO
         if target_version == current_version:
             raise RollbackRefused(f"version {target_version} of {model!r} is already {alias!r}")
     else:
-        listing = [(key, v.current_stage or "None", v.tags or {}) for key, v in versions.items()]
+        listing = [(key, v.current_stage, v.tags) for key, v in versions.items()]
         found = promo.previous_production(current_version, records, listing, alias)
         if found.alone:
             raise RollbackRefused(f"model {model!r} has only one version (v{current_version}): "
@@ -175,83 +180,76 @@ def plan_rollback(client: Any, model: str, *, alias: str = conventions.PRODUCTIO
         target_version, how = found.version, found.how
     return RollbackPlan(
         model=model, alias=alias, metric_name=metric,
-        current=_facts(client, versions[current_version], records, metric),
-        target=_facts(client, versions[target_version], records, metric),
+        current=_facts(writer, versions[current_version], records, metric),
+        target=_facts(writer, versions[target_version], records, metric),
         how_known=how, moves_alias=moves_alias, moves_stages=moves_stages, seen=seen,
         promotions=tuple(records), assumed=assumed,
     )
 
 
-def _inferred_alias(registered: Any, aliases: dict[str, str], versions: dict[str, Any],
-                    fallback: str) -> tuple[str, str]:
+def _inferred_alias(record: RegisteredModelRecord, fallback: str) -> tuple[str, str]:
     """(the production alias, what was assumed in words), by the checks' own inference."""
     from mltrack.model import StoreSnapshot
     from mltrack.pressure.assumptions import describe, infer_production_alias
-    from mltrack.stores.mlflow_records import registered_model_record
 
-    record = registered_model_record(registered, aliases, versions.values())
     snapshot = StoreSnapshot(uri="", tracker="mlflow", server_version=None, taken_at=0,
                              registered_models=(record,))
     assumption = infer_production_alias(snapshot, [record.name], fallback)
     return str(assumption.value), describe(assumption) + " or --alias"
 
 
-def verify_loads(adapter: Any, model_uri: str, *, load_models: bool = False) -> dict[str, Any]:
+def verify_loads(adapter: StoreAdapter, model_uri: str, *, load_models: bool = False) -> dict[str, Any]:
     """Download `model_uri` through the read-only adapter and verify it without running it
-    (`verified`, `verified_by`); with `load_models`, also load it in a child process (`loaded`)."""
-    from mltrack.pressure.evidence import check_model
-
+    (`verified`, `verified_by`); with `load_models`, also load it in a child process (`loaded`).
+    Both through the store layer's `ModelAccess`."""
+    models = model_access(adapter)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mltrack-rollback-") as scratch:
         try:
-            local = Path(adapter.download_model(model_uri, Path(scratch)))
+            local = models.download_model(model_uri, Path(scratch))
         except Exception as exc:  # noqa: BLE001 - a model that does not download does not load
             return {"model_uri": model_uri, "verified": False, "loaded": False,
                     "error": f"download failed: {_line(exc)}"}
-        facts = check_model(local, load_models=load_models)
+        facts = models.verify_model(local, load_models=load_models)
     return {"model_uri": model_uri, **facts, "seconds": round(time.perf_counter() - started, 3)}
 
 
-def apply_rollback(client: Any, plan: RollbackPlan) -> None:
+def apply_rollback(writer: StoreWriter, plan: RollbackPlan) -> None:
     """Move the alias and/or the stages. Records are written only once production verified."""
     if plan.moves_alias:
-        client.set_registered_model_alias(plan.model, plan.alias, plan.target.version)
+        writer.set_alias(plan.model, plan.alias, plan.target.version)
     if plan.moves_stages:
-        with warnings.catch_warnings():  # stages are deprecated in MLflow 3 but still served
-            warnings.simplefilter("ignore")
-            client.transition_model_version_stage(plan.model, plan.target.version, "Production")
-            client.transition_model_version_stage(plan.model, plan.current.version, "Archived")
+        writer.set_stage(plan.model, plan.target.version, "Production")
+        writer.set_stage(plan.model, plan.current.version, "Archived")
 
 
-def record_rollback(client: Any, plan: RollbackPlan, *, by: str | None = None) -> None:
+def record_rollback(writer: StoreWriter, plan: RollbackPlan, *, by: str | None = None) -> None:
     """The promotion record (a tag of its own: a concurrent writer's record is never overwritten)
     and the version tags, exactly like the reference runs write them."""
     now = promo.utc_iso()
-    client.set_model_version_tag(plan.model, plan.current.version, conventions.TAG_PRODUCTION_UNTIL, now)
-    client.set_model_version_tag(plan.model, plan.target.version, conventions.TAG_PRODUCTION_SINCE, now)
+    writer.set_version_tag(plan.model, plan.current.version, conventions.TAG_PRODUCTION_UNTIL, now)
+    writer.set_version_tag(plan.model, plan.target.version, conventions.TAG_PRODUCTION_SINCE, now)
     try:  # the target is production again: an old "until" would contradict the alias
-        client.delete_model_version_tag(plan.model, plan.target.version, conventions.TAG_PRODUCTION_UNTIL)
+        writer.delete_version_tag(plan.model, plan.target.version, conventions.TAG_PRODUCTION_UNTIL)
     except Exception:  # noqa: BLE001 - absent tag
         pass
     record = promo.make_record(version=plan.target.version, previous=plan.current.version, alias=plan.alias,
                                by=by or _user(), when=now, reason=promo.REASON_ROLLBACK)
-    client.set_registered_model_tag(plan.model, *promo.new_record_tag(record))
+    writer.set_model_tag(plan.model, *promo.new_record_tag(record))
 
 
-def undo_move(client: Any, plan: RollbackPlan) -> None:
+def undo_move(writer: StoreWriter, plan: RollbackPlan) -> None:
     if plan.moves_alias:
-        client.set_registered_model_alias(plan.model, plan.alias, plan.current.version)
+        writer.set_alias(plan.model, plan.alias, plan.current.version)
     if plan.moves_stages:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            client.transition_model_version_stage(plan.model, plan.current.version, "Production")
-            client.transition_model_version_stage(plan.model, plan.target.version, "Archived")
+        writer.set_stage(plan.model, plan.current.version, "Production")
+        writer.set_stage(plan.model, plan.target.version, "Archived")
 
 
 undo_alias = undo_move  # the name callers used before stages could move alone
 
 
-def rollback(client: Any, adapter: Any, plan: RollbackPlan, *, confirm: Callable[[], bool],
+def rollback(writer: StoreWriter, adapter: StoreAdapter, plan: RollbackPlan, *, confirm: Callable[[], bool],
              force: bool = False, started: float | None = None, load_models: bool = False,
              on_wait: Callable[[dict[str, Any]], None] | None = None) -> RollbackOutcome:
     """Check the target, ask, then (leased, compare-and-set) move, verify, record.
@@ -276,11 +274,11 @@ def rollback(client: Any, adapter: Any, plan: RollbackPlan, *, confirm: Callable
         forced.append(problem)
     if not confirm():
         raise RollbackDeclined("rollback declined; nothing changed")
-    _still_as_planned(client, plan)  # before writing anything, even the lease
-    with _lease(client, plan, on_wait):
-        _still_as_planned(client, plan)  # the compare of compare-and-set, now that we hold the model
-        apply_rollback(client, plan)
-        serving = _serving(client, plan)
+    _still_as_planned(writer, plan)  # before writing anything, even the lease
+    with _lease(writer, plan, on_wait):
+        _still_as_planned(writer, plan)  # the compare of compare-and-set, now that we hold the model
+        apply_rollback(writer, plan)
+        serving = _serving(writer, plan)
         with warnings.catch_warnings():  # resolving a stage URI warns that stages are deprecated
             warnings.simplefilter("ignore", FutureWarning)
             after = verify_loads(adapter, plan.production_uri, load_models=load_models)
@@ -289,25 +287,25 @@ def rollback(client: Any, adapter: Any, plan: RollbackPlan, *, confirm: Callable
         moved = (serving[0] if plan.moves_alias else None,
                  serving[1] if plan.moves_stages else None) == expected
         if not moved or not (_verified(after) or force):
-            undo_move(client, plan)
+            undo_move(writer, plan)
             raise RollbackFailed(f"production did not verify after the move (serves {_describe(serving)}, "
                                  f"load: {after.get('error', 'ok')}); moved back to version {plan.current.version}")
-        record_rollback(client, plan)
+        record_rollback(writer, plan)
     return RollbackOutcome(plan, {"alias_resolves_to": target.version, **after},
                            time.perf_counter() - started, forced)
 
 
-def _serving(client: Any, plan: RollbackPlan) -> tuple[str | None, tuple[str, ...]]:
+def _serving(writer: StoreWriter, plan: RollbackPlan) -> tuple[str | None, tuple[str, ...]]:
     """What production is now, read fresh: (alias version, versions in stage Production)."""
-    registered = client.get_registered_model(plan.model)
-    aliases = {str(k): str(v) for k, v in (registered.aliases or {}).items()}
-    staged = sorted((str(v.version) for v in _all_versions(client, plan.model)
-                     if v.current_stage == "Production"), key=_vkey)
-    return aliases.get(plan.alias), tuple(staged)
+    registered = writer.registered_model(plan.model)
+    if registered is None:
+        raise RollbackRefused(f"model {plan.model!r} no longer exists")
+    staged = sorted((v.version for v in registered.versions if v.current_stage == "Production"), key=_vkey)
+    return registered.aliases.get(plan.alias), tuple(staged)
 
 
-def _still_as_planned(client: Any, plan: RollbackPlan) -> None:
-    now = _serving(client, plan)
+def _still_as_planned(writer: StoreWriter, plan: RollbackPlan) -> None:
+    now = _serving(writer, plan)
     if now != plan.seen:
         raise RollbackRefused(f"production of {plan.model!r} moved since this rollback was planned "
                               f"(was {_describe(plan.seen)}, now {_describe(now)}); nothing changed",
@@ -315,20 +313,20 @@ def _still_as_planned(client: Any, plan: RollbackPlan) -> None:
 
 
 @contextmanager
-def _lease(client: Any, plan: RollbackPlan,
+def _lease(writer: StoreWriter, plan: RollbackPlan,
            on_wait: Callable[[dict[str, Any]], None] | None = None) -> Iterator[None]:
     """Hold the model's rollback lease for the block; refuse (nothing changed) if another
     rollback holds it for longer than WAIT_S."""
     owner = uuid.uuid4().hex
     deadline = time.monotonic() + WAIT_S
     while True:
-        holder = _lease_holder(client, plan.model)
+        holder = _lease_holder(writer, plan.model)
         if holder is None:
-            _still_as_planned(client, plan)  # the winner may have moved production: refuse unwritten
-            client.set_registered_model_tag(plan.model, LOCK_TAG, json.dumps(
+            _still_as_planned(writer, plan)  # the winner may have moved production: refuse unwritten
+            writer.set_model_tag(plan.model, LOCK_TAG, json.dumps(
                 {"owner": owner, "by": _user(), "expires": time.time() + LEASE_S}))
             time.sleep(SETTLE_S)
-            holder = _lease_holder(client, plan.model)
+            holder = _lease_holder(writer, plan.model)
             if holder is not None and holder.get("owner") == owner:
                 break
         if holder is not None and on_wait is not None:
@@ -341,13 +339,13 @@ def _lease(client: Any, plan: RollbackPlan,
     try:
         yield
     finally:
-        if (_lease_holder(client, plan.model) or {}).get("owner") == owner:
-            client.delete_registered_model_tag(plan.model, LOCK_TAG)
+        if (_lease_holder(writer, plan.model) or {}).get("owner") == owner:
+            writer.delete_model_tag(plan.model, LOCK_TAG)
 
 
-def _lease_holder(client: Any, model: str) -> dict[str, Any] | None:
+def _lease_holder(writer: StoreWriter, model: str) -> dict[str, Any] | None:
     """The live lease on `model`, or None (none, unreadable or expired)."""
-    raw = (client.get_registered_model(model).tags or {}).get(LOCK_TAG)
+    raw = writer.model_tags(model).get(LOCK_TAG)
     try:
         holder = json.loads(raw) if raw else None
     except ValueError:
@@ -374,49 +372,28 @@ def _listing(versions: Any) -> str:
     return ", ".join(str(v) for v in versions)
 
 
-def _registered_model(client: Any, model: str) -> Any:
-    try:
-        return client.get_registered_model(model)
-    except Exception as exc:  # noqa: BLE001
-        if "RESOURCE_DOES_NOT_EXIST" in str(exc) or "not found" in str(exc).lower():
-            raise RollbackRefused(f"no registered model named {model!r}") from None
-        raise
-
-
-def _all_versions(client: Any, model: str) -> list[Any]:
-    found, token = [], None
-    quoted = model.replace("'", "\\'")
-    while True:
-        page = client.search_model_versions(f"name = '{quoted}'", max_results=200, page_token=token)
-        found.extend(page)
-        token = getattr(page, "token", None)
-        if not token:
-            return found
-
-
-def _facts(client: Any, version: Any, records: list[dict[str, Any]], metric: str) -> VersionFacts:
-    tags = dict(version.tags or {})
+def _facts(writer: StoreWriter, version: ModelVersionRecord, records: list[dict[str, Any]],
+           metric: str) -> VersionFacts:
+    tags = dict(version.tags)
     # The reference registration copies the metric and data version onto the version's tags.
+    value: str | float | None
     value, data_version = tags.get(metric), tags.get(conventions.VERSION_TAG_DATA_VERSION)
     run_state = None
     if version.run_id:
-        try:
-            run = client.get_run(version.run_id)
-        except Exception as exc:  # noqa: BLE001 - a run that is gone is a finding, not a crash
-            if "RESOURCE_DOES_NOT_EXIST" not in str(exc) and "not found" not in str(exc).lower():
-                raise
+        run = writer.run(version.run_id)  # a run that is gone is a finding, not a crash
+        if run is None:
             run_state = "missing"
         else:
-            run_state = "deleted" if run.info.lifecycle_stage == "deleted" else "active"
-            value = value if value is not None else run.data.metrics.get(metric)
-            data_version = data_version or run.data.params.get(conventions.PARAM_DATA_VERSION)
+            run_state = "deleted" if run.lifecycle_stage == "deleted" else "active"
+            value = value if value is not None else run.metrics.get(metric)
+            data_version = data_version or run.params.get(conventions.PARAM_DATA_VERSION)
     try:
         number = float(value) if value not in (None, "") else None
     except ValueError:
         number = None
     return VersionFacts(
-        version=str(version.version), run_id=version.run_id, metric=number, data_version=data_version,
-        promoted_at=promo.promoted_at(str(version.version), records, tags), stage=version.current_stage or "None",
+        version=version.version, run_id=version.run_id, metric=number, data_version=data_version,
+        promoted_at=promo.promoted_at(version.version, records, tags), stage=version.current_stage or "None",
         run_state=run_state,
     )
 

@@ -1,7 +1,8 @@
 """The opt-in rollback drill: rehearse a real rollback in a throwaway registered model.
 
-Writes only to a sandbox model named `mltrack-drill-<model>-<random>`, which is deleted in a
-`finally` block - even when the drill fails. The real model is never touched.
+Writes only to a sandbox model named `mltrack-drill-<model>-<random>` (the store layer's
+`ModelSandbox`, whose every write names the sandbox), which is deleted in a `finally` block -
+even when the drill fails. The real model is only read (its versions are copied).
 """
 
 from __future__ import annotations
@@ -12,35 +13,32 @@ from typing import Any
 
 from mltrack.pressure.base import GatherContext
 from mltrack.pressure.evidence import describe_error, fetch_and_load
+from mltrack.stores.writes import open_sandbox
 
 SANDBOX_PREFIX = "mltrack-drill-"
 SANDBOX_TAG = "mltrack.sandbox"
 
 
 def rollback_drill(ctx: GatherContext, model: str, current: str, previous: str) -> dict[str, Any]:
-    if ctx.adapter is None or getattr(ctx.adapter.uri, "tracker", "mlflow") != "mlflow":
+    sandbox = open_sandbox(ctx.adapter, f"{SANDBOX_PREFIX}{model}-{uuid.uuid4().hex[:8]}")
+    if sandbox is None:
         return {"ok": True, "skipped": "the drill needs an MLflow model registry"}
-    from mlflow.tracking import MlflowClient
-
-    raw = ctx.adapter.uri.raw
-    client = MlflowClient(tracking_uri=raw, registry_uri=raw)
     alias = ctx.policy.production_alias
-    sandbox = f"{SANDBOX_PREFIX}{model}-{uuid.uuid4().hex[:8]}"
-    facts: dict[str, Any] = {"sandbox": sandbox, "ok": False}
+    facts: dict[str, Any] = {"sandbox": sandbox.name, "ok": False}
     started = time.perf_counter()
     try:
-        client.create_registered_model(sandbox, tags={SANDBOX_TAG: "true"})
-        now = str(client.copy_model_version(f"models:/{model}/{current}", sandbox).version)
-        before = str(client.copy_model_version(f"models:/{model}/{previous}", sandbox).version)
+        sandbox.create(tags={SANDBOX_TAG: "true"})
+        now = sandbox.copy_version(model, current)
+        before = sandbox.copy_version(model, previous)
         real = {now: current, before: previous}  # sandbox version -> the real version it copies
-        client.set_registered_model_alias(sandbox, alias, now)
+        sandbox.set_alias(alias, now)
         rolled = time.perf_counter()
-        client.set_registered_model_alias(sandbox, alias, before)
-        served = str(client.get_model_version_by_alias(sandbox, alias).version)
-        load = fetch_and_load(ctx, f"models:/{sandbox}/{served}", "drill")
+        sandbox.set_alias(alias, before)
+        served = sandbox.alias_version(alias)
+        load = fetch_and_load(ctx, sandbox.model_uri(served), "drill")
         facts["rollback_s"] = round(time.perf_counter() - rolled, 3)
-        client.set_registered_model_alias(sandbox, alias, now)  # and forward again
-        forward = str(client.get_model_version_by_alias(sandbox, alias).version)
+        sandbox.set_alias(alias, now)  # and forward again
+        forward = sandbox.alias_version(alias)
         facts.update(served_after_rollback=real.get(served, f"sandbox v{served}"),
                      served_after_forward=real.get(forward, f"sandbox v{forward}"), load=load)
         if served != before or forward != now:
@@ -53,15 +51,7 @@ def rollback_drill(ctx: GatherContext, model: str, current: str, previous: str) 
         facts["error"] = describe_error(exc)
     finally:
         facts["seconds"] = round(time.perf_counter() - started, 3)
-        facts["sandbox_deleted"] = _delete(client, sandbox)
+        facts["sandbox_deleted"] = sandbox.delete()
     if not facts["sandbox_deleted"] and facts["ok"]:
-        facts.update(ok=False, error=f"sandbox {sandbox} could not be deleted")
+        facts.update(ok=False, error=f"sandbox {sandbox.name} could not be deleted")
     return facts
-
-
-def _delete(client, sandbox: str) -> bool:
-    try:
-        client.delete_registered_model(sandbox)
-        return True
-    except Exception as exc:  # noqa: BLE001
-        return "RESOURCE_DOES_NOT_EXIST" in str(exc)

@@ -1,5 +1,9 @@
 """Evidence gathering that talks to the store: downloads, model verification, artifact listings.
 
+Everything here goes through the store layer's protocols: the adapter (`StoreAdapter`), its
+models (`ModelAccess`: download, verify without running, the opt-in load in a child) and, for a
+local artifact store, `stores.local_artifacts`; no vendor SDK is imported here.
+
 Failures that mean "this artifact is broken" become evidence (the judge fails the check);
 failures that mean "the store is gone" are re-raised as `StoreUnreachable` so the runner turns
 this and every remaining check into an `error` instead of a misleading `fail`.
@@ -7,20 +11,22 @@ this and every remaining check into an `error` instead of a misleading `fail`.
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from mltrack.errors import StoreUnreachable
 from mltrack.model import ArtifactFile, RunRecord
-from mltrack.model_load import DEFAULT_TIMEOUT_S, load_in_subprocess
-from mltrack.model_verify import verify_model_dir
 from mltrack.pressure.base import GatherContext
+from mltrack.stores.local_artifacts import local_root, walk_local
+from mltrack.stores.model_access import DEFAULT_TIMEOUT_S, model_access
+from mltrack.stores.model_access import check_model as _check_model
 from mltrack.uri import redact
+
+__all__ = ["MODEL_SUFFIXES", "artifact_bytes", "artifacts_of", "check_model", "describe_error",
+           "fetch_and_load", "is_connection_error", "local_root", "prefetch_artifacts", "reraise_if_store_down"]
 
 _CONNECTION_WORDS = ("connection refused", "max retries exceeded", "failed to establish",
                      "connection aborted", "remote end closed", "timed out", "name or service not known")
@@ -65,7 +71,8 @@ def fetch_and_load(ctx: GatherContext, model_uri: str, label: str) -> dict[str, 
     facts: dict[str, Any] = {"model_uri": model_uri, "downloaded": False, "verified": False, "loaded": False}
     started = time.perf_counter()
     try:
-        local = Path(ctx.adapter.download_model(model_uri, dst))
+        models = model_access(ctx.adapter)
+        local = models.download_model(model_uri, dst)
     except Exception as exc:  # noqa: BLE001 - any failure to download is a finding
         reraise_if_store_down(exc)
         facts["error"] = f"download failed: {describe_error(exc)}"
@@ -75,9 +82,9 @@ def fetch_and_load(ctx: GatherContext, model_uri: str, label: str) -> dict[str, 
     facts["download_s"] = round(time.perf_counter() - started, 3)
     facts["bytes"] = _tree_bytes(local)
     checked_at = time.perf_counter()
-    listed = _listed_files(ctx, model_uri)
-    facts.update(check_model(local, load_models=ctx.policy.load_models, listed=listed,
-                             timeout_s=ctx.policy.timeout_s))
+    listed = _listed_files(ctx, model_uri, models.logged_model_of(ctx.snapshot, model_uri))
+    facts.update(models.verify_model(local, load_models=ctx.policy.load_models, listed=listed,
+                                     timeout_s=ctx.policy.timeout_s))
     facts["check_s"] = round(time.perf_counter() - checked_at, 3)
     # Time to answer "which model is in production, and are its weights intact": download plus
     # verification; with a full load, the load itself (`load_s`, measured in the child after its
@@ -93,22 +100,17 @@ def fetch_and_load(ctx: GatherContext, model_uri: str, label: str) -> dict[str, 
 def check_model(path: Path, *, load_models: bool = False, listed: Mapping[str, int | None] | None = None,
                 timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
     """Verify a downloaded model without running it; with `load_models`, also load it in a child
-    process. `loaded` is True only after a real load; `verified_by` names how it was verified."""
-    facts: dict[str, Any] = {"loaded": False, **verify_model_dir(path, listed)}
-    if not facts["verified"] or not load_models:
-        return facts
-    load = load_in_subprocess(path, timeout_s)
-    facts["verified_by"] = load["verified_by"]
-    facts.pop("note", None)
-    facts.update({k: v for k, v in load.items() if k != "verified_by"})
-    facts["verified"] = bool(load.get("loaded"))
-    return facts
+    process (the store layer's `ModelAccess.verify_model`, for a file that came another way than
+    `fetch_and_load`). `loaded` is True only after a real load; `verified_by` names how."""
+    return _check_model(path, load_models=load_models, listed=listed, timeout_s=timeout_s)
 
 
-def _listed_files(ctx: GatherContext, model_uri: str) -> dict[str, int | None] | None:
+def _listed_files(ctx: GatherContext, model_uri: str,
+                  behind: tuple[str | None, str | None]) -> dict[str, int | None] | None:
     """The model's files as the store lists them (path -> size), when the snapshot names the
-    logged model behind `model_uri` and the run's listing is at hand; else None."""
-    model_id, run_id = _logged_model_of(ctx, model_uri)
+    logged model behind `model_uri` (`behind`: its id and run) and the run's listing is at hand;
+    else None."""
+    model_id, run_id = behind
     run = ctx.snapshot.run(run_id) if run_id else None
     if not model_id or run is None:
         return None
@@ -123,17 +125,6 @@ def _listed_files(ctx: GatherContext, model_uri: str) -> dict[str, int | None] |
     return listed or None
 
 
-def _logged_model_of(ctx: GatherContext, model_uri: str) -> tuple[str | None, str | None]:
-    ref = model_uri[len("models:/"):] if model_uri.startswith("models:/") else ""
-    if ref.startswith("m-") and "/" not in ref:
-        owner = next((r for r in ctx.snapshot.runs if ref in r.logged_model_ids), None)
-        return ref, owner.run_id if owner else None
-    name, _, version = ref.partition("/")
-    model = ctx.snapshot.registered_model(name) if version else None
-    found = next((v for v in model.versions if v.version == version), None) if model else None
-    return (found.model_id, found.run_id) if found else (None, None)
-
-
 def _tree_bytes(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
@@ -141,19 +132,6 @@ def _tree_bytes(path: Path) -> int:
 
 
 # --------------------------------------------------------------------------- artifact listings
-
-
-def local_root(uri: str) -> Path | None:
-    """A run's artifact URI as a local directory, when the artifact store is the local disk."""
-    if not uri:
-        return None
-    if uri.startswith("file:"):
-        path = Path(unquote(urlsplit(uri).path))
-    elif uri.startswith("/"):
-        path = Path(uri)
-    else:
-        return None
-    return path
 
 
 def artifacts_of(ctx: GatherContext, run: RunRecord) -> tuple[tuple[ArtifactFile, ...] | None, str]:
@@ -165,7 +143,7 @@ def artifacts_of(ctx: GatherContext, run: RunRecord) -> tuple[tuple[ArtifactFile
     if run.artifacts is not None:
         found: tuple[tuple[ArtifactFile, ...] | None, str] = (run.artifacts, "snapshot")
     elif (root := local_root(run.artifact_uri)) is not None:
-        found = (_walk_local(run, root), "local disk")
+        found = (walk_local(run, root), "local disk")
     elif ctx.adapter is None:
         found = (None, "not listed (offline)")
     else:
@@ -196,30 +174,6 @@ def _list_remote(ctx: GatherContext, run: RunRecord) -> tuple[tuple[ArtifactFile
         if is_connection_error(exc):
             raise StoreUnreachable(f"the store stopped answering: {describe_error(exc)}") from None
         return None, f"listing failed: {describe_error(exc)}"
-
-
-def _walk_local(run: RunRecord, root: Path) -> tuple[ArtifactFile, ...]:
-    files = [ArtifactFile(str(p.relative_to(root)), p.stat().st_size) for p in _files(root)]
-    # MLflow 3 logged models live beside the runs: <experiment root>/models/<model_id>/artifacts
-    experiment_root = root.parent.parent if root.name == "artifacts" else root.parent
-    for model_id in run.logged_model_ids:
-        model_root = experiment_root / "models" / model_id / "artifacts"
-        files += [ArtifactFile(f"models/{model_id}/{p.relative_to(model_root)}", p.stat().st_size)
-                  for p in _files(model_root)]
-    return tuple(files)
-
-
-def _files(root: Path):
-    if not root.is_dir():
-        return
-    stack = [root]
-    while stack:
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(Path(entry.path))
-                elif entry.is_file(follow_symlinks=False):
-                    yield Path(entry.path)
 
 
 def artifact_bytes(files: tuple[ArtifactFile, ...]) -> int:

@@ -133,17 +133,11 @@ def run_checks(uri_or_adapter: str | StoreAdapter, policy: Policy, names: Sequen
 
 
 def prewarm_model_loading() -> None:
-    """Import torch in the background while the snapshot is read: a fixed ~2-10 s that the
-    first model load would otherwise pay after the read. Only torch: importing mlflow modules
-    from two threads at once trips over mlflow's circular imports."""
+    """Let the store layer import what its model loaders need in the background while the
+    snapshot is read (`stores.model_access.prewarm`)."""
+    from mltrack.stores.model_access import prewarm
 
-    def warm() -> None:
-        try:
-            import torch  # noqa: F401
-        except Exception:  # noqa: BLE001 - without torch the loaders say so themselves
-            pass
-
-    threading.Thread(target=warm, name="mltrack-prewarm", daemon=True).start()
+    prewarm()
 
 
 def run_offline(snapshot: StoreSnapshot, policy: Policy, evidence: dict[str, dict[str, Any]] | None = None,

@@ -6,7 +6,8 @@ then never in its own process: a child Python loads the model, prints its facts 
 private pipe, and exits. The parent reads JSON only; it never unpickles. A child that runs past
 the timeout is killed with its whole process group.
 
-Run as `python -m mltrack.model_load PATH` (the child side).
+Run as `python -m mltrack.stores.model_load PATH FD` (the child side). It lives in the store layer
+because the child loads the way the vendor does (`mlflow.pytorch`, `mlflow.pyfunc`, `torch.load`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def load_in_subprocess(path: Path, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict
     started = time.perf_counter()
     try:
         child = subprocess.Popen(
-            [sys.executable, "-m", "mltrack.model_load", str(path), str(write_end)],
+            [sys.executable, "-m", "mltrack.stores.model_load", str(path), str(write_end)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             pass_fds=(write_end,), start_new_session=True,  # its own group: a timeout kills it all
         )
