@@ -9,10 +9,11 @@ is stable across reads of the same store.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mltrack.bounded import Smallest
 from mltrack.model import RunRecord
 
 
@@ -28,35 +29,59 @@ def diverged_value(value: object) -> bool:
 
 @dataclass(frozen=True)
 class Ranking:
-    best_first: list[RunRecord]  # runs with a finite metric, best first
-    diverged: list[RunRecord] = field(default_factory=list)  # NaN / +-inf: never ranked
+    """`rank`'s answer. Unbounded (`top`/`diverged_limit` None): every scored and diverged run.
+    Bounded: the best `top` runs and the first `diverged_limit` diverged ones (by run id), with
+    the exact counts of both beside them, so a caller streaming a big store keeps only those."""
+
+    best_first: list[RunRecord]  # runs with a finite metric, best first (the best `top` of them)
+    diverged: list[RunRecord] = field(default_factory=list)  # NaN / +-inf: never ranked (by run id)
+    scored_count: int | None = None  # every run with a finite metric (None: len(best_first))
+    diverged_count: int | None = None  # every diverged run (None: len(diverged))
+
+    def __post_init__(self) -> None:
+        if self.scored_count is None:
+            object.__setattr__(self, "scored_count", len(self.best_first))
+        if self.diverged_count is None:
+            object.__setattr__(self, "diverged_count", len(self.diverged))
 
     @property
     def best(self) -> RunRecord | None:
         return self.best_first[0] if self.best_first else None
 
 
-def rank(runs: Iterable[RunRecord], metric: str, higher_is_better: bool) -> Ranking:
-    """Runs holding a finite `metric`, best first, and the runs whose value diverged."""
-    scored: list[RunRecord] = []
-    diverged: list[RunRecord] = []
+def rank_key(metric: str, higher_is_better: bool) -> Callable[[RunRecord], tuple[float, int, str]]:
+    """The order of the ranking: best value first; ties newest first, then by run id."""
+    sign = -1 if higher_is_better else 1
+    return lambda r: (sign * r.metrics[metric], -(r.start_time or 0), r.run_id)
+
+
+def _by_run_id(run: RunRecord) -> str:
+    return run.run_id
+
+
+def rank(runs: Iterable[RunRecord], metric: str, higher_is_better: bool, *,
+         top: int | None = None, diverged_limit: int | None = None) -> Ranking:
+    """Runs holding a finite `metric`, best first, and the runs whose value diverged. `top` /
+    `diverged_limit` keep only the best / first (by run id) of each while counting all, in
+    memory bounded by them: the same runs, in the same order, as slicing the full ranking."""
+    scored: Smallest[RunRecord] = Smallest(top, rank_key(metric, higher_is_better))
+    diverged: Smallest[RunRecord] = Smallest(diverged_limit, _by_run_id)
     for run in runs:
         value = run.metrics.get(metric)
         if finite(value):
-            scored.append(run)
+            scored.add(run)
         elif diverged_value(value):
-            diverged.append(run)
-    sign = -1 if higher_is_better else 1
-    scored.sort(key=lambda r: (sign * r.metrics[metric], -(r.start_time or 0), r.run_id))
-    diverged.sort(key=lambda r: r.run_id)
-    return Ranking(scored, diverged)
+            diverged.add(run)
+    return Ranking(scored.items(), diverged.items(), scored.count, diverged.count)
 
 
-def describe_diverged(runs: Iterable[RunRecord], metric: str, limit: int = 5) -> str:
-    """`trial-3 (val_loss=nan), trial-7 (val_loss=inf)`, the first `limit`, then a count."""
+def describe_diverged(runs: Iterable[RunRecord], metric: str, limit: int = 5, total: int | None = None) -> str:
+    """`trial-3 (val_loss=nan), trial-7 (val_loss=inf)`, the first `limit`, then a count
+    (`total`: how many diverged in all, when `runs` holds only the first of them)."""
     runs = list(runs)
+    total = len(runs) if total is None else total
     shown = ", ".join(f"{r.name or r.run_id} ({metric}={r.metrics.get(metric)})" for r in runs[:limit])
-    return shown + (f" and {len(runs) - limit} more" if len(runs) > limit else "")
+    return shown + (f" and {total - limit} more" if total > limit else "")
 
 
 def json_safe(value: Any, path: str = "", notes: list[str] | None = None) -> Any:

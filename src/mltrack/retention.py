@@ -17,15 +17,17 @@ deleted is itself a finding (the check fails on it).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from mltrack import conventions
+from mltrack.bounded import Smallest
 from mltrack.model import ArtifactFile, RunRecord, StoreSnapshot
-from mltrack.ranking import finite, rank as rank_runs
-from mltrack.run_kinds import (inference_signals, lineage, predictions_outputs, training_metrics,
+from mltrack.ranking import finite, rank_key
+from mltrack.run_kinds import (inference_signals, kinds_of, lineage, predictions_outputs, training_metrics,
                                version_run_ids)
 
 DAY_MS = 86_400_000
@@ -42,17 +44,108 @@ class RetentionRules:
     older_than_days: float = 30
 
 
-@dataclass(frozen=True)
+# Where a reason comes from, in the order the rules are applied: (run position, step) while the
+# runs stream by (0: the run's keep tag, 1: lineage an inference run gives another run, 2: the
+# run's own state), then the registry, then the top runs. A run's reasons are listed in this
+# order, so they read the same whatever held them.
+_STEP_KEEP, _STEP_LINEAGE, _STEP_OWN = 0, 1, 2
+Position = tuple[int, int, int]
+
+
 class RetentionPlan:
-    candidates: tuple[RunRecord, ...]  # what cleanup would delete, oldest first
-    why_candidate: Mapping[str, str]  # run id -> why it may go
-    protected: Mapping[str, tuple[str, ...]]  # run id -> why it must stay (active runs)
-    deleted_protected: tuple[dict[str, Any], ...] = ()  # protected runs already gone
-    rules: RetentionRules = field(default_factory=RetentionRules)
+    """What cleanup may delete and what must stay, worked out from the snapshot's runs as they
+    stream by: it keeps only the protections other records give a run (lineage, registered
+    versions, the top runs per experiment: few), and works each run's own out again when asked.
+
+    Streaming, in bounded memory: `walk()` ((run, why it may go | None, why it must stay) per
+    active run in read order), `iter_candidates()`, `first_candidates(n)` (oldest first) and the
+    counts. `candidates`, `why_candidate`, `protected` and `candidate_ids` hold every candidate
+    or protected run: for `mltrack cleanup`, which lists them all."""
+
+    def __init__(self, snapshot: StoreSnapshot, rules: RetentionRules, now_ms: int,
+                 inference_by_output: Mapping[str, str]) -> None:
+        self.rules = rules
+        self._snapshot = snapshot
+        self._now_ms = now_ms
+        self._by_output = dict(inference_by_output)
+        self._live = {e.experiment_id for e in snapshot.experiments if e.lifecycle_stage == "active"}
+        self._given, deleted_keep = _given_reasons(snapshot, rules, self._by_output)
+        self.deleted_protected: tuple[dict[str, Any], ...] = tuple(
+            _deleted_protected(snapshot, self._given, deleted_keep))
+        self._counts: tuple[int, int] | None = None
+
+    # -- streaming -------------------------------------------------------------------------
+    def walk(self) -> Iterator[tuple[RunRecord, str | None, tuple[str, ...]]]:
+        """(run, why it may go or None, why it must stay) for every active run of an active
+        experiment, in read order."""
+        rules, snapshot = self.rules, self._snapshot
+        for position, (run, kind) in enumerate(kinds_of(snapshot, rules.metric).pairs()):
+            if run.lifecycle_stage != "active" or (snapshot.experiments and run.experiment_id not in self._live):
+                continue
+            inference = kind == "inference" or run.run_id in self._by_output
+            reasons = _merged(self._given.get(run.run_id, ()),
+                              _own_reasons(run, position, rules, self._by_output, active=True, inference=inference))
+            age = None if not run.start_time else (self._now_ms - run.start_time) / DAY_MS
+            if age is None or age < rules.older_than_days:
+                reasons.append(f"newer than {rules.older_than_days:g} days"
+                               + ("" if age is not None else " (no start time)"))
+            if reasons:
+                yield run, None, tuple(dict.fromkeys(reasons))
+                continue
+            why = f"older than {rules.older_than_days:g} days ({age:.0f} d)"
+            why += (f", not in the top {rules.keep_top} by {rules.metric}" if rules.metric in run.metrics
+                    else f", no {rules.metric} logged")
+            yield run, why, ()
+
+    def iter_candidates(self) -> Iterator[tuple[RunRecord, str]]:
+        """(run, why it may go) for every candidate, in read order."""
+        return ((run, why) for run, why, _ in self.walk() if why is not None)
+
+    def first_candidates(self, limit: int | None) -> list[RunRecord]:
+        """The first `limit` candidates oldest first (start time, then run id): the order cleanup
+        deletes in and lists in."""
+        return Smallest(limit, _oldest_first).extend(run for run, _ in self.iter_candidates()).items()
+
+    def _count(self) -> tuple[int, int]:
+        if self._counts is None:
+            candidates = protected = 0
+            for _, why, _reasons in self.walk():
+                candidates += why is not None
+                protected += why is None
+            self._counts = (candidates, protected)
+        return self._counts
+
+    @property
+    def candidate_count(self) -> int:
+        return self._count()[0]
+
+    @property
+    def protected_count(self) -> int:
+        return self._count()[1]
+
+    # -- everything at once (mltrack cleanup lists every run) ---------------------------------
+    @functools.cached_property
+    def candidates(self) -> tuple[RunRecord, ...]:
+        """Every candidate, oldest first."""
+        return tuple(self.first_candidates(None))
+
+    @functools.cached_property
+    def why_candidate(self) -> Mapping[str, str]:
+        """run id -> why it may go, for every candidate."""
+        return {run.run_id: why for run, why in self.iter_candidates()}
+
+    @functools.cached_property
+    def protected(self) -> Mapping[str, tuple[str, ...]]:
+        """run id -> why it must stay, for every protected active run."""
+        return {run.run_id: reasons for run, why, reasons in self.walk() if why is None}
 
     @property
     def candidate_ids(self) -> list[str]:
         return [r.run_id for r in self.candidates]
+
+
+def _oldest_first(run: RunRecord) -> tuple[int, str]:
+    return (run.start_time or 0, run.run_id)
 
 
 def plan_retention(snapshot: StoreSnapshot, rules: RetentionRules = RetentionRules(), *,
@@ -62,105 +155,119 @@ def plan_retention(snapshot: StoreSnapshot, rules: RetentionRules = RetentionRul
     artifacts show to be inference runs (`find_output_inference` lists them). `now_ms` defaults
     to when the snapshot was taken, so the check and the command age runs alike."""
     now_ms = snapshot.taken_at if now_ms is None else now_ms
-    reasons, blamable = _content_reasons(snapshot, rules, inference_by_output or {})
-    live_experiments = {e.experiment_id for e in snapshot.experiments if e.lifecycle_stage == "active"}
-    pool = [r for r in snapshot.runs if r.lifecycle_stage == "active"
-            and (not snapshot.experiments or r.experiment_id in live_experiments)]
-    candidates, why_candidate = [], {}
-    for run in pool:
-        age = None if not run.start_time else (now_ms - run.start_time) / DAY_MS
-        if age is None or age < rules.older_than_days:
-            reasons[run.run_id].append(f"newer than {rules.older_than_days:g} days"
-                                       + ("" if age is not None else " (no start time)"))
-        if reasons[run.run_id]:
-            continue
-        why = f"older than {rules.older_than_days:g} days ({age:.0f} d)"
-        why += (f", not in the top {rules.keep_top} by {rules.metric}" if rules.metric in run.metrics
-                else f", no {rules.metric} logged")
-        candidates.append(run)
-        why_candidate[run.run_id] = why
-    candidates.sort(key=lambda r: (r.start_time or 0, r.run_id))
-    active_ids = {r.run_id for r in pool}
-    protected = {rid: tuple(dict.fromkeys(why)) for rid, why in reasons.items() if why and rid in active_ids}
-    return RetentionPlan(tuple(candidates), why_candidate, protected,
-                         tuple(_deleted_protected(snapshot, blamable)), rules)
+    return RetentionPlan(snapshot, rules, now_ms, inference_by_output or {})
 
 
 def find_output_inference(snapshot: StoreSnapshot, rules: RetentionRules, files_of: FilesOf,
                           now_ms: int | None = None) -> dict[str, str]:
     """run id -> predictions file, for would-be candidates that log no training metric and
     write a predictions artifact: inference runs known only by their output. Lists the
-    artifacts of those runs only (few), through `files_of`."""
-    found = {}
-    for run in plan_retention(snapshot, rules, now_ms=now_ms).candidates:
+    artifacts of those runs only (few), through `files_of`; the answer is oldest first."""
+    found = []
+    for run, _why in plan_retention(snapshot, rules, now_ms=now_ms).iter_candidates():
         if training_metrics(run, rules.metric):
             continue
         outputs = predictions_outputs(files_of(run))
         if outputs:
-            found[run.run_id] = outputs[0]
-    return found
+            found.append((_oldest_first(run), run.run_id, outputs[0]))
+    return {run_id: output for _, run_id, output in sorted(found)}
 
 
-def _content_reasons(snapshot: StoreSnapshot, rules: RetentionRules, by_output: Mapping[str, str]
-                     ) -> tuple[defaultdict[str, list[str]], dict[str, list[str]]]:
-    """(run id -> every protection reason, run id -> the reasons a deleted run can be blamed
-    for losing: keep tag, registered version, lineage of a live inference run)."""
-    reasons: defaultdict[str, list[str]] = defaultdict(list)
-    blamable: dict[str, list[str]] = defaultdict(list)
+def _own_reasons(run: RunRecord, position: int, rules: RetentionRules, by_output: Mapping[str, str],
+                 *, active: bool, inference: bool | None = None) -> list[tuple[Position, str, bool]]:
+    """The reasons the run itself gives to keep it: (where, why, blamable if it is lost)."""
+    own: list[tuple[Position, str, bool]] = []
+    if run.tags.get(conventions.TAG_KEEP, "").lower() == "true":
+        own.append(((position, _STEP_KEEP, 0), f"tagged {conventions.TAG_KEEP}=true", True))
+    if not active:
+        return own
+    if run.status in {"RUNNING", "SCHEDULED"}:
+        own.append(((position, _STEP_OWN, 0), f"still {run.status.lower()}", False))
+    if inference is not False:  # None: not known yet, so worked out here
+        signals = _signals(run, rules, by_output)
+        if signals:
+            own.append(((position, _STEP_OWN, 1), "inference run (" + "; ".join(signals) + ")", False))
+    return own
 
-    def protect(run_id: str, why: str, blame: bool = False) -> None:
-        reasons[run_id].append(why)
-        if blame:
-            blamable[run_id].append(why)
 
-    by_experiment: dict[str, list[RunRecord]] = defaultdict(list)
-    for run in snapshot.runs:
-        if run.tags.get(conventions.TAG_KEEP, "").lower() == "true":
-            protect(run.run_id, f"tagged {conventions.TAG_KEEP}=true", blame=True)
-        signals = inference_signals(run, rules.metric)
-        if run.run_id in by_output:
-            signals.append(f"writes predictions {by_output[run.run_id]}")
-        inference = bool(signals)
+def _signals(run: RunRecord, rules: RetentionRules, by_output: Mapping[str, str]) -> list[str]:
+    signals = inference_signals(run, rules.metric)
+    if run.run_id in by_output:
+        signals.append(f"writes predictions {by_output[run.run_id]}")
+    return signals
+
+
+def _merged(given: Iterable[tuple[Position, str, bool]], own: list[tuple[Position, str, bool]]) -> list[str]:
+    """A run's reasons in the order the rules gave them."""
+    return [why for _, why, _ in sorted((*given, *own), key=lambda entry: entry[0])]
+
+
+def _given_reasons(snapshot: StoreSnapshot, rules: RetentionRules, by_output: Mapping[str, str]
+                   ) -> tuple[dict[str, list[tuple[Position, str, bool]]], dict[str, tuple[int, RunRecord]]]:
+    """(run id -> the reasons other records give to keep it: the lineage of an inference run,
+    a registered version, the top runs and their sweep parents; run id -> (position, run) of the
+    deleted runs tagged to keep). One pass over the runs; memory follows the protections."""
+    given: dict[str, list[tuple[Position, str, bool]]] = defaultdict(list)
+    deleted_keep: dict[str, tuple[int, RunRecord]] = {}
+    kinds = kinds_of(snapshot, rules.metric)  # the inference signals, worked out once per run
+    top: dict[str, Smallest[RunRecord]] = {}
+    key = rank_key(rules.metric, rules.goal != "min")
+    position = -1
+    for position, (run, kind) in enumerate(kinds.pairs()):
+        active = run.lifecycle_stage == "active"
+        if not active and run.tags.get(conventions.TAG_KEEP, "").lower() == "true":
+            deleted_keep[run.run_id] = (position, run)
+        inference = kind == "inference" or run.run_id in by_output
         if inference:  # deleted inference runs still say where predictions came from
             for target, how in lineage(run, snapshot):
-                protect(target, f"lineage of inference run {run.name or run.run_id} ({how})",
-                        blame=run.lifecycle_stage == "active")
-        if run.lifecycle_stage != "active":
-            continue
-        if run.status in {"RUNNING", "SCHEDULED"}:
-            protect(run.run_id, f"still {run.status.lower()}")
-        if inference:
-            protect(run.run_id, "inference run (" + "; ".join(signals) + ")")
-        elif finite(run.metrics.get(rules.metric)):
-            by_experiment[run.experiment_id].append(run)
+                given[target].append(((position, _STEP_LINEAGE, 0),
+                                      f"lineage of inference run {run.name or run.run_id} ({how})", active))
+        if active and not inference and finite(run.metrics.get(rules.metric)):
+            top.setdefault(run.experiment_id, Smallest(rules.keep_top, key)).add(run)
+    after = position + 1
+    step = 0
     for model in snapshot.registered_models:
         for version in model.versions:
             aliases = "".join(f" @{a}" for a in version.aliases)
             stage = f" ({version.current_stage})" if version.current_stage not in ("None", "") else ""
             for run_id in version_run_ids(version, snapshot):
-                protect(run_id, f"behind registered version {model.name} v{version.version}{aliases}{stage}",
-                        blame=True)
-    parents = {r.run_id: r.tags.get(PARENT_TAG) for r in snapshot.runs}
-    for runs in by_experiment.values():
-        ranked = rank_runs(runs, rules.metric, higher_is_better=rules.goal != "min").best_first
+                step += 1
+                given[run_id].append(((after, 0, step), f"behind registered version {model.name} "
+                                      f"v{version.version}{aliases}{stage}", True))
+    for best in top.values():
         holding: set[str] = set()  # sweep parents already protected, by their best trial
-        for rank, run in enumerate(ranked[:rules.keep_top], start=1):
-            protect(run.run_id, f"top {rules.keep_top} by {rules.metric} (#{rank})")
-            parent, seen = parents.get(run.run_id), {run.run_id}
+        for rank, run in enumerate(best.items(), start=1):
+            step += 1
+            given[run.run_id].append(((after + 1, 0, step), f"top {rules.keep_top} by {rules.metric} (#{rank})", False))
+            parent, seen = run.tags.get(PARENT_TAG), {run.run_id}
             while parent and parent not in seen and parent not in holding:  # nested sweeps: every ancestor
-                protect(parent, f"parent of sweep holding top run {run.name or run.run_id} (#{rank})")
+                step += 1
+                given[parent].append(((after + 1, 0, step),
+                                      f"parent of sweep holding top run {run.name or run.run_id} (#{rank})", False))
                 holding.add(parent)
                 seen.add(parent)
-                parent = parents.get(parent)
-    return reasons, blamable
+                above = snapshot.run(parent)
+                parent = above.tags.get(PARENT_TAG) if above is not None else None
+    return dict(given), deleted_keep
 
 
-def _deleted_protected(snapshot: StoreSnapshot, blamable: Mapping[str, list[str]]) -> list[dict[str, Any]]:
+def _deleted_protected(snapshot: StoreSnapshot, given: Mapping[str, list[tuple[Position, str, bool]]],
+                       deleted_keep: Mapping[str, tuple[int, RunRecord]]) -> list[dict[str, Any]]:
+    """Runs protected for a reason that makes losing them a finding (a keep tag, a registered
+    version, the lineage of a live inference run) that are deleted or gone."""
     found = []
-    for run_id, why in blamable.items():
-        run = snapshot.run(run_id)
-        if run is None or run.lifecycle_stage != "active":
-            found.append({"run_id": run_id, "name": run.name if run else None,
-                          "state": "missing from the store" if run is None else run.lifecycle_stage,
-                          "protected_because": list(dict.fromkeys(why))})
+    blamed = {rid for rid, reasons in given.items() if any(blame for _, _, blame in reasons)}
+    for run_id in blamed | set(deleted_keep):
+        run: RunRecord | None
+        if run_id in deleted_keep:
+            position, run = deleted_keep[run_id]
+            own = _own_reasons(run, position, RetentionRules(), {}, active=False)
+        else:
+            run, own = snapshot.run(run_id), []
+            if run is not None and run.lifecycle_stage == "active":
+                continue
+        why = _merged((g for g in given.get(run_id, ()) if g[2]), own)
+        found.append({"run_id": run_id, "name": run.name if run else None,
+                      "state": "missing from the store" if run is None else run.lifecycle_stage,
+                      "protected_because": list(dict.fromkeys(why))})
     return sorted(found, key=lambda d: d["run_id"])

@@ -23,6 +23,7 @@ a child's own record always wins. Pure functions over mltrack.model records.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 
 from mltrack import conventions, synonyms
@@ -44,7 +45,14 @@ def parent_of(snapshot: StoreSnapshot | None, run: RunRecord) -> RunRecord | Non
     parent_id = run.tags.get(synonyms.TAG_PARENT_RUN)
     if snapshot is None or not parent_id or parent_id == run.run_id:
         return None
-    return snapshot.run(parent_id)
+    if not snapshot.runs.spilled:
+        return snapshot.run(parent_id)
+    # A spilled table reads each lookup from disk; a sweep's trials share a few parents, so
+    # the last few thousand answers are kept (bounded, thread-safe: checks gather in threads).
+    lookup = snapshot.__dict__.get("_parent_lookup")
+    if lookup is None:
+        lookup = snapshot.__dict__.setdefault("_parent_lookup", functools.lru_cache(maxsize=4096)(snapshot.runs.get))
+    return lookup(parent_id)
 
 
 # --------------------------------------------------------------------------- data

@@ -21,7 +21,8 @@ Pure functions over `mltrack.model` records. A dataset input logged with context
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from mltrack import conventions, synonyms
@@ -154,6 +155,53 @@ def run_kind(run: RunRecord, metric: str | None = conventions.METRIC) -> str:
     return "training"
 
 
+_KINDS = ("training", "inference", "other")
+_KIND_CODE = {kind: code for code, kind in enumerate(_KINDS)}
+
+
+class RunKinds(Mapping[str, str]):
+    """Each run's kind (`run_kind`), one byte per run position in read order: the checks, the
+    retention plan and the assumptions all ask, working it out costs tens of µs a run (regexes
+    over its params and tags), and a dict keyed by every run id would grow with the store.
+    `pairs()` streams (run, kind); looking a kind up by run id reads that run and works it out."""
+
+    def __init__(self, snapshot: StoreSnapshot, metric: str | None) -> None:
+        self._snapshot = snapshot
+        self._metric = metric
+        self._codes = bytearray(_KIND_CODE[run_kind(r, metric)] for r in snapshot.runs)
+
+    def pairs(self) -> Iterator[tuple[RunRecord, str]]:
+        """(run, kind) for every run, in read order."""
+        return ((run, _KINDS[code]) for run, code in zip(self._snapshot.runs, self._codes))
+
+    def __getitem__(self, run_id: str) -> str:
+        run = self._snapshot.run(run_id)
+        if run is None:
+            raise KeyError(run_id)
+        return run_kind(run, self._metric)
+
+    def __iter__(self) -> Iterator[str]:
+        return (run.run_id for run in self._snapshot.runs)
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+
+_KINDS_LOCK = threading.Lock()
+
+
+def kinds_of(snapshot: StoreSnapshot, metric: str | None) -> RunKinds:
+    """Every run's kind, worked out once per snapshot and metric (None: not known yet)."""
+    cache = snapshot.__dict__.setdefault("_run_kinds", {})  # not a field: never serialised
+    kinds = cache.get(metric)
+    if kinds is None:
+        with _KINDS_LOCK:  # checks ask from several threads at once: one pass, not one each
+            kinds = cache.get(metric)
+            if kinds is None:
+                kinds = cache[metric] = RunKinds(snapshot, metric)
+    return kinds
+
+
 def lineage(run: RunRecord, snapshot: StoreSnapshot) -> list[tuple[str, str]]:
     """(run id, how) for every run this run's lineage points to: a logged training run id, a
     `runs:/` URI, and the training runs behind every model version it names (by number, alias,
@@ -210,7 +258,8 @@ def _versions_named(model: RegisteredModelRecord, ref: ModelRef) -> Iterator:
 
 
 def _runs_of_logged_model(snapshot: StoreSnapshot, model_id: str) -> list[str]:
-    return [r.run_id for r in snapshot.runs if model_id in r.logged_model_ids]
+    """The runs that logged an MLflow 3 model, in read order: an indexed lookup, not a scan."""
+    return list(snapshot.runs.owners_of_logged_model(model_id))
 
 
 def _fields(run: RunRecord) -> Iterator[tuple[str, str]]:

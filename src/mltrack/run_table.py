@@ -113,6 +113,7 @@ class SpilledRunTable(RunTable):
                 return
             for (body,) in rows:
                 yield decode(body)
+            del rows  # one batch alive at a time, not two while the next is fetched
 
     def __getitem__(self, index: int) -> RunRecord:
         if index < 0:

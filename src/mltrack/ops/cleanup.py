@@ -81,9 +81,9 @@ def plan_cleanup(
         return CleanupItem(run.run_id, run.name, names.get(run.experiment_id, run.experiment_id), age,
                            reasons, size)
 
-    candidates = [item(r, (plan.why_candidate[r.run_id],), bytes_of(r) if bytes_of else _listed_bytes(r))
-                  for r in plan.candidates]
-    protected = [item(r, plan.protected[r.run_id]) for r in snapshot.runs if r.run_id in plan.protected]
+    candidates = [item(r, (why,), bytes_of(r) if bytes_of else _listed_bytes(r))
+                  for r, why in plan.iter_candidates()]
+    protected = [item(r, reasons) for r, why, reasons in plan.walk() if why is None]
     candidates.sort(key=lambda i: (-(i.bytes or 0), i.run_id))
     protected.sort(key=lambda i: (i.experiment, i.name, i.run_id))
     return CleanupPlan(tuple(candidates), tuple(protected), keep_top, older_than_days, metric)

@@ -9,7 +9,7 @@ evidence; the runner turns a store that dies during `gather` into an `error` res
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from mltrack.promotions import previous_version, read_promotions
 from mltrack.model import CheckResult, ModelVersionRecord, RegisteredModelRecord, RunRecord, Status, StoreSnapshot
 from mltrack.pressure.policy import Policy
 from mltrack.ranking import Ranking, rank
+from mltrack.ranking import rank_key as ranking_key
 from mltrack.stores.base import StoreAdapter
 
 Evidence = dict[str, Any]
@@ -130,48 +131,53 @@ def experiment_ids(snapshot: StoreSnapshot, names: Iterable[str]) -> set[str]:
     return {e.experiment_id for n in names if (e := snapshot.experiment(n)) is not None}
 
 
-def training_runs(snapshot: StoreSnapshot, policy: Policy, *, include_deleted: bool = False) -> list[RunRecord]:
-    """Runs of the configured (or inferred) experiments that trained: inference runs and
-    data-preparation jobs are told apart by content and left out (so are deleted runs)."""
+def training_runs(snapshot: StoreSnapshot, policy: Policy, *, include_deleted: bool = False) -> Iterator[RunRecord]:
+    """Runs of the configured (or inferred) experiments that trained, streamed in read order:
+    inference runs and data-preparation jobs are told apart by content and left out (so are
+    deleted runs). A generator: count or keep what you need, never a list of them all."""
     ids = experiment_ids(snapshot, policy.experiments)
-    kinds = run_kinds_of(snapshot, policy.metric)
-    return [
-        r for r in snapshot.runs
-        if r.experiment_id in ids and (include_deleted or r.lifecycle_stage == "active")
-        and kinds[r.run_id] == "training"
-    ]
+    for run, kind in run_kinds_of(snapshot, policy.metric).pairs():
+        if run.experiment_id in ids and (include_deleted or run.lifecycle_stage == "active") \
+                and kind == "training":
+            yield run
 
 
-def inference_runs(snapshot: StoreSnapshot, policy: Policy) -> list[RunRecord]:
+def inference_runs(snapshot: StoreSnapshot, policy: Policy) -> Iterator[RunRecord]:
     """Active runs of `inference_experiments`, and every active run whose content says it is
-    an inference run (wherever it was logged)."""
+    an inference run (wherever it was logged), streamed in read order."""
     ids = experiment_ids(snapshot, policy.inference_experiments)
-    kinds = run_kinds_of(snapshot, policy.metric)
-    return [
-        r for r in snapshot.runs
-        if r.lifecycle_stage == "active" and (r.experiment_id in ids or kinds[r.run_id] == "inference")
-    ]
+    for run, kind in run_kinds_of(snapshot, policy.metric).pairs():
+        if run.lifecycle_stage == "active" and (run.experiment_id in ids or kind == "inference"):
+            yield run
 
 
-def run_kinds_of(snapshot: StoreSnapshot, metric: str | None) -> Mapping[str, str]:
-    """run id -> "training" | "inference" | "other" (mltrack.run_kinds), worked out once per
-    snapshot and metric (None: not known yet): every check asks, and a store may hold 10,000 runs."""
-    cache = snapshot.__dict__.setdefault("_run_kinds", {})  # not a field: never serialised
-    kinds = cache.get(metric)
-    if kinds is None:
-        kinds = cache[metric] = {r.run_id: run_kinds.run_kind(r, metric) for r in snapshot.runs}
-    return kinds
+RunKinds = run_kinds.RunKinds
 
 
-def ranking(runs: Iterable[RunRecord], policy: Policy) -> Ranking:
+def run_kinds_of(snapshot: StoreSnapshot, metric: str | None) -> RunKinds:
+    """Every run's kind (mltrack.run_kinds.kinds_of), worked out once per snapshot and metric
+    (None: not known yet) and kept as one byte per run: every check asks, and a store may hold
+    1,000,000 runs."""
+    return run_kinds.kinds_of(snapshot, metric)
+
+
+def ranking(runs: Iterable[RunRecord], policy: Policy, *, top: int | None = None,
+            diverged_limit: int | None = None) -> Ranking:
     """The one ranking (mltrack.ranking) by the policy's metric: finite values best first, and
-    the diverged runs (NaN, +-inf) beside it, never ranked."""
-    return rank(runs, policy.metric, policy.higher_is_better)
+    the diverged runs (NaN, +-inf) beside it, never ranked. `top` / `diverged_limit` keep only
+    the best / first of each (with exact counts), for a stream of runs."""
+    return rank(runs, policy.metric, policy.higher_is_better, top=top, diverged_limit=diverged_limit)
 
 
-def ranked(runs: Iterable[RunRecord], policy: Policy) -> list[RunRecord]:
-    """Runs holding a finite metric, best first (ties: newest first, then run id)."""
-    return ranking(runs, policy).best_first
+def ranked(runs: Iterable[RunRecord], policy: Policy, top: int | None = None) -> list[RunRecord]:
+    """Runs holding a finite metric, best first (ties: newest first, then run id); the best
+    `top` of them only, when given (memory bounded by `top`, whatever the stream)."""
+    return ranking(runs, policy, top=top, diverged_limit=0).best_first
+
+
+def rank_key(policy: Policy) -> Callable[[RunRecord], tuple[float, int, str]]:
+    """The ranking's order as a sort key (for a caller keeping its own best per group)."""
+    return ranking_key(policy.metric, policy.higher_is_better)
 
 
 def iso(ms: int | None) -> str | None:
@@ -184,7 +190,10 @@ def age_days(snapshot: StoreSnapshot, ms: int | None) -> float | None:
     return None if ms is None else (snapshot.taken_at - ms) / 86_400_000
 
 
-def shorten(items: list[Any], limit: int = 20) -> list[Any]:
+EVIDENCE_LIMIT = 20  # items an evidence list shows (`shorten`, `First`): counts are reported beside
+
+
+def shorten(items: list[Any], limit: int = EVIDENCE_LIMIT) -> list[Any]:
     """Evidence lists stay readable: the first `limit` items (counts are reported beside)."""
     return items[:limit]
 

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from mltrack.bounded import Smallest
 from mltrack.model import Status, StoreSnapshot
-from mltrack.pressure.base import Check, GatherContext, Verdict
+from mltrack.pressure.base import EVIDENCE_LIMIT, Check, GatherContext, Verdict
 from mltrack.pressure.evidence import artifact_bytes, artifacts_of, local_root, prefetch_artifacts
 from mltrack.pressure.policy import Policy
 from mltrack.retention import RetentionPlan, RetentionRules, find_output_inference, plan_retention
@@ -72,28 +73,33 @@ def gather(ctx: GatherContext) -> dict[str, Any]:
     rules = rules_of(ctx.policy)
     by_output = find_output_inference(ctx.snapshot, rules, lambda run: artifacts_of(ctx, run)[0])
     plan = plan_retention(ctx.snapshot, rules, inference_by_output=by_output)
-    candidates = list(plan.candidates)
-    prefetch_artifacts(ctx, candidates[: ctx.policy.cleanup_list_limit])
-    how_counts: dict[str, int]
-    counted, failures, how_counts, total = 0, [], {}, 0
-    estimated = 0
+    prefetch_artifacts(ctx, plan.first_candidates(ctx.policy.cleanup_list_limit))
+    counted, total, estimated = 0, 0, 0
+    # Candidates stream by in read order; what the evidence lists is in cleanup's order (oldest
+    # first): the first listing failures, and each way of listing where it was first used.
+    failures: Smallest[tuple[tuple[int, str], dict[str, Any]]] = Smallest(EVIDENCE_LIMIT, lambda f: f[0])
+    how_counts: dict[str, int] = {}
+    how_first: dict[str, tuple[int, str]] = {}
     listed = ctx.cache.get("artifacts", {})
-    for run in candidates:
+    for run, _why in plan.iter_candidates():
         if run.artifacts is None and local_root(run.artifact_uri) is None and run.run_id not in listed:
             estimated += 1  # beyond cleanup_list_limit: estimated from the listed runs' mean
             continue
+        order = (run.start_time or 0, run.run_id)
         files, how = artifacts_of(ctx, run)
         if files is None:
-            failures.append({"run_id": run.run_id, "error": how})
+            failures.add((order, {"run_id": run.run_id, "error": how}))
             continue
         counted += 1
         total += artifact_bytes(files)
         how_counts[how] = how_counts.get(how, 0) + 1
+        how_first[how] = min(how_first.get(how, order), order)
     if estimated and counted:
         total += round(total / counted * estimated)
     return CleanupEvidence(reclaimable_bytes=total, runs_counted=counted, runs_estimated=estimated,
-                           listed_by=how_counts, listing_failures=failures[:20],
-                           listing_failure_count=len(failures), inference_by_output=by_output).to_dict()
+                           listed_by={how: how_counts[how] for how in sorted(how_counts, key=how_first.__getitem__)},
+                           listing_failures=[failure for _, failure in failures.items()],
+                           listing_failure_count=failures.count, inference_by_output=by_output).to_dict()
 
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
@@ -103,9 +109,11 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
                        f"({len(snapshot.experiments)} experiment(s), all empty): nothing to reclaim or protect",
                        {"experiments": [e.name for e in snapshot.experiments][:20]})
     plan = cleanup_plan(snapshot, policy, evidence.get("inference_by_output"))
+    # the candidates' ids, oldest first: the first cleanup_list_limit of them (the count is beside)
+    shown = [r.run_id for r in plan.first_candidates(policy.cleanup_list_limit)]
     facts: dict[str, Any] = {
-        "candidates": len(plan.candidates), "candidate_run_ids": plan.candidate_ids,
-        "protected": len(plan.protected), "keep_top": policy.keep_top, "older_than_days": policy.old_run_days,
+        "candidates": plan.candidate_count, "candidate_run_ids": shown,
+        "protected": plan.protected_count, "keep_top": policy.keep_top, "older_than_days": policy.old_run_days,
         "deleted_protected": list(plan.deleted_protected), **dict(evidence),
     }
     facts["how_counted"] = (f"{evidence.get('runs_counted', 0)} runs listed "
@@ -123,8 +131,8 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
                        f"{evidence['listing_failures'][0]['error']}", facts,
                        "Check the artifact store's permissions and reachability")
     mib = evidence.get("reclaimable_bytes", 0) / 2**20
-    return Verdict(Status.PASS, f"{len(plan.candidates)} unprotected runs older than {policy.old_run_days} days "
-                   f"could be cleaned up, freeing {mib:.1f} MiB; {len(plan.protected)} runs protected, "
+    return Verdict(Status.PASS, f"{plan.candidate_count} unprotected runs older than {policy.old_run_days} days "
+                   f"could be cleaned up, freeing {mib:.1f} MiB; {plan.protected_count} runs protected, "
                    "none at risk (nothing deleted)", facts)
 
 

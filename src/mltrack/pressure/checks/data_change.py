@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from statistics import mean
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 from mltrack import conventions, run_facts
+from mltrack.bounded import ExactMean, First
 from mltrack.model import RunRecord, Status, StoreSnapshot
-from mltrack.pressure.base import Check, Verdict, iso, ranked, run_ref, shorten, training_runs
+from mltrack.pressure.base import EVIDENCE_LIMIT, Check, Verdict, iso, rank_key, run_ref, training_runs
+from mltrack.ranking import finite
 from mltrack.pressure.policy import Policy
 
 DOC = """\
@@ -35,73 +37,101 @@ lint rule `missing-data-version` flags training scripts that do not.
 """
 
 
+@dataclass
+class _Version:
+    """One data version of one experiment, aggregated while the runs stream by."""
+
+    first_run: RunRecord  # the first run seen with this data: its label names the version
+    runs: int = 0
+    first: int = 0  # earliest start time
+    best: RunRecord | None = None
+    mean: ExactMean = field(default_factory=ExactMean)
+    commits: set[str] = field(default_factory=set)
+
+
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
     data_names = policy.required_fields.get(conventions.PARAM_DATA_HASH,
                                             conventions.REQUIRED_FIELDS[conventions.PARAM_DATA_HASH])
-    runs = [r for r in training_runs(snapshot, policy) if r.status == "FINISHED"]
-    if not runs:
+    commit_names = policy.required_fields.get(conventions.PARAM_GIT_COMMIT,
+                                              conventions.REQUIRED_FIELDS[conventions.PARAM_GIT_COMMIT])
+    key = rank_key(policy)
+    total, with_path, by_digest = 0, 0, 0  # by_digest: hashed with no data_hash param
+    unhashed: First[RunRecord] = First(EVIDENCE_LIMIT)
+    # experiment id -> data hash -> its version, both in order of first appearance
+    by_experiment: dict[str, dict[str, _Version]] = {}
+    for run in training_runs(snapshot, policy):
+        if run.status != "FINISHED":
+            continue
+        total += 1
+        parent = run_facts.parent_of(snapshot, run)
+        data_hash = run_facts.data_hash(run, data_names, parent)
+        if data_hash is None:
+            unhashed.add(run)
+            with_path += run_facts.data_path(run) is not None
+            continue
+        if unhashed:  # the check fails on those: the versions are not reported
+            continue
+        by_digest += run_facts.named_value(run, data_names) is None
+        held = by_experiment.setdefault(run.experiment_id, {})
+        version = held.get(data_hash or "")
+        if version is None:
+            version = held[data_hash or ""] = _Version(run, first=run.start_time or 0)
+        version.runs += 1
+        version.first = min(version.first, run.start_time or 0)
+        value = run.metrics.get(policy.metric)
+        if value is not None and finite(value):
+            version.mean.add(value)
+            if version.best is None or key(run) < key(version.best):
+                version.best = run
+        if commit := run_facts.code_version(run, commit_names, parent):
+            version.commits.add(commit)
+    if not total:
         where = ", ".join(repr(e) for e in policy.experiments) or "no experiment (experiments is empty)"
         return Verdict(Status.SKIP, f"no finished training runs to check (looked in {where})",
                        {"experiments": list(policy.experiments)})
-    hashes = {r.run_id: run_facts.data_hash(r, data_names, run_facts.parent_of(snapshot, r)) for r in runs}
-    unhashed = [r for r in runs if hashes[r.run_id] is None]
     if unhashed:
-        with_path = [r for r in unhashed if run_facts.data_path(r) is not None]
-        facts = {"runs_without_data_hash": shorten([run_ref(r) for r in unhashed]),
-                 "count": len(unhashed), "of": len(runs), "log_only_a_data_path": len(with_path)}
-        note = f" ({len(with_path)} log only a data path, which does not count)" if with_path else ""
-        return Verdict(Status.FAIL, f"{len(unhashed)} of {len(runs)} training runs have no data hash{note}: "
-                       + ", ".join(r.name or r.run_id for r in unhashed[:5]), facts,
+        facts = {"runs_without_data_hash": [run_ref(r) for r in unhashed.kept],
+                 "count": unhashed.count, "of": total, "log_only_a_data_path": with_path}
+        note = f" ({with_path} log only a data path, which does not count)" if with_path else ""
+        return Verdict(Status.FAIL, f"{unhashed.count} of {total} training runs have no data hash{note}: "
+                       + ", ".join(r.name or r.run_id for r in unhashed.kept[:5]), facts,
                        "Log a hash of the training data (lint rule missing-data-version)")
-    by_experiment: dict[str, list[RunRecord]] = {}
-    for run in runs:
-        by_experiment.setdefault(run.experiment_id, []).append(run)
     versions: list[dict[str, Any]] = []
     shifts: list[dict[str, Any]] = []
-    for experiment_id, members in by_experiment.items():  # a change is a change within one experiment
-        mine = _versions(snapshot, members, hashes, policy)
-        versions += mine
-        shifts += [_shift(a, b) for a, b in zip(mine, mine[1:])]
-    by_digest = sum(1 for r in runs if run_facts.named_value(r, data_names) is None)  # no data_hash param
+    for experiment_id, mine in by_experiment.items():  # a change is a change within one experiment
+        ordered = _versions(snapshot, experiment_id, mine, policy)
+        versions += ordered
+        shifts += [_shift(a, b) for a, b in zip(ordered, ordered[1:])]
     facts = {"data_versions": versions, "shifts": shifts, "metric": policy.metric,
              "hashed_by_mlflow_records": by_digest}
     how = f" ({by_digest} by a dataset input's digest or their sweep's parent)" if by_digest else ""
     if not shifts:
         count = "one data version" if len(versions) == 1 else \
             f"one data version in each of {len(by_experiment)} experiments"
-        return Verdict(Status.PASS, f"all {len(runs)} training runs carry a data hash{how}; {count}", facts)
+        return Verdict(Status.PASS, f"all {total} training runs carry a data hash{how}; {count}", facts)
     text = "; ".join(f"{s['from']}->{s['to']}: best {policy.metric} {s['best_shift']:+.4g} ({s['attributed_to']})"
                      for s in shifts)
-    return Verdict(Status.PASS, f"all {len(runs)} training runs carry a data hash{how}; {len(versions)} data "
+    return Verdict(Status.PASS, f"all {total} training runs carry a data hash{how}; {len(versions)} data "
                    f"versions: {text}", facts)
 
 
-def _versions(snapshot: StoreSnapshot, runs: list[RunRecord], hashes: Mapping[str, str | None],
+def _versions(snapshot: StoreSnapshot, experiment_id: str, versions: Mapping[str, _Version],
               policy: Policy) -> list[dict[str, Any]]:
     """One experiment's data versions, oldest first."""
-    groups: dict[str, list[RunRecord]] = {}
-    for run in runs:
-        groups.setdefault(hashes[run.run_id] or "", []).append(run)
-    commit_names = policy.required_fields.get(conventions.PARAM_GIT_COMMIT,
-                                              conventions.REQUIRED_FIELDS[conventions.PARAM_GIT_COMMIT])
-    experiment = snapshot.experiment(runs[0].experiment_id)
+    experiment = snapshot.experiment(experiment_id)
     out: list[dict[str, Any]] = []
-    for data_hash, members in groups.items():
-        scored = ranked(members, policy)
-        values = [r.metrics[policy.metric] for r in scored]
-        first = min((r.start_time or 0) for r in members)
-        commits = {c for r in members
-                   if (c := run_facts.code_version(r, commit_names, run_facts.parent_of(snapshot, r)))}
+    for data_hash, version in versions.items():
+        best = version.best
         out.append({
             "data_hash": data_hash,
-            "label": _label(members[0], data_hash),
-            "experiment": experiment.name if experiment else runs[0].experiment_id,
-            "runs": len(members), "first_seen": iso(first), "_first": first,
-            "best": values[0] if values else None, "mean": mean(values) if values else None,
-            "best_run": run_ref(scored[0], policy) if scored else None,
-            "commits": sorted(commits),
+            "label": _label(version.first_run, data_hash),
+            "experiment": experiment.name if experiment else experiment_id,
+            "runs": version.runs, "first_seen": iso(version.first), "_first": version.first,
+            "best": best.metrics[policy.metric] if best else None, "mean": version.mean.value(),
+            "best_run": run_ref(best, policy) if best else None,
+            "commits": sorted(version.commits),
         })
-    out.sort(key=lambda v: v.pop("_first"))
+    out.sort(key=lambda v: cast(int, v.pop("_first")))
     return out
 
 

@@ -9,9 +9,10 @@ import re
 
 from mltrack import conventions, synonyms
 from mltrack.model import RunRecord, Status, StoreSnapshot
-from mltrack.pressure.base import Check, Verdict, diverged_ref, ranking, run_ref, shorten, training_runs
+from mltrack.bounded import First, Smallest
+from mltrack.pressure.base import EVIDENCE_LIMIT, Check, Verdict, diverged_ref, rank_key, run_ref, training_runs
 from mltrack.pressure.policy import Policy
-from mltrack.ranking import describe_diverged
+from mltrack.ranking import describe_diverged, diverged_value, finite
 from mltrack.secrets import is_secret_name
 
 DOC = """\
@@ -81,45 +82,69 @@ def _shown(config: Mapping[str, str], limit: int = 8) -> str:
     return ", ".join(items[:limit]) + more if items else "no hyperparameter logged on it"
 
 
+LEADERBOARD = 10  # runs on the leaderboard
+
+
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
-    runs = [r for r in training_runs(snapshot, policy) if r.status == "FINISHED"]
     where = ", ".join(repr(e) for e in policy.experiments) or "no experiment (experiments is empty)"
-    if not runs:  # no trial at all: there was no search to judge, which is not a failed search
+    # One pass: the leaderboard's best, the first diverged and metric-less runs, and every
+    # hyperparameter's values over the scored runs (bounded by the distinct values, not the runs).
+    total = 0
+    leaders: Smallest[RunRecord] = Smallest(LEADERBOARD, rank_key(policy))
+    diverged_runs: Smallest[RunRecord] = Smallest(EVIDENCE_LIMIT, lambda r: r.run_id)
+    without: First[RunRecord] = First(EVIDENCE_LIMIT)
+    values: dict[str, set[str]] = {}
+    tuning: dict[str, bool] = {}  # param key -> is it a hyperparameter (asked once per key)
+    for run in training_runs(snapshot, policy):
+        if run.status != "FINISHED":
+            continue
+        total += 1
+        value = run.metrics.get(policy.metric)
+        if policy.metric not in run.metrics:
+            without.add(run)
+        if diverged_value(value):
+            diverged_runs.add(run)
+        if not finite(value):
+            continue
+        leaders.add(run)
+        for key, setting in run.params.items():
+            hyper = tuning.get(key)
+            if hyper is None:
+                hyper = tuning[key] = _is_hyperparameter(key, policy)
+            if hyper:
+                values.setdefault(key, set()).add(setting)
+    if not total:  # no trial at all: there was no search to judge, which is not a failed search
         return Verdict(Status.SKIP, f"no finished training runs in {where}: no search to judge",
                        {"experiments": list(policy.experiments), "runs_with_metric": 0,
                         "leaderboard": [], "best_config": None})
-    order = ranking(runs, policy)
-    scored = order.best_first  # NaN / inf trials diverged: never best, never on the leaderboard
-    without = [r for r in runs if policy.metric not in r.metrics]
-    values: dict[str, set[str]] = {}
-    for run in scored:
-        for key, value in run.params.items():
-            if _is_hyperparameter(key, policy):
-                values.setdefault(key, set()).add(value)
+    scored = leaders.items()  # NaN / inf trials diverged: never best, never on the leaderboard
+    scored_count, diverged_count = leaders.count, diverged_runs.count
     varied = sorted(k for k, v in values.items() if len(v) > 1)
     leaderboard = [run_ref(r, policy) | {"params": {k: v for k in varied if (v := _setting(r, k)) is not None}}
-                   for r in scored[:10]]
+                   for r in scored]
     facts: dict[str, Any] = {
-        "runs_with_metric": len(scored), "min_search_runs": policy.min_search_runs,
+        "runs_with_metric": scored_count, "min_search_runs": policy.min_search_runs,
         "varied": {k: sorted(values[k]) for k in varied}, "leaderboard": leaderboard,
         "best_config": ({k: v for k, v in scored[0].params.items() if _is_hyperparameter(k, policy)}
                         | _best_config(scored[0], varied, policy)) if scored else None,
-        "runs_missing_metric": shorten([run_ref(r) for r in without]), "missing_metric_count": len(without),
-        "diverged_runs": shorten([diverged_ref(r, policy) for r in order.diverged]),
-        "diverged_count": len(order.diverged),
+        "runs_missing_metric": [run_ref(r) for r in without.kept], "missing_metric_count": without.count,
+        "diverged_runs": [diverged_ref(r, policy) for r in diverged_runs.items()],
+        "diverged_count": diverged_count,
     }
-    diverged = (f"; {len(order.diverged)} diverged trial(s) not ranked: "
-                f"{describe_diverged(order.diverged, policy.metric, limit=3)}" if order.diverged else "")
-    if len(scored) < policy.min_search_runs:
-        return Verdict(Status.FAIL, f"only {len(scored)} finished training run(s) hold a finite "
+    shown_diverged = diverged_runs.items()
+    diverged = (f"; {diverged_count} diverged trial(s) not ranked: "
+                f"{describe_diverged(shown_diverged, policy.metric, limit=3, total=diverged_count)}"
+                if diverged_count else "")
+    if scored_count < policy.min_search_runs:
+        return Verdict(Status.FAIL, f"only {scored_count} finished training run(s) hold a finite "
                        f"{policy.metric!r}; a search needs at least {policy.min_search_runs}{diverged}", facts,
                        "Log the metric from every trial (lint rule metrics-not-logged)")
     if not varied:
         constant = ", ".join(f"{k}={next(iter(v))}" for k, v in sorted(values.items())) or "no hyperparameter logged"
-        return Verdict(Status.FAIL, f"no hyperparameter varied across {len(scored)} runs ({constant}){diverged}", facts,
+        return Verdict(Status.FAIL, f"no hyperparameter varied across {scored_count} runs ({constant}){diverged}", facts,
                        "Log each trial's hyperparameters (lint rule unlogged-hyperparameters)")
     best = scored[0]
-    return Verdict(Status.PASS, f"{len(scored)} runs searched over {', '.join(varied)}; best "
+    return Verdict(Status.PASS, f"{scored_count} runs searched over {', '.join(varied)}; best "
                    f"{policy.metric}={best.metrics[policy.metric]:g} ({best.name or best.run_id}: "
                    + _shown(_best_config(best, varied, policy)) + ")" + diverged, facts)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from mltrack import run_facts
 from mltrack.model import RunRecord, Status, StoreSnapshot
-from mltrack.pressure.base import Check, GatherContext, Verdict, age_days, missing_fields, shorten, training_runs
+from mltrack.bounded import Smallest
+from mltrack.pressure.base import (
+    EVIDENCE_LIMIT, Check, GatherContext, Verdict, age_days, missing_fields, training_runs,
+)
 from mltrack.pressure.evidence import artifacts_of, prefetch_artifacts
 from mltrack.pressure.policy import Policy
 
@@ -36,38 +39,38 @@ keep artifacts of runs you may need (tag `mltrack.keep=true`, or register the mo
 """
 
 
-def _old_runs(snapshot: StoreSnapshot, policy: Policy):
-    runs = [r for r in training_runs(snapshot, policy) if r.status == "FINISHED"
-            and (age := age_days(snapshot, r.start_time)) is not None and age > policy.old_run_days]
-    return sorted(runs, key=lambda r: -(r.start_time or 0))
+def _old_runs(snapshot: StoreSnapshot, policy: Policy) -> Iterator[RunRecord]:
+    """Finished training runs older than the threshold, streamed in read order."""
+    return (r for r in training_runs(snapshot, policy) if r.status == "FINISHED"
+            and (age := age_days(snapshot, r.start_time)) is not None and age > policy.old_run_days)
+
+
+def _newest_first(run: RunRecord) -> int:
+    return -(run.start_time or 0)
 
 
 def gather(ctx: GatherContext) -> dict[str, Any]:
     listed: dict[str, Any] = {}
-    old = _old_runs(ctx.snapshot, ctx.policy)
-    prefetch_artifacts(ctx, old[: ctx.policy.cleanup_list_limit])
-    for run in old[: ctx.policy.cleanup_list_limit]:
+    # The newest `cleanup_list_limit` old runs (ties in read order), and how many there are.
+    old = Smallest(ctx.policy.cleanup_list_limit, _newest_first).extend(_old_runs(ctx.snapshot, ctx.policy))
+    newest = old.items()
+    prefetch_artifacts(ctx, newest)
+    for run in newest:
         files, how = artifacts_of(ctx, run)
         listed[run.run_id] = {"files": None if files is None else len(files), "how": how}
         if files is not None:  # confirms (or refutes) the environment files a logged model implies
             listed[run.run_id]["environment_files"] = run_facts.environment_files(f.path for f in files)
-    return {"artifacts": listed, "old_runs": len(old)}
+    return {"artifacts": listed, "old_runs": old.count}
 
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
-    old = _old_runs(snapshot, policy)
-    if not old:
-        # W&B cannot backdate runs (the client clock sets start times): say so, not "no old runs".
-        if snapshot.extras.get("cannot_backdate"):
-            return Verdict(Status.SKIP, str(snapshot.extras.get("cannot_backdate_reason") or
-                                            f"{snapshot.tracker} cannot backdate runs"), {"tracker": snapshot.tracker})
-        where = ", ".join(repr(e) for e in policy.experiments) or "no experiment (experiments is empty)"
-        return Verdict(Status.SKIP, f"no finished training runs older than {policy.old_run_days} days "
-                       f"(looked in {where})", {"experiments": list(policy.experiments),
-                                                "old_run_days": policy.old_run_days})
     listed = evidence.get("artifacts", {})
-    lacking: list[dict[str, Any]] = []
-    for run in old:
+    old_count = 0
+    common: set[str] = set()
+    # What each old run lacks, newest first (ties in read order): the first few are shown.
+    lacking: Smallest[dict[str, Any]] = Smallest(EVIDENCE_LIMIT, lambda item: item["_newest"])
+    for run in _old_runs(snapshot, policy):
+        old_count += 1
         art = listed.get(run.run_id)
         lacks = missing_fields(run, policy.required_fields, data_reference_ok=True,
                                parent=run_facts.parent_of(snapshot, run))
@@ -77,17 +80,31 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
         elif art is not None and art["files"] == 0:
             lacks.append("artifacts")
         if lacks:
-            lacking.append({"run_id": run.run_id, "name": run.name,
-                            "age_days": round(age_days(snapshot, run.start_time) or 0), "lacks": lacks})
-    facts = {"old_runs": len(old), "threshold_days": policy.old_run_days,
-             "artifacts_checked": len(listed), "lacking": shorten(lacking), "lacking_count": len(lacking)}
-    if lacking:
-        common = sorted({x for item in lacking for x in item["lacks"]})
-        return Verdict(Status.FAIL, f"{len(lacking)} of {len(old)} runs older than {policy.old_run_days} days "
-                       f"cannot be rebuilt; they lack {', '.join(common)} (e.g. {lacking[0]['name'] or lacking[0]['run_id']})",
+            common.update(lacks)
+            lacking.add({"run_id": run.run_id, "name": run.name,
+                         "age_days": round(age_days(snapshot, run.start_time) or 0), "lacks": lacks,
+                         "_newest": _newest_first(run)})
+    if not old_count:
+        # W&B cannot backdate runs (the client clock sets start times): say so, not "no old runs".
+        if snapshot.extras.get("cannot_backdate"):
+            return Verdict(Status.SKIP, str(snapshot.extras.get("cannot_backdate_reason") or
+                                            f"{snapshot.tracker} cannot backdate runs"), {"tracker": snapshot.tracker})
+        where = ", ".join(repr(e) for e in policy.experiments) or "no experiment (experiments is empty)"
+        return Verdict(Status.SKIP, f"no finished training runs older than {policy.old_run_days} days "
+                       f"(looked in {where})", {"experiments": list(policy.experiments),
+                                                "old_run_days": policy.old_run_days})
+    shown = lacking.items()
+    for item in shown:
+        del item["_newest"]
+    facts = {"old_runs": old_count, "threshold_days": policy.old_run_days,
+             "artifacts_checked": len(listed), "lacking": shown, "lacking_count": lacking.count}
+    if lacking.count:
+        first = shown[0]
+        return Verdict(Status.FAIL, f"{lacking.count} of {old_count} runs older than {policy.old_run_days} days "
+                       f"cannot be rebuilt; they lack {', '.join(sorted(common))} (e.g. {first['name'] or first['run_id']})",
                        facts, "Log the environment and required fields (lint rules unlogged-hyperparameters, "
                        "missing-code-version, missing-data-version); keep old runs' artifacts")
-    return Verdict(Status.PASS, f"all {len(old)} runs older than {policy.old_run_days} days keep their fields"
+    return Verdict(Status.PASS, f"all {old_count} runs older than {policy.old_run_days} days keep their fields"
                    f" and artifacts ({len(listed)} listed)", facts)
 
 

@@ -6,8 +6,10 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from mltrack.model import Status, StoreSnapshot
-from mltrack.pressure.base import MISSING_USERS, Check, Verdict, ranked, run_ref, shorten, training_runs
+from mltrack.bounded import First
+from mltrack.model import RunRecord, Status, StoreSnapshot
+from mltrack.pressure.base import EVIDENCE_LIMIT, MISSING_USERS, Check, Verdict, rank_key, run_ref, training_runs
+from mltrack.ranking import finite
 from mltrack.pressure.policy import Policy
 
 DOC = """\
@@ -31,29 +33,42 @@ Log from personal accounts, or set the `mlflow.user` tag explicitly
 
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
-    runs = training_runs(snapshot, policy)
-    if not runs:  # nobody logged anything yet: nothing to attribute, which is not a lone user
+    # One pass over the training runs, keeping per user a count and the best run so far.
+    total = 0
+    anonymous: First[RunRecord] = First(EVIDENCE_LIMIT)
+    users: Counter[str] = Counter()
+    best_of: dict[str, RunRecord] = {}
+    key = rank_key(policy)
+    for run in training_runs(snapshot, policy):
+        total += 1
+        if (run.user or "").strip().lower() in MISSING_USERS:
+            anonymous.add(run)
+            continue
+        users[run.user] += 1
+        if finite(run.metrics.get(policy.metric)):
+            held = best_of.get(run.user)
+            if held is None or key(run) < key(held):
+                best_of[run.user] = run
+    if not total:  # nobody logged anything yet: nothing to attribute, which is not a lone user
         where = ", ".join(repr(e) for e in policy.experiments) or "no experiment (experiments is empty)"
         return Verdict(Status.SKIP, f"no training runs to attribute (looked in {where})",
                        {"experiments": list(policy.experiments), "min_users": policy.min_users})
-    anonymous = [r for r in runs if (r.user or "").strip().lower() in MISSING_USERS]
-    users = Counter(r.user for r in runs if r not in anonymous)
     per_user: dict[str, Any] = {}
     for user, count in sorted(users.items()):
-        best = ranked((r for r in runs if r.user == user), policy)
-        per_user[user] = {"runs": count, "best_run": run_ref(best[0], policy) if best else None}
+        best = best_of.get(user)
+        per_user[user] = {"runs": count, "best_run": run_ref(best, policy) if best else None}
     facts = {"users": per_user, "user_count": len(users), "min_users": policy.min_users,
-             "unattributed_runs": shorten([run_ref(r) | {"user": r.user} for r in anonymous]),
-             "unattributed_count": len(anonymous)}
+             "unattributed_runs": [run_ref(r) | {"user": r.user} for r in anonymous.kept],
+             "unattributed_count": anonymous.count}
     if len(users) < policy.min_users:
         who = ", ".join(repr(u) for u in sorted(users)) or "nobody"
         return Verdict(Status.FAIL, f"only {len(users)} user(s) logged runs ({who}); at least "
                        f"{policy.min_users} expected", facts,
                        "Log runs under each person's own user (tag mlflow.user), or lower min_users")
     if anonymous:
-        named = ", ".join(f"{r.name or r.run_id} ({(r.user or '').strip() or 'no user'})" for r in anonymous[:3])
-        more = f" and {len(anonymous) - 3} more" if len(anonymous) > 3 else ""
-        return Verdict(Status.WARN, f"{len(users)} users logged runs, but {len(anonymous)} training run(s) have no "
+        named = ", ".join(f"{r.name or r.run_id} ({(r.user or '').strip() or 'no user'})" for r in anonymous.kept[:3])
+        more = f" and {anonymous.count - 3} more" if anonymous.count > 3 else ""
+        return Verdict(Status.WARN, f"{len(users)} users logged runs, but {anonymous.count} training run(s) have no "
                        f"real user: {named}{more}", facts, "Set the mlflow.user tag when starting runs")
     return Verdict(Status.PASS, f"{len(users)} users, every run attributable", facts)
 

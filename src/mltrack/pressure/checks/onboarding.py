@@ -6,8 +6,11 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from mltrack.bounded import Smallest
 from mltrack.model import Status, StoreSnapshot
-from mltrack.pressure.base import MISSING_USERS, Check, Verdict, experiment_ids, is_training, iso, shorten
+from mltrack.pressure.base import (
+    EVIDENCE_LIMIT, MISSING_USERS, Check, Verdict, experiment_ids, iso, run_kinds_of, shorten,
+)
 from mltrack.pressure.policy import Policy
 from mltrack.run_kinds import source_run_ids
 
@@ -44,15 +47,16 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
     counts: dict[str, dict[str, int]] = {exp.experiment_id: {} for exp in snapshot.experiments}
     active = {exp.experiment_id for exp in snapshot.experiments if exp.lifecycle_stage == "active"}
     unattributed: Counter[str] = Counter()
-    stuck: list[dict[str, Any]] = []
-    for run in snapshot.runs:
+    # longest-running first (ties in read order); only the first few are shown
+    stuck: Smallest[dict[str, Any]] = Smallest(EVIDENCE_LIMIT, lambda s: -s["running_hours"])
+    for run, kind in run_kinds_of(snapshot, policy.metric).pairs():
         if run.lifecycle_stage != "active" or run.experiment_id not in counts:
             continue
         c = counts[run.experiment_id]
         c["runs"] = c.get("runs", 0) + 1
         if run.status == "RUNNING" and run.experiment_id in active and (hours := _running_hours(snapshot, run)) \
                 is not None and hours > policy.stuck_run_hours:
-            stuck.append({"run_id": run.run_id, "name": run.name, "experiment_id": run.experiment_id,
+            stuck.add({"run_id": run.run_id, "name": run.name, "experiment_id": run.experiment_id,
                           "started": iso(run.start_time), "running_hours": round(hours, 1)})
         if run.status != "FINISHED":
             continue
@@ -61,7 +65,7 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
         if (run.user or "").strip().lower() in MISSING_USERS:
             unattributed[(run.user or "").strip() or "(empty)"] += 1
         # inference runs and data jobs (a W&B `dataset` job) log no metrics by nature
-        needs_metrics = is_training(run, policy) and run.experiment_id not in inference_ids
+        needs_metrics = kind == "training" and run.experiment_id not in inference_ids
         c["no_metrics"] = c.get("no_metrics", 0) + (needs_metrics and not run.metrics)
     per_experiment, problems, empty = {}, [], []
     for exp in snapshot.experiments:
@@ -87,9 +91,9 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
         where = snapshot.uri.partition(":")[2]
         ui = (f"wandb leet {where} ({unsynced} offline runs never synced: `wandb sync` uploads them)"
               if snapshot.uri.startswith("wandb-offline:") else f"https://wandb.ai/{where.lstrip('/')}")
-    stuck.sort(key=lambda s: -s["running_hours"])
+    stuck_shown, stuck_count = stuck.items(), stuck.count
     facts = {"experiments": per_experiment, "ui": ui, "empty_experiments": empty,
-             "stuck_runs": shorten(stuck), "stuck_run_count": len(stuck), "stuck_run_hours": policy.stuck_run_hours,
+             "stuck_runs": stuck_shown, "stuck_run_count": stuck_count, "stuck_run_hours": policy.stuck_run_hours,
              "unattributed_finished_runs": dict(sorted(unattributed.items()))}
     if snapshot.tracker == "wandb":
         facts["never_synced_runs"] = list(snapshot.extras.get("never_synced_runs", ()))[:20]
@@ -100,10 +104,10 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
     store_warnings = list(snapshot.extras.get("onboarding_warnings", ()))
     facts["store_warnings"] = store_warnings
     parts = []
-    if stuck:
-        names = ", ".join(f"{s['name'] or s['run_id']} ({_duration(s['running_hours'])})" for s in stuck[:5])
-        more = f" and {len(stuck) - 5} more" if len(stuck) > 5 else ""
-        parts.append(f"{len(stuck)} run(s) stuck RUNNING for more than {policy.stuck_run_hours:g} h: {names}{more}")
+    if stuck_count:
+        names = ", ".join(f"{s['name'] or s['run_id']} ({_duration(s['running_hours'])})" for s in stuck_shown[:5])
+        more = f" and {stuck_count - 5} more" if stuck_count > 5 else ""
+        parts.append(f"{stuck_count} run(s) stuck RUNNING for more than {policy.stuck_run_hours:g} h: {names}{more}")
     orphans = _versions_without_run(snapshot)
     facts["versions_without_training_run"] = shorten(orphans)
     if orphans:
@@ -118,7 +122,7 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
         parts.append(f"empty experiment(s): {', '.join(empty)}")
     parts += store_warnings
     if parts:
-        fixes = (["end or kill stuck runs (MlflowClient().set_terminated(run_id, 'KILLED'))"] if stuck else []) \
+        fixes = (["end or kill stuck runs (MlflowClient().set_terminated(run_id, 'KILLED'))"] if stuck_count else []) \
             + (["restore deleted training runs (mlflow runs restore) before mlflow gc purges them"]
                if orphans else []) \
             + (["set mlflow.user when starting runs"] if unattributed else []) \

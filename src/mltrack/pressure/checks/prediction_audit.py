@@ -12,8 +12,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mltrack import conventions, synonyms
+from mltrack.bounded import Smallest
 from mltrack.model import DatasetInputRecord, RunRecord, Status, StoreSnapshot
-from mltrack.pressure.base import Check, GatherContext, Verdict, field_value, inference_runs, shorten
+from mltrack.pressure.base import EVIDENCE_LIMIT, Check, GatherContext, Verdict, field_value, inference_runs
 from mltrack.pressure.evidence import artifacts_of, local_root, prefetch_artifacts
 from mltrack.pressure.policy import Policy
 from mltrack.run_kinds import ModelRef, model_references, predictions_outputs, source_run_ids, version_run_ids
@@ -58,47 +59,83 @@ TRAINING_RUN_KEYS = synonyms.TRAINING_RUN_ID
 def gather(ctx: GatherContext) -> dict[str, Any]:
     """The predictions files of the inference runs that name no output hash (one listing per run,
     shared with other checks through the context cache)."""
-    runs = [r for r in inference_runs(ctx.snapshot, ctx.policy) if field_value(r, OUTPUT_HASH_KEYS) is None]
     # Local listings are cheap; listings through the API stop at cleanup_list_limit runs (the
-    # rest are reported as not verified, never as untraceable).
-    remote = [r for r in runs if r.artifacts is None and local_root(r.artifact_uri) is None]
-    skipped = {r.run_id for r in remote[ctx.policy.cleanup_list_limit:]}
-    listed = [r for r in runs if r.run_id not in skipped]
-    prefetch_artifacts(ctx, listed)
+    # rest are reported as not verified, never as untraceable). Runs stream by in batches.
+    remote = 0
+    batch: list[RunRecord] = []
     outputs: dict[str, Any] = {}
-    for run in listed:
-        files, _how = artifacts_of(ctx, run)
-        outputs[run.run_id] = None if files is None else predictions_outputs(files)
+    for run in inference_runs(ctx.snapshot, ctx.policy):
+        if field_value(run, OUTPUT_HASH_KEYS) is not None:
+            continue
+        if run.artifacts is None and local_root(run.artifact_uri) is None:
+            remote += 1
+            if remote > ctx.policy.cleanup_list_limit:
+                continue
+        batch.append(run)
+        if len(batch) >= _LIST_BATCH:
+            _list_outputs(ctx, batch, outputs)
+    _list_outputs(ctx, batch, outputs)
     return {"predictions_files": outputs}
 
 
+_LIST_BATCH = 256  # runs listed concurrently at a time
+
+
+def _list_outputs(ctx: GatherContext, runs: list[RunRecord], outputs: dict[str, Any]) -> None:
+    prefetch_artifacts(ctx, runs)
+    for run in runs:
+        files, _how = artifacts_of(ctx, run)
+        outputs[run.run_id] = None if files is None else predictions_outputs(files)
+    runs.clear()
+
+
+def _in_time_order(run: RunRecord) -> tuple[int, str, str]:
+    return (run.start_time or 0, run.name or "", run.run_id)
+
+
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
-    runs = sorted(inference_runs(snapshot, policy), key=lambda r: (r.start_time or 0, r.name or "", r.run_id))
-    if not runs:
-        return Verdict(Status.SKIP, _nothing_to_audit(policy), {"experiments": list(policy.inference_experiments)})
     files = evidence.get("predictions_files", {})
-    traces = [trace(run, snapshot, policy, files[run.run_id] if run.run_id in files else _listed(run))
-              for run in runs]
-    broken = [t for t in traces if t["missing"]]
-    unverified = [t for t in traces if not t["missing"] and t.get("unverified")]
-    traced = [t for t in traces if not t["missing"] and not t.get("unverified")]
-    facts = {"inference_runs": len(runs), "traceable": len(traced), "untraceable_count": len(broken),
-             "untraceable": shorten([{k: t[k] for k in ("run_id", "name", "missing")} for t in broken]),
-             "alias_only": shorten([t["run_id"] for t in traces if t.get("alias_only")]),
-             "output_not_verified": shorten([t["run_id"] for t in unverified]),
-             "example_chain": traced[0] if traced else None}
-    if broken:
-        named = "; ".join(f"{t['name'] or t['run_id']}: {' and '.join(t['missing'])}" for t in broken[:3])
-        more = f"; and {len(broken) - 3} more" if len(broken) > 3 else ""
-        return Verdict(Status.FAIL, f"{len(broken)} of {len(runs)} inference runs cannot be traced - "
+    # Every inference run is traced as it streams by; what is shown is the first few in time
+    # order (start time, name, run id), and counts.
+    total = 0
+    broken: Smallest[dict[str, Any]] = Smallest(EVIDENCE_LIMIT, lambda t: t["_order"])
+    unverified: Smallest[dict[str, Any]] = Smallest(EVIDENCE_LIMIT, lambda t: t["_order"])
+    traced: Smallest[dict[str, Any]] = Smallest(1, lambda t: t["_order"])
+    alias_only: Smallest[dict[str, Any]] = Smallest(EVIDENCE_LIMIT, lambda t: t["_order"])
+    for run in inference_runs(snapshot, policy):
+        total += 1
+        t = trace(run, snapshot, policy, files[run.run_id] if run.run_id in files else _listed(run))
+        t["_order"] = _in_time_order(run)
+        if t.get("alias_only"):
+            alias_only.add(t)
+        if t["missing"]:
+            broken.add(t)
+        elif t.get("unverified"):
+            unverified.add(t)
+        else:
+            traced.add(t)
+    if not total:
+        return Verdict(Status.SKIP, _nothing_to_audit(policy), {"experiments": list(policy.inference_experiments)})
+    shown_broken, first_unverified, first_traced = broken.items(), unverified.items(), traced.items()
+    for t in (*shown_broken, *first_unverified, *first_traced):
+        t.pop("_order", None)
+    facts = {"inference_runs": total, "traceable": traced.count, "untraceable_count": broken.count,
+             "untraceable": [{k: t[k] for k in ("run_id", "name", "missing")} for t in shown_broken],
+             "alias_only": [t["run_id"] for t in alias_only.items()],
+             "output_not_verified": [t["run_id"] for t in first_unverified],
+             "example_chain": first_traced[0] if first_traced else None}
+    if broken.count:
+        named = "; ".join(f"{t['name'] or t['run_id']}: {' and '.join(t['missing'])}" for t in shown_broken[:3])
+        more = f"; and {broken.count - 3} more" if broken.count > 3 else ""
+        return Verdict(Status.FAIL, f"{broken.count} of {total} inference runs cannot be traced - "
                        f"{named}{more}", facts, FIX)
-    if unverified:
-        first = unverified[0]
-        return Verdict(Status.WARN, f"{len(unverified)} of {len(runs)} inference runs trace to their model and input, "
+    if unverified.count:
+        first = first_unverified[0]
+        return Verdict(Status.WARN, f"{unverified.count} of {total} inference runs trace to their model and input, "
                        f"but their predictions output was not verified (e.g. {first['name'] or first['run_id']}: "
                        f"{first['unverified']})", facts, "Log a predictions hash with each inference run, or raise cleanup_list_limit")
-    return Verdict(Status.PASS, f"all {len(runs)} inference runs trace to their model version's training run, "
-                   f"their input and their predictions (e.g. {_chain_text(traced[0])})", facts)
+    return Verdict(Status.PASS, f"all {total} inference runs trace to their model version's training run, "
+                   f"their input and their predictions (e.g. {_chain_text(first_traced[0])})", facts)
 
 
 def _listed(run: RunRecord) -> list[str] | None:
@@ -167,7 +204,7 @@ def _resolve(ref: ModelRef, snapshot: StoreSnapshot) -> tuple[str | None, str, l
             return None, f"{ref.text}: run {ref.run_id} is not in the store (purged)", [ref.run_id]
         return ref.run_id, "", [ref.run_id]
     if ref.model_id:
-        ids = [r.run_id for r in snapshot.runs if ref.model_id in r.logged_model_ids]
+        ids = list(snapshot.runs.owners_of_logged_model(ref.model_id))
         ids += [rid for m in snapshot.registered_models for v in m.versions if v.model_id == ref.model_id
                 for rid in version_run_ids(v, snapshot)]
         return _present(snapshot, ids, f"logged model {ref.model_id}")

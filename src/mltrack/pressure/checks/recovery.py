@@ -9,14 +9,15 @@ from mltrack import conventions, run_facts, synonyms
 from mltrack.model import Status, StoreSnapshot
 from mltrack.model_verify import FULL_LOAD, describe_mode
 from mltrack.pressure.base import (
-    Check, GatherContext, Verdict, diverged_ref, missing_fields, ranking, run_ref, shorten, training_runs,
+    EVIDENCE_LIMIT, Check, GatherContext, Verdict, diverged_ref, missing_fields, ranking, run_ref, shorten,
+    training_runs,
 )
 from mltrack.pressure.evidence import (
     MODEL_SUFFIXES, artifacts_of, check_model, describe_error, fetch_and_load, reraise_if_store_down,
 )
 from mltrack.pressure.rerun import rerun
 from mltrack.pressure.policy import Policy
-from mltrack.ranking import describe_diverged
+from mltrack.ranking import Ranking, describe_diverged
 
 DOC = """\
 ## What it checks
@@ -57,9 +58,11 @@ def _best(snapshot: StoreSnapshot, policy: Policy):
     return _ranking(snapshot, policy).best
 
 
-def _ranking(snapshot: StoreSnapshot, policy: Policy):
-    """Finished training runs by the metric; NaN / inf runs diverged and are never best."""
-    return ranking([r for r in training_runs(snapshot, policy) if r.status == "FINISHED"], policy)
+def _ranking(snapshot: StoreSnapshot, policy: Policy) -> Ranking:
+    """Finished training runs by the metric; NaN / inf runs diverged and are never best. Only
+    the best run and the first diverged ones (by run id) are kept, with the counts of both."""
+    finished = (r for r in training_runs(snapshot, policy) if r.status == "FINISHED")
+    return ranking(finished, policy, top=1, diverged_limit=EVIDENCE_LIMIT)
 
 
 def _where(policy: Policy) -> str:
@@ -103,18 +106,19 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
     best = order.best
     diverged = [diverged_ref(r, policy) for r in order.diverged]
     if best is None:
-        runs = training_runs(snapshot, policy)
+        runs = sum(1 for _ in training_runs(snapshot, policy))
         looked = {"experiments": list(policy.experiments), "metric": policy.metric,
-                  "training_runs": len(runs), "diverged_runs": shorten(diverged)}
+                  "training_runs": runs, "diverged_runs": shorten(diverged)}
         if not runs:  # nothing was trained: there is no best run to rebuild, and that is no failure
             return Verdict(Status.SKIP, f"no training runs to judge (looked in {_where(policy)})", looked)
-        why = (f"; {len(order.diverged)} diverged ({describe_diverged(order.diverged, policy.metric)})"
-               if order.diverged else "")
-        return Verdict(Status.FAIL, f"none of the {len(runs)} training runs in {_where(policy)} finished with a "
+        why = (f"; {order.diverged_count} diverged "
+               f"({describe_diverged(order.diverged, policy.metric, total=order.diverged_count)})"
+               if order.diverged_count else "")
+        return Verdict(Status.FAIL, f"none of the {runs} training runs in {_where(policy)} finished with a "
                        f"finite {policy.metric!r}{why}", looked,
                        "Log the metric with mlflow.log_metric (lint rule metrics-not-logged)")
     facts: dict[str, Any] = {"best_run": run_ref(best, policy), "metric_goal": policy.metric_goal,
-                             "diverged_runs": shorten(diverged), "diverged_count": len(diverged)}
+                             "diverged_runs": shorten(diverged), "diverged_count": order.diverged_count}
     parent = run_facts.parent_of(snapshot, best)  # a sweep's trial: the study's data and commit
     missing = missing_fields(best, policy.required_fields, data_reference_ok=True, parent=parent)
     facts["missing_fields"] = missing
@@ -131,9 +135,9 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
     if artifact is not None:
         facts["artifact"] = dict(artifact)
     name = f"best run {best.name!r} ({best.run_id}, {policy.metric}={best.metrics[policy.metric]:g})"
-    if order.diverged:  # named, so a NaN trial is never mistaken for a missing or a best one
-        name += (f" [{len(order.diverged)} diverged run(s) not ranked: "
-                 f"{describe_diverged(order.diverged, policy.metric, limit=3)}]")
+    if order.diverged_count:  # named, so a NaN trial is never mistaken for a missing or a best one
+        name += (f" [{order.diverged_count} diverged run(s) not ranked: "
+                 f"{describe_diverged(order.diverged, policy.metric, limit=3, total=order.diverged_count)}]")
     if missing:
         return Verdict(Status.FAIL, f"{name} cannot be rebuilt: missing {', '.join(missing)}", facts, FIX)
     if artifact is not None and not artifact.get("downloaded"):

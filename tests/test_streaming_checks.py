@@ -1,0 +1,148 @@
+"""The checks and the retention plan consume runs as a stream (issue 13 item 2): the bounded
+summaries they keep instead of lists give exactly the answers the lists gave.
+
+- `Smallest` / `First` / `ExactMean` against `sorted(...)[:k]`, slicing and `statistics.mean`;
+- the bounded ranking against the full one;
+- run kinds kept as one byte per run, equal to `run_kinds.run_kind` run by run;
+- every check's verdict and evidence, and the retention plan, on every recorded snapshot, equal
+  on the in-memory table and on a spilled one (the recorded goldens were written by the list-
+  holding code before it streamed: tests/golden/streaming_judges.json.gz).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import random
+import statistics
+from pathlib import Path
+
+import pytest
+
+from mltrack.bounded import ExactMean, First, Smallest
+from mltrack.model import RunRecord, StoreSnapshot
+from mltrack.pressure.base import run_kinds_of
+from mltrack.pressure.policy import Policy
+from mltrack.pressure.runner import run_offline
+from mltrack.ranking import rank
+from mltrack.retention import RetentionRules, plan_retention
+from mltrack.run_kinds import run_kind
+from mltrack.run_table import RunTableBuilder
+from tests.fixtures_snapshots import HERE as RECORDINGS, load_recording
+
+GOLDEN = Path(__file__).parent / "golden" / "streaming_judges.json.gz"
+NAMES = sorted(p.name[: -len(".json.gz")] for p in RECORDINGS.glob("*.json.gz"))
+
+
+# --------------------------------------------------------------------------- the summaries
+
+
+@pytest.mark.parametrize("k", [0, 1, 3, 20, 500])
+def test_smallest_is_the_head_of_a_stable_sort(k):
+    rng = random.Random(k)
+    items = [(rng.randint(0, 30), i) for i in range(2_000)]  # many ties on the key
+    kept = Smallest(k, lambda item: item[0]).extend(items)
+    assert kept.items() == sorted(items, key=lambda item: item[0])[:k]
+    assert kept.count == len(items)
+    assert len(kept._kept) <= 2 * k + 64  # bounded while it streams
+
+
+def test_smallest_without_a_limit_keeps_the_whole_order():
+    items = [3, 1, 2, 1]
+    assert Smallest(None, lambda x: x).extend(items).items() == [1, 1, 2, 3]
+
+
+def test_first_keeps_the_first_and_counts_all():
+    first = First(2)
+    for i in range(5):
+        first.add(i)
+    assert first.kept == [0, 1] and first.count == 5 and first
+    assert not First(3)
+
+
+@pytest.mark.parametrize("values", [[1, 3], [1, 2], [0.1, 0.2, 0.3], [1e50, 1.0, -1e50], [1, 2.0, 3],
+                                    [random.Random(7).uniform(-1e3, 1e3) for _ in range(1_000)]])
+def test_exact_mean_is_statistics_mean_to_the_bit(values):
+    mean = ExactMean()
+    for value in values:
+        mean.add(value)
+    expected = statistics.mean(values)
+    assert mean.value() == expected and type(mean.value()) is type(expected)
+    assert ExactMean().value() is None
+
+
+# --------------------------------------------------------------------------- the ranking
+
+
+def _runs(n: int) -> list[RunRecord]:
+    rng = random.Random(n)
+    values = [float("nan"), float("inf"), float("-inf"), 0.5, 0.5, 0.7]
+    return [RunRecord(f"{rng.getrandbits(128):032x}", "1", f"r{i}", "u", "FINISHED", rng.randint(0, 5), None,
+                      metrics={"acc": rng.choice(values) if i % 3 else rng.random()} if i % 7 else {})
+            for i in range(n)]
+
+
+@pytest.mark.parametrize("higher", [True, False])
+def test_the_bounded_ranking_is_the_head_of_the_full_one(higher):
+    runs = _runs(400)
+    full = rank(runs, "acc", higher)
+    bounded = rank(iter(runs), "acc", higher, top=10, diverged_limit=20)
+    assert bounded.best_first == full.best_first[:10] and bounded.best == full.best
+    assert bounded.diverged == full.diverged[:20]
+    assert (bounded.scored_count, bounded.diverged_count) == (len(full.best_first), len(full.diverged))
+    assert full.scored_count == len(full.best_first) and full.diverged_count == len(full.diverged)
+
+
+# --------------------------------------------------------------------------- run kinds
+
+
+def _spilled(snapshot: StoreSnapshot) -> StoreSnapshot:
+    builder = RunTableBuilder(spill_after=0)
+    for run in snapshot.runs:
+        builder.add(run)
+    return dataclasses.replace(snapshot, runs=builder.finish())
+
+
+def test_run_kinds_are_one_byte_a_run_and_the_same_as_run_kind():
+    snapshot, _ = load_recording("reference")
+    kinds = run_kinds_of(snapshot, "val_acc")
+    assert len(kinds._codes) == len(snapshot.runs)  # a bytearray, not a dict of run ids
+    assert [(r.run_id, k) for r, k in kinds.pairs()] == [(r.run_id, run_kind(r, "val_acc")) for r in snapshot.runs]
+    some = snapshot.runs[3]
+    assert kinds[some.run_id] == run_kind(some, "val_acc")  # by id still answers (reads that run)
+    assert run_kinds_of(snapshot, "val_acc") is kinds  # worked out once per snapshot and metric
+    assert set(c for c in kinds._codes) <= {0, 1, 2} and {k for _, k in kinds.pairs()} >= {"training", "inference"}
+
+
+# --------------------------------------------------------------------------- whole answers
+
+
+def judged(snapshot: StoreSnapshot, evidence: dict) -> dict:
+    """Every check's result (no timing) and the retention plan at three keep_top values."""
+    out: dict = {"results": [dict(r.to_dict(), duration_s=0) for r in run_offline(snapshot, Policy(), evidence)]}
+    for keep in (1, 3, 10):
+        plan = plan_retention(snapshot, RetentionRules(keep_top=keep))
+        out[f"plan{keep}"] = {
+            "candidates": [r.run_id for r in plan.candidates], "why": dict(plan.why_candidate),
+            "protected": sorted([k, list(v)] for k, v in plan.protected.items()),
+            "deleted_protected": [dict(d) for d in plan.deleted_protected],
+            "counts": [plan.candidate_count, plan.protected_count]}
+    return json.loads(json.dumps(out, default=str))
+
+
+@pytest.fixture(scope="module")
+def golden() -> dict:
+    return json.loads(gzip.decompress(GOLDEN.read_bytes()))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("spill", [False, True], ids=["in-memory", "spilled"])
+def test_checks_and_plan_answer_as_before_streaming(golden, name, spill):
+    snapshot, evidence = load_recording(name)
+    if spill:
+        snapshot = _spilled(snapshot)
+        assert snapshot.runs.spilled
+    answer = judged(snapshot, evidence)
+    assert answer == golden[name]
+    assert json.dumps(answer) == json.dumps(golden[name])  # key order too: report.json keeps it
