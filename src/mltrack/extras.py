@@ -7,6 +7,9 @@ fails with one line naming it (exit 2), not an import traceback.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from mltrack.errors import MltrackError
 
 # Top-level module -> the extra of pyproject.toml that installs it.
@@ -33,3 +36,18 @@ def missing_extra(exc: ModuleNotFoundError) -> MissingExtra | None:
     if extra is None:
         return None
     return MissingExtra(f"{module} is not installed", hint=f"pip install 'mltrack[{extra}]'")
+
+
+@contextlib.contextmanager
+def needs_extras(*extras: str) -> Iterator[None]:
+    """Within the block, a missing SDK names the extras the COMMAND needs, not the extra that
+    happens to hold the first module it imports: `mltrack seed` imports mlflow first, but trains
+    with torch, so it needs `[train]` (which holds both), never just `[mlflow]`."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        module = (exc.name or "").split(".")[0]
+        if module not in EXTRA_FOR_MODULE:
+            raise  # a missing mltrack module is a bug: loud
+        raise MissingExtra(f"{module} is not installed",
+                           hint=f"pip install 'mltrack[{','.join(extras)}]'") from None

@@ -10,6 +10,7 @@ import click
 from mltrack.cli import main
 from mltrack.cli.common import fail, handle_errors
 from mltrack.errors import UsageError
+from mltrack.extras import needs_extras
 from mltrack.seed.breaks import BREAKS, validate_break
 
 _BREAK_HELP = "Seed the same history without the one property CHECK guards: " + ", ".join(BREAKS) + "."
@@ -69,12 +70,13 @@ def seed(tracking_uri: str | None, tracker: str, out_dir: str | None, runs: int,
         return
     if not tracking_uri:
         raise UsageError("missing --tracking-uri", hint="or --tracker wandb --out DIR")
-    from mltrack.seed.seeder import seed_store
-
     progress = _Progress()
     try:
-        summary = seed_store(tracking_uri, runs=runs, break_check=break_check, force=force,
-                             progress=progress)
+        with needs_extras("train"):  # MLflow to write, torch to train: [train] holds both
+            from mltrack.seed.seeder import seed_store
+
+            summary = seed_store(tracking_uri, runs=runs, break_check=break_check, force=force,
+                                 progress=progress)
     except KeyboardInterrupt:
         progress.close()
         fail("interrupted; if writing had begun, the store now holds an incomplete seed: "
@@ -98,8 +100,6 @@ def _seed_wandb(out_dir: str | None, runs: int, break_check: str | None, force: 
     """`--tracker wandb`: offline W&B runs under `--out` (mltrack.seed.wandb_seeder)."""
     if not out_dir:
         raise UsageError("--tracker wandb needs --out DIR")
-    from mltrack.seed.wandb_seeder import seed_wandb
-
     progress = _Progress()
 
     def logged(done: int, total: int | None, what: str) -> None:
@@ -107,7 +107,10 @@ def _seed_wandb(out_dir: str | None, runs: int, break_check: str | None, force: 
             progress(done, total)
 
     try:
-        summary = seed_wandb(out_dir, runs=runs, break_check=break_check, force=force, progress=logged)
+        with needs_extras("train", "wandb"):  # W&B to log, torch to train
+            from mltrack.seed.wandb_seeder import seed_wandb
+
+            summary = seed_wandb(out_dir, runs=runs, break_check=break_check, force=force, progress=logged)
     finally:
         progress.close()
     click.echo(f"Seeded {summary.training_runs} training and {summary.inference_runs} inference W&B offline runs "
