@@ -146,3 +146,59 @@ def test_checks_and_plan_answer_as_before_streaming(golden, name, spill):
     answer = judged(snapshot, evidence)
     assert answer == golden[name]
     assert json.dumps(answer) == json.dumps(golden[name])  # key order too: report.json keeps it
+
+
+# --------------------------------------------------------------------------- reasons, in order
+
+DAY = 86_400_000
+NOW = 400 * DAY
+
+
+def _run(run_id: str, start_days: float, **kw) -> RunRecord:
+    return RunRecord(run_id * 32, "1", kw.pop("name", run_id), "ana", kw.pop("status", "FINISHED"),
+                     int(NOW - start_days * DAY), None, **kw)
+
+
+def _reasons_snapshot() -> StoreSnapshot:
+    from mltrack.model import ExperimentRecord, ModelVersionRecord, RegisteredModelRecord
+
+    inference = {"mltrack.run_type": "inference"}
+    runs = (
+        _run("a", 90, name="score-1", tags=inference, params={"training_run_id": "t" * 32}),
+        _run("t", 1, status="RUNNING", tags={"mltrack.keep": "true"}, metrics={"val_acc": 0.9}),
+        _run("d", 90, lifecycle_stage="deleted", tags={"mltrack.keep": "true"}, metrics={"val_acc": 0.5}),
+        _run("b", 90, name="score-2", tags=inference, params={"training_run_id": "t" * 32, "source_run_id": "d" * 32}),
+        _run("c", 90, metrics={"val_acc": 0.7}, tags={"mlflow.parentRunId": "p" * 32}),
+        _run("p", 90),
+        _run("e", 90, metrics={"val_acc": 0.1}),
+    )
+    model = RegisteredModelRecord("clf", versions=(ModelVersionRecord("clf", "1", "t" * 32, "runs:/x/model"),
+                                                  ModelVersionRecord("clf", "2", "d" * 32, "runs:/y/model")))
+    return StoreSnapshot("sqlite:///x.db", "mlflow", None, NOW, experiments=(ExperimentRecord("1", "main"),),
+                         runs=runs, registered_models=(model,))
+
+
+@pytest.mark.parametrize("spill", [False, True], ids=["in-memory", "spilled"])
+def test_a_runs_reasons_keep_the_order_the_rules_gave_them(spill):
+    # Reasons another run gives (lineage) fall before or after the run's own (keep tag, still
+    # running) by where that run was read; then the registry, the top runs, the age.
+    snapshot = _reasons_snapshot()
+    if spill:
+        snapshot = _spilled(snapshot)
+    plan = plan_retention(snapshot, RetentionRules(metric="val_acc", keep_top=1))
+    assert plan.protected["t" * 32] == (
+        "lineage of inference run score-1 (its training_run_id)",
+        "tagged mltrack.keep=true",
+        "still running",
+        "lineage of inference run score-2 (its training_run_id)",
+        "behind registered version clf v1",
+        "top 1 by val_acc (#1)",
+        "newer than 30 days",
+    )
+    assert plan.deleted_protected == ({
+        "run_id": "d" * 32, "name": "d", "state": "deleted",
+        "protected_because": ["tagged mltrack.keep=true", "lineage of inference run score-2 (its source_run_id)",
+                              "behind registered version clf v2"]},)
+    assert plan.candidate_ids == ["c" * 32, "e" * 32, "p" * 32]
+    assert (plan.candidate_count, plan.protected_count) == (3, 3)
+    assert [r.run_id for r in plan.first_candidates(2)] == ["c" * 32, "e" * 32]

@@ -104,7 +104,15 @@ class RetentionPlan:
     def first_candidates(self, limit: int | None) -> list[RunRecord]:
         """The first `limit` candidates oldest first (start time, then run id): the order cleanup
         deletes in and lists in."""
-        return Smallest(limit, _oldest_first).extend(run for run, _ in self.iter_candidates()).items()
+        first: Smallest[RunRecord] = Smallest(limit, _oldest_first)
+        protected = 0
+        for run, why, _reasons in self.walk():
+            if why is None:
+                protected += 1
+            else:
+                first.add(run)
+        self._counts = (first.count, protected)  # the walk counted both: no second pass for them
+        return first.items()
 
     def _count(self) -> tuple[int, int]:
         if self._counts is None:
