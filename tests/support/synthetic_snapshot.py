@@ -11,23 +11,26 @@ import math
 
 from mltrack import conventions
 from mltrack.model import ExperimentRecord, ModelVersionRecord, RegisteredModelRecord, RunRecord, StoreSnapshot
+from mltrack.run_table import RunTableBuilder
 
 NOW = 1_790_000_000_000
 
 
 def synthetic_snapshot(runs: int, *, experiments: int | None = None, users: int | None = None,
-                       models: int = 60) -> StoreSnapshot:
+                       models: int = 60, spill: bool = False) -> StoreSnapshot:
     """`runs` training runs; experiments and users grow with the store (one per 50 / 25 runs by
-    default) so every table has more rows than it may show."""
+    default) so every table has more rows than it may show. `spill`: the runs go to a spilled
+    run table as a big store's read does (mltrack.run_table), never all in memory."""
     experiments = experiments or max(1, runs // 50)
     users = users or max(1, runs // 25)
     names = [conventions.REFERENCE_EXPERIMENT] + [f"sweep-{i:06d}" for i in range(1, experiments)]
-    records = []
+    records: list[RunRecord] = []
+    builder = RunTableBuilder(spill_after=0) if spill else None
     for i in range(runs):
         # half the runs in the reference experiment, the rest spread over the others
         exp = 0 if i % 2 == 0 or experiments == 1 else 1 + (i // 2) % (experiments - 1)
         value = math.nan if i % 97 == 0 else 0.5 + (i * 7919 % 1000) / 2000  # ~1% diverged
-        records.append(RunRecord(
+        (builder.add if builder is not None else records.append)(RunRecord(
             f"run{i:07d}", str(exp), f"search-{i}", f"user{i % users:06d}", "FINISHED",
             NOW - i * 60_000, NOW - i * 60_000 + 1,
             params={"learning_rate": str((0.001, 0.003, 0.01, 0.03, 0.1)[i % 5]),
@@ -39,7 +42,8 @@ def synthetic_snapshot(runs: int, *, experiments: int | None = None, users: int 
         ModelVersionRecord(f"model-{m:03d}", "1", f"run{2 * m:07d}", f"models:/m-{m}-1"),
         ModelVersionRecord(f"model-{m:03d}", "2", f"run{2 * m + 2:07d}", f"models:/m-{m}-2")))
         for m in range(models))
-    return StoreSnapshot("sqlite:///big.db", "mlflow", "3.17.2", NOW, runs=tuple(records),
+    return StoreSnapshot("sqlite:///big.db", "mlflow", "3.17.2", NOW,
+                         runs=builder.finish() if builder is not None else tuple(records),
                          experiments=tuple(ExperimentRecord(str(i), n) for i, n in enumerate(names)),
                          registered_models=registered)
 

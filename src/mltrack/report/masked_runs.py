@@ -10,11 +10,11 @@ Records without a secret come back as they are. What counts as a secret is mltra
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from mltrack.model import RunRecord, RunTable, StoreSnapshot
-from mltrack.secrets import mask_fields
+from mltrack.secrets import mask_value
 
 
 def masked_record(record: Any, **fields: Any) -> tuple[Any, int]:
@@ -22,10 +22,25 @@ def masked_record(record: Any, **fields: Any) -> tuple[Any, int]:
     when none is), and how many values were masked."""
     changed, total = {}, 0
     for name, values in fields.items():
-        clean, count = mask_fields(values)
+        clean, count = _masked_map(values)
         if count:
             changed[name], total = clean, total + count
     return (dataclasses.replace(record, **changed) if changed else record), total
+
+
+def _masked_map(values: Mapping[str, Any]) -> tuple[dict[str, Any] | None, int]:
+    """mltrack.secrets.mask_fields, copying the mapping only when a value is masked (most runs
+    hold no secret, and this runs for every param and tag of every run)."""
+    clean: dict[str, Any] | None = None
+    total = 0
+    for key, value in values.items():
+        masked, count = mask_value(str(key), value)
+        if count:
+            if clean is None:
+                clean = dict(values)
+            clean[key] = masked
+            total += count
+    return clean, total
 
 
 def masked_run(run: RunRecord) -> tuple[RunRecord, int]:
@@ -48,6 +63,13 @@ class MaskedRunTable(RunTable):
     def __iter__(self) -> Iterator[RunRecord]:
         for run in self._inner:
             yield masked_run(run)[0]
+
+    def where(self, keep: Callable[[RunRecord], bool]) -> Iterator[RunRecord]:
+        """The masked records of the runs `keep` accepts, asked before masking: a pass that
+        reads a few experiments masks only their runs (`keep` must not read params or tags)."""
+        for run in self._inner:
+            if keep(run):
+                yield masked_run(run)[0]
 
     def __len__(self) -> int:
         return len(self._inner)

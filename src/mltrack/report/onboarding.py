@@ -140,11 +140,9 @@ class _Group:
             self.first = ms if self.first is None else min(self.first, ms)
             self.last = ms if self.last is None else max(self.last, ms)
 
-    def scored(self, run: RunRecord, fields: dict, field_value) -> None:
+    def scored(self, missing: list[str]) -> None:
         self.training += 1
-        for name, synonyms in fields.items():
-            if field_value(run, synonyms) is None:
-                self.missing[name] += 1
+        self.missing.update(missing)
 
     def completeness(self, fields: dict) -> tuple[float | None, dict[str, int]]:
         slots = self.training * len(fields)
@@ -186,9 +184,15 @@ class _Census:
         exp.started(run.start_time)
         if run.status == "FINISHED":
             exp.finished += 1
-        if not self.is_inference(run):  # the experiments table scores by the default metric's kinds
-            exp.scored(run, self.fields, self.field_value)
-        if not self.is_inference(run, self.policy):
+        # The experiments table scores by the default metric's run kinds, the rest by the
+        # policy's (the same answer when the metrics are): each worked out once a run.
+        default_inference = self.is_inference(run)
+        inference = (default_inference if self.policy.metric == conventions.METRIC
+                     else self.is_inference(run, self.policy))
+        missing = [] if default_inference and inference else self.missing(run)
+        if not default_inference:
+            exp.scored(missing)
+        if not inference:
             self.training[run.experiment_id] += 1
             if finite(run.metrics.get(self.policy.metric)):
                 self.scored[run.experiment_id] += 1
@@ -197,7 +201,13 @@ class _Census:
             person.runs += 1
             person.experiments.add(run.experiment_id)
             person.started(run.start_time)
-            person.scored(run, self.fields, self.field_value)
+            person.scored(missing)
+        self.add_inference(run)
+
+    def missing(self, run: RunRecord) -> list[str]:
+        return [name for name, synonyms in self.fields.items() if self.field_value(run, synonyms) is None]
+
+    def add_inference(self, run: RunRecord) -> None:
         name = run.params.get("model_name") or run.tags.get("model_name")
         if name is not None and self.wanted:
             pair = (str(name), str(run.params.get("model_version") or run.tags.get("model_version")))
@@ -227,14 +237,13 @@ class _Focus:
         self.seen = 0
         self.over_time = SortedSpill()
 
+    def wanted(self, run: RunRecord) -> bool:
+        return run.lifecycle_stage == "active" and (run.experiment_id == self.main or run.experiment_id in self.boards)
+
     def read(self, runs: RunTable) -> None:
         metric = self.policy.metric
-        for run in runs:
-            if run.lifecycle_stage != "active":
-                continue
+        for run in runs.where(self.wanted) if isinstance(runs, MaskedRunTable) else filter(self.wanted, runs):
             board = self.boards.get(run.experiment_id)
-            if board is None and run.experiment_id != self.main:
-                continue
             if self.is_inference(run, self.policy):
                 continue
             value = run.metrics.get(metric)
