@@ -69,5 +69,42 @@ def test_a_bad_setting_is_a_usage_error(raw: str) -> None:
         read_concurrency({ENV_VAR: raw})
 
 
-def test_default_is_one_reader() -> None:
+def test_default_is_four_readers_for_a_server_and_one_for_a_file() -> None:
     assert read_concurrency({}) == 1 and read_concurrency({ENV_VAR: " 4 "}) == 4
+    assert read_concurrency({}, kind="sqlite") == 1 and read_concurrency({}, kind="file") == 1
+    assert read_concurrency({}, kind="http") == 4 and read_concurrency({}, kind="database") == 4
+    assert read_concurrency({ENV_VAR: "1"}, kind="http") == 1, "the setting wins over the default"
+
+
+def test_a_server_store_is_read_concurrently_by_default(mlflow_server, tmp_path, monkeypatch) -> None:
+    # Through a real server with several experiments, the default read takes the concurrent path
+    # (one MlflowClient a thread) and returns what one reader returns.
+
+    from mlflow.tracking import MlflowClient
+
+    import mltrack.stores.concurrent_read as concurrent_read
+    from mltrack.stores import open_store
+
+    client = MlflowClient(mlflow_server.url)
+    names = []
+    for e in range(3):
+        name = f"default-concurrency-{tmp_path.name}-{e}"
+        exp = client.create_experiment(name)
+        names.append(name)
+        for i in range(3):
+            run = client.create_run(exp, run_name=f"r{e}-{i}")
+            client.log_metric(run.info.run_id, "val_acc", i / 10)
+            client.set_terminated(run.info.run_id)
+    calls = []
+    real = concurrent_read.read_runs_concurrently
+    monkeypatch.setattr(concurrent_read, "read_runs_concurrently",
+                        lambda *a, **k: calls.append(a[4]) or real(*a, **k))
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    with open_store(mlflow_server.url) as store:
+        together = store.snapshot(names)
+    monkeypatch.setenv(ENV_VAR, "1")
+    with open_store(mlflow_server.url) as store:
+        alone = store.snapshot(names)
+    assert calls == [4], "the default read of a server used 4 readers, the setting 1 used none"
+    assert [r.run_id for r in together.runs] == [r.run_id for r in alone.runs] and len(alone.runs) == 9
+

@@ -141,3 +141,17 @@ def test_spill_threshold_comes_from_the_environment():
     assert spill_after_from_env({"MLTRACK_SPILL_RUNS": "0"}) == 0
     assert spill_after_from_env({"MLTRACK_SPILL_RUNS": "250"}) == 250
     assert spill_after_from_env({"MLTRACK_SPILL_RUNS": "lots"}) == 10_000
+
+
+@pytest.mark.parametrize("spill_after", [0, 1_000])
+def test_mlflow_order_is_newest_first_then_run_id_whatever_order_runs_arrive(spill_after: int):
+    # Concurrent readers hand runs over experiment by experiment, interleaved; the table must
+    # iterate as one MLflow search does (start_time DESC, run_uuid), a run without a start last.
+    runs = [_run(i, start_time=1_000 + (i % 4)) for i in range(12)] + [_run(99, start_time=None)]
+    builder = RunTableBuilder(spill_after=spill_after, mlflow_order=True)
+    for run in reversed(runs):
+        builder.add(run, group=int(run.experiment_id))
+    expected = sorted(runs[:-1], key=lambda r: (-r.start_time, r.run_id)) + [runs[-1]]
+    table = builder.finish()
+    assert [r.run_id for r in table] == [r.run_id for r in expected]
+    assert table.owners_of_logged_model("m-0") == tuple(r.run_id for r in expected if r.logged_model_ids == ("m-0",))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import marshal
+import math
 import os
 import sqlite3
 import tempfile
@@ -89,9 +90,10 @@ def decode(blob: bytes) -> RunRecord:
 class SpilledRunTable(RunTable):
     """Runs in a private sqlite file: streamed in read order, looked up by index."""
 
-    def __init__(self, path: str, count: int) -> None:
+    def __init__(self, path: str, count: int, order: str = "grp, seq") -> None:
         self._path = path
         self._count = count
+        self._order = order
         self._lock = threading.Lock()
         # Checks gather in worker threads; every statement is serialised by the lock below or
         # is a read on a connection nobody writes to any more.
@@ -105,7 +107,7 @@ class SpilledRunTable(RunTable):
 
     def __iter__(self) -> Iterator[RunRecord]:
         with self._lock:
-            cursor = self._con.execute("SELECT body FROM runs ORDER BY grp, seq")
+            cursor = self._con.execute(f"SELECT body FROM runs ORDER BY {self._order}")
         while True:
             with self._lock:
                 rows = cursor.fetchmany(_BATCH)
@@ -121,7 +123,7 @@ class SpilledRunTable(RunTable):
         if not 0 <= index < self._count:
             raise IndexError(index)
         with self._lock:
-            row = self._con.execute("SELECT body FROM runs ORDER BY grp, seq LIMIT 1 OFFSET ?",
+            row = self._con.execute(f"SELECT body FROM runs ORDER BY {self._order} LIMIT 1 OFFSET ?",
                                     (index,)).fetchone()
         return decode(row[0])
 
@@ -134,7 +136,8 @@ class SpilledRunTable(RunTable):
         with self._lock:
             rows = self._con.execute(
                 "SELECT o.run_id FROM model_owners o JOIN runs r ON r.run_id = o.run_id "
-                "WHERE o.model_id = ? ORDER BY r.grp, r.seq", (model_id,)).fetchall()
+                f"WHERE o.model_id = ? ORDER BY {', '.join('r.' + c.strip() for c in self._order.split(','))}",
+                (model_id,)).fetchall()
         return tuple(r for (r,) in rows)
 
     @property
@@ -143,6 +146,11 @@ class SpilledRunTable(RunTable):
 
     def close(self) -> None:
         self._finalizer()
+
+
+def _mlflow_key(run: RunRecord) -> tuple[float, str]:
+    """MLflow's default search order: start time descending (a run without one last), run id."""
+    return (-run.start_time if run.start_time is not None else math.inf, run.run_id)
 
 
 def _remove(con: sqlite3.Connection, path: str) -> None:
@@ -162,12 +170,16 @@ class RunTableBuilder:
     """Collects a read's records; `finish()` returns the table.
 
     `add(run, group)`: records of a lower group come first when iterated, each group in the order
-    added (concurrent readers add one experiment each, interleaved). A run id seen before is
-    dropped and `add` returns False: offsets shift while a store is written during the read.
+    added. With `mlflow_order`, the table iterates in the order one MLflow search returns
+    (start time, newest first, then run id), whichever order the records came in: concurrent
+    readers add one experiment each, interleaved, and the snapshot must not depend on that.
+    A run id seen before is dropped and `add` returns False: offsets shift while a store is
+    written during the read.
     """
 
-    def __init__(self, spill_after: int | None = None) -> None:
+    def __init__(self, spill_after: int | None = None, *, mlflow_order: bool = False) -> None:
         self._spill_after = spill_after_from_env() if spill_after is None else spill_after
+        self._mlflow_order = mlflow_order
         self._groups: dict[int, list[RunRecord]] = {}
         self._seen: set[str] = set()
         self._count = 0
@@ -199,14 +211,18 @@ class RunTableBuilder:
 
     def finish(self) -> RunTable:
         if self._con is None:
-            return RunTable(tuple(r for g in sorted(self._groups) for r in self._groups[g]))
+            runs = [r for g in sorted(self._groups) for r in self._groups[g]]
+            if self._mlflow_order:
+                runs.sort(key=_mlflow_key)
+            return RunTable(runs)
         self._flush()
-        self._con.execute("CREATE INDEX runs_order ON runs (grp, seq)")
+        order = "newest, run_id" if self._mlflow_order else "grp, seq"
+        self._con.execute(f"CREATE INDEX runs_order ON runs ({order})")
         self._con.execute("CREATE INDEX owners_model ON model_owners (model_id)")
         self._con.commit()
         self._con.close()
         self._con = None
-        return SpilledRunTable(self._path, self._count)
+        return SpilledRunTable(self._path, self._count, order)
 
     def discard(self) -> None:
         """Drop a half-built table (the read failed)."""
@@ -222,7 +238,8 @@ class RunTableBuilder:
         # A scratch file: nothing to recover after a crash, so skip the journal and fsyncs.
         con.execute("PRAGMA journal_mode = OFF")
         con.execute("PRAGMA synchronous = OFF")
-        con.execute("CREATE TABLE runs (run_id TEXT PRIMARY KEY, grp INTEGER, seq INTEGER, body BLOB)")
+        con.execute("CREATE TABLE runs (run_id TEXT PRIMARY KEY, grp INTEGER, seq INTEGER, newest REAL, "
+                    "body BLOB)")
         con.execute("CREATE TABLE model_owners (model_id TEXT, run_id TEXT)")
         self._con = con
         for group in sorted(self._groups):
@@ -234,7 +251,7 @@ class RunTableBuilder:
 
     def _queue(self, run: RunRecord, group: int) -> None:
         self._seq += 1
-        self._pending.append((run.run_id, group, self._seq, encode(run)))
+        self._pending.append((run.run_id, group, self._seq, _mlflow_key(run)[0], encode(run)))
         self._pending_ids.add(run.run_id)
         self._owners.extend((m, run.run_id) for m in run.logged_model_ids)
         if len(self._pending) >= _BATCH:
@@ -249,7 +266,7 @@ class RunTableBuilder:
     def _flush(self) -> None:
         assert self._con is not None
         if self._pending:
-            self._con.executemany("INSERT INTO runs VALUES (?, ?, ?, ?)", self._pending)
+            self._con.executemany("INSERT INTO runs VALUES (?, ?, ?, ?, ?)", self._pending)
             self._pending.clear()
             self._pending_ids.clear()
         if self._owners:

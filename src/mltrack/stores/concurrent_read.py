@@ -5,9 +5,14 @@ while one reader waits for each page in turn. With `MLTRACK_READ_CONCURRENCY=N` 
 MLflow reader pages through up to N experiments concurrently: each page request goes through
 the store's own `_call` (the same retry rules, the same read deadline), and each thread has its
 own MlflowClient, so a database store hands each its own pooled connection. Records are built
-under one lock (building is CPU work: the GIL would serialise it anyway) and returned grouped
-by experiment in the order asked, so the result does not depend on which thread ran first.
-Default 1: one reader, as before.
+under one lock (building is CPU work: the GIL would serialise it anyway) and returned in the
+order one search over all the experiments returns them (start time, newest first, then run id),
+so the result does not depend on which thread ran first.
+Default: 4 readers against a tracking server (`http(s)://`) or a database server
+(`postgresql://`, `mysql://`), which answer several searches at once (measured on a 4-worker
+server on PostgreSQL: 124 s -> 51 s for 8 experiments of 1,000 runs; direct URI 39.8 s -> 26.2 s,
+`benchmarks/bench_concurrent_read.py`); 1 for a sqlite file or a file store, where a second reader
+only contends for one file and the GIL. `MLTRACK_READ_CONCURRENCY=1` turns it off.
 """
 
 from __future__ import annotations
@@ -29,11 +34,17 @@ ENV_VAR = "MLTRACK_READ_CONCURRENCY"
 MAX_CONCURRENCY = 32  # more threads than this only queue at the server
 
 
-def read_concurrency(environ: dict[str, str] | None = None) -> int:
-    """The configured number of concurrent experiment readers (1: off)."""
+# Store kinds (mlflow_connect.Connection.kind) whose server answers searches in parallel.
+SERVER_KINDS = frozenset({"http", "database"})
+SERVER_DEFAULT = 4
+
+
+def read_concurrency(environ: dict[str, str] | None = None, kind: str | None = None) -> int:
+    """The number of concurrent experiment readers (1: off): `MLTRACK_READ_CONCURRENCY` when set,
+    else 4 for a server store `kind` ("http", "database") and 1 for anything else."""
     raw = (os.environ if environ is None else environ).get(ENV_VAR, "").strip()
     if not raw:
-        return 1
+        return SERVER_DEFAULT if kind in SERVER_KINDS else 1
     try:
         value = int(raw)
     except ValueError:
@@ -55,10 +66,9 @@ def read_runs_concurrently(store: Any, experiment_ids: Sequence[str], models: di
 
     lock = threading.Lock()
     datasets = DatasetInterner()
-    # One builder for all threads (under the lock); each experiment is its own group, so the
-    # table iterates experiment by experiment, as the one-reader path does.
-    records = RunTableBuilder()
-    group_of = {e: i for i, e in enumerate(experiment_ids)}
+    # One builder for all threads (under the lock), ordered as one search across all the
+    # experiments returns them, so the snapshot is the one a single reader gets.
+    records = RunTableBuilder(mlflow_order=True)
     local = threading.local()
     total = 0
 
@@ -70,14 +80,13 @@ def read_runs_concurrently(store: Any, experiment_ids: Sequence[str], models: di
 
     def read(experiment_id: str) -> None:
         nonlocal total
-        group = group_of[experiment_id]
         for page in iter_pages(lambda token: store._call("listing runs", lambda: client().search_runs(
                 [experiment_id], run_view_type=ViewType.ALL, max_results=page_size, page_token=token))):
             with lock:
                 for run in page:
                     mine = models.get(run.info.run_id, ())
                     # Offsets shift if runs are written meanwhile: the builder drops a run seen before.
-                    if records.add(run_record(run, (m.model_id for m in mine), mine, datasets), group):
+                    if records.add(run_record(run, (m.model_id for m in mine), mine, datasets)):
                         total += 1
                 if progress:
                     progress(total, None, "runs")

@@ -177,7 +177,8 @@ class MlflowStore:
         models = self._logged_models_by_run(experiment_ids)
         from mltrack.stores.concurrent_read import read_concurrency, read_runs_concurrently
 
-        concurrency = read_concurrency()  # MLTRACK_READ_CONCURRENCY (default 1): stores/concurrent_read.py
+        # MLTRACK_READ_CONCURRENCY, else 4 for a server, 1 for a file: stores/concurrent_read.py
+        concurrency = read_concurrency(kind=self._conn.kind)
         if concurrency > 1 and len(experiment_ids) > 1:
             # One outer setting: the threads' nested ones then restore the environment in any order.
             with connect.client_settings(self._conn, self._request_timeout()):
