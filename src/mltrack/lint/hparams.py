@@ -143,8 +143,8 @@ def _sources(ctx: FileContext, report: HParamReport) -> None:
         if isinstance(value, cst.Dict) and _CONFIGISH.search(name):
             # a config holds literal settings; a dict of arrays (JAX params) is not one
             literal = [
-                (literal_string(e.key), e) for e in value.elements
-                if isinstance(e, cst.DictElement) and is_literal(e.value) and literal_string(e.key)
+                (key, e) for e in value.elements
+                if isinstance(e, cst.DictElement) and is_literal(e.value) and (key := literal_string(e.key))
             ]
             for key, element in literal if len(literal) >= 2 else ():
                 if not _NOT_HPARAM.search(key.lower()):
@@ -281,8 +281,7 @@ def _is_dataclass_like(klass: cst.ClassDef) -> bool:
 
 
 def _argparse_source(site: CallSite, report: HParamReport, groups: frozenset[str]) -> None:
-    options = [literal_string(a.value) for a in site.node.args if a.keyword is None]
-    options = [o for o in options if o]
+    options = [o for a in site.node.args if a.keyword is None and (o := literal_string(a.value))]
     dest = site.kwarg("dest")
     name = literal_string(dest.value) if dest is not None else None
     if name is None:

@@ -54,7 +54,7 @@ def is_fixed_path(ctx: FileContext, expr: cst.BaseExpression, depth: int = 0) ->
             return False
         return True if all(verdicts) else None
     if isinstance(expr, cst.Attribute):
-        root = expr
+        root: cst.BaseExpression = expr
         while isinstance(root, cst.Attribute):
             root = root.value
         if isinstance(root, cst.Name) and root.value in _CONFIG_ROOTS:
@@ -67,7 +67,8 @@ def is_fixed_path(ctx: FileContext, expr: cst.BaseExpression, depth: int = 0) ->
             right = expr.right
             parts = [e.value for e in right.elements] if isinstance(right, cst.Tuple) else [right]
             return _all_fixed(ctx, [expr.left, *parts], depth, loop_vars_ok=True)
-        parts, pending = [], [expr]  # a chain of `+`: one level, however long
+        pending: list[cst.BaseExpression] = [expr]  # a chain of `+`: one level, however long
+        parts = []
         while pending:
             node = pending.pop()
             if isinstance(node, cst.BinaryOperation) and not isinstance(node.operator, cst.Modulo):
@@ -88,7 +89,7 @@ def is_fixed_path(ctx: FileContext, expr: cst.BaseExpression, depth: int = 0) ->
 
 
 def _all_fixed(ctx: FileContext, parts, depth: int, loop_vars_ok: bool = False) -> bool | None:
-    verdicts = []
+    verdicts: list[bool | None] = []
     for part in parts:
         if loop_vars_ok and isinstance(part, cst.Name) and _is_counter(ctx, part.value):
             verdicts.append(True)  # an epoch number: the same names come back next run

@@ -98,8 +98,8 @@ class HardcodedSecret(Rule):
                       and _secret_named(literal_string(site.node.args[0].value))
                       and _is_secret_value(value)):
                     yield self.finding(ctx, arg, "a secret environment variable is set to a literal")
-        for target, key, value, statement in ctx.facts.attr_assigns:
-            text = literal_string(value)
+        for target, key, assigned, statement in ctx.facts.attr_assigns:
+            text = literal_string(assigned)
             name = key if key is not None else target.rsplit(".", 1)[-1]
             if text is None:
                 continue
@@ -108,11 +108,11 @@ class HardcodedSecret(Rule):
             elif secrets.token_shape(text) or (_secret_named(name) and _is_secret_value(text)):
                 yield self.finding(ctx, statement, f"`{name}` is assigned a literal secret")
         for name, values in ctx.facts.assigns.items():
-            for value in values:
-                text = literal_string(value)
+            for node in values:
+                text = literal_string(node)
                 if text is None:
                     continue
                 if secrets.has_uri_password(text):
-                    yield self.finding(ctx, value, f"`{redact(text)}` has a password in it")
+                    yield self.finding(ctx, node, f"`{redact(text)}` has a password in it")
                 elif secrets.token_shape(text) or (_secret_named(name) and _is_secret_value(text)):
-                    yield self.finding(ctx, value, f"`{name}` is assigned a literal secret")
+                    yield self.finding(ctx, node, f"`{name}` is assigned a literal secret")
