@@ -169,9 +169,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if state is None:
         return
     from mltrack.model import StoreSnapshot
-    from mltrack.pressure.runner import prewarm_model_loading
 
-    prewarm_model_loading()  # torch imports in the background while the store is read
     workerinput = getattr(session.config, "workerinput", None)
     if workerinput is not None and workerinput.get(WORKER_SNAPSHOT_KEY):
         payload = json.loads(Path(workerinput[WORKER_SNAPSHOT_KEY]).read_text(encoding="utf-8"))

@@ -115,8 +115,6 @@ def run_checks(uri_or_adapter: str | StoreAdapter, policy: Policy, names: Sequen
     else:
         adapter = uri_or_adapter
     try:
-        if any(c.loads_models for c in checks):
-            prewarm_model_loading()
         snapshot, server_version = read_snapshot(adapter, policy, progress)
         policy, assumptions = resolve_policy(snapshot, policy)
         with CheckSession(adapter, snapshot, policy, rollback_drill=rollback_drill) as session:
@@ -130,14 +128,6 @@ def run_checks(uri_or_adapter: str | StoreAdapter, policy: Policy, names: Sequen
             adapter.close()
     return RunOutcome(snapshot, tuple(results), server_version, round(time.perf_counter() - started, 3),
                       policy, assumptions)
-
-
-def prewarm_model_loading() -> None:
-    """Let the store layer import what its model loaders need in the background while the
-    snapshot is read (`stores.model_access.prewarm`)."""
-    from mltrack.stores.model_access import prewarm
-
-    prewarm()
 
 
 def run_offline(snapshot: StoreSnapshot, policy: Policy, evidence: dict[str, dict[str, Any]] | None = None,

@@ -12,7 +12,6 @@ byte-level checks (zip CRCs, safetensors header, pickle opcodes) are vendor-free
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from mltrack.model_verify import verify_model_dir
 from mltrack.stores.base import ModelAccess, StoreAdapter
 from mltrack.stores.model_load import DEFAULT_TIMEOUT_S, load_in_subprocess
 
-__all__ = ["DEFAULT_TIMEOUT_S", "ModelFiles", "check_model", "load_weights_only", "model_access", "prewarm"]
+__all__ = ["DEFAULT_TIMEOUT_S", "ModelFiles", "check_model", "load_weights_only", "model_access"]
 
 
 def load_weights_only(file: Path) -> int | None:
@@ -96,17 +95,3 @@ def model_access(adapter: StoreAdapter) -> ModelAccess:
     """The `ModelAccess` of an open adapter (typed as the protocol, so mypy proves `ModelFiles`
     meets it; `open_writer` and `open_sandbox` do the same for the write protocols)."""
     return ModelFiles(adapter)
-
-
-def prewarm() -> None:
-    """Import torch in the background (while the snapshot is read), for runs that will load
-    models in this process. Only torch: importing mlflow modules from two threads at once trips
-    over mlflow's circular imports."""
-
-    def warm() -> None:
-        try:
-            import torch  # noqa: F401
-        except Exception:  # noqa: BLE001 - without torch the loaders say so themselves
-            pass
-
-    threading.Thread(target=warm, name="mltrack-prewarm", daemon=True).start()
