@@ -3,7 +3,8 @@
 `python -m mypy src/mltrack` with the `[tool.mypy]` configuration of pyproject.toml must pass
 (also `make typecheck`). Its cache lives in the repository's .mypy_cache, so a re-run only
 re-checks what changed. The second test proves the check has teeth: in a scratch copy of src/,
-an adapter that lost a method and consumers that step outside the protocol each fail it.
+an adapter and a writer that each lost a method, and consumers that step outside the
+protocols, each fail it.
 """
 
 from __future__ import annotations
@@ -51,14 +52,19 @@ def test_src_typechecks() -> None:
     assert done.returncode == 0, f"mypy found errors (run `make typecheck`):\n{done.stdout}{done.stderr}"
 
 
+def _rename_method(module: Path, name: str, new_name: str) -> None:
+    text = module.read_text(encoding="utf-8")
+    renamed = re.sub(rf"\bdef {name}\(", f"def {new_name}(", text, count=1)
+    assert renamed != text, f"{module.name} has no `def {name}(` any more: update this test"
+    module.write_text(renamed, encoding="utf-8")
+
+
 def test_a_broken_contract_fails_the_typecheck(tmp_path: Path) -> None:
     scratch = tmp_path / "src"
     shutil.copytree(ROOT / "src", scratch, ignore=shutil.ignore_patterns("__pycache__"))
-    wandb_store = scratch / "mltrack" / "stores" / "wandb_store.py"
-    text = wandb_store.read_text(encoding="utf-8")
-    renamed = re.sub(r"\bdef download_model\(", "def fetch_model(", text, count=1)
-    assert renamed != text, "WandbStore.download_model moved: update this test"
-    wandb_store.write_text(renamed, encoding="utf-8")
+    stores = scratch / "mltrack" / "stores"
+    _rename_method(stores / "wandb_store.py", "download_model", "fetch_model")  # a read adapter
+    _rename_method(stores / "mlflow_writes.py", "restore_run", "undelete_run")  # the write side
     probe = scratch / "mltrack" / "typecheck_probe.py"
     probe.write_text(PROBE, encoding="utf-8")
 
@@ -68,6 +74,8 @@ def test_a_broken_contract_fails_the_typecheck(tmp_path: Path) -> None:
     assert done.returncode == 1, out + done.stderr
     assert '"WandbStore" is missing following "StoreAdapter" protocol member' in out, out
     assert re.search(r"stores/base\.py:\d+: note:\s+download_model$", out, re.MULTILINE), out
+    assert '"MlflowWriter" is missing following "StoreWriter" protocol member' in out, out
+    assert re.search(r"stores/base\.py:\d+: note:\s+restore_run$", out, re.MULTILINE), out
     for number, line in enumerate(PROBE.splitlines(), start=1):
         if "# PROBE" in line:
             assert f"typecheck_probe.py:{number}: error:" in out, f"no error for: {line.strip()}\n{out}"

@@ -65,13 +65,20 @@ class StoreAdapter(Protocol):
 
 if TYPE_CHECKING:
     from mltrack.stores.mlflow_store import MlflowStore
+    from mltrack.stores.mlflow_writes import MlflowSandbox, MlflowWriter
+    from mltrack.stores.model_access import ModelFiles
     from mltrack.stores.wandb_store import WandbStore
 
-    def _conforms(mlflow: MlflowStore, wandb: WandbStore) -> None:
-        """Never called: mypy checks that each built-in adapter is a StoreAdapter (a missing or
-        mistyped member fails `make typecheck`, naming it). A new backend adds a line here."""
+    def _conforms(mlflow: MlflowStore, wandb: WandbStore, models: ModelFiles, writer: MlflowWriter,
+                  sandbox: MlflowSandbox) -> None:
+        """Never called: mypy checks that each built-in adapter is a StoreAdapter, and each
+        implementation of the protocols below meets its protocol (a missing or mistyped member
+        fails `make typecheck`, naming it). A new backend adds a line here."""
         adapter: StoreAdapter = mlflow
         adapter = wandb
+        model_access: ModelAccess = models
+        store_writer: StoreWriter = writer
+        model_sandbox: ModelSandbox = sandbox
 
 
 # --------------------------------------------------------------------------- models

@@ -21,7 +21,7 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mltrack.errors import UsageError
 from mltrack.model import RunTable
@@ -29,6 +29,9 @@ from mltrack.run_table import RunTableBuilder
 from mltrack.stores.base import Progress
 from mltrack.stores.mlflow_records import DatasetInterner, run_record
 from mltrack.stores.paging import iter_pages
+
+if TYPE_CHECKING:
+    from mltrack.stores.mlflow_store import MlflowStore
 
 ENV_VAR = "MLTRACK_READ_CONCURRENCY"
 MAX_CONCURRENCY = 32  # more threads than this only queue at the server
@@ -54,7 +57,7 @@ def read_concurrency(environ: dict[str, str] | None = None, kind: str | None = N
     return value
 
 
-def read_runs_concurrently(store: Any, experiment_ids: Sequence[str], models: dict[str, list[Any]],
+def read_runs_concurrently(store: MlflowStore, experiment_ids: Sequence[str], models: dict[str, list[Any]],
                            page_size: int, concurrency: int, progress: Progress | None) -> RunTable:
     """Every run of `experiment_ids`, read by up to `concurrency` threads, one experiment each.
 
