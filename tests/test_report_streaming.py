@@ -1,7 +1,8 @@
 """The onboarding page reads runs as a stream (issue 13 item 2): its helpers keep bounded state
 and give exactly what sorting or masking every run would.
 
-- TopN = sorted(items, key)[:n], ties in arrival order, while holding a few thousand items.
+- TopN = sorted(items, key)[:n], ties in arrival order, holding at most 2n + 64 items.
+- DistinctValues = len(set(values)) per key up to a limit, sets past a few thousand on disk.
 - SortedSpill = sorted rows, from memory or (past its limit) from a sqlite file it deletes.
 - MaskedRunTable masks each record as it is read, and on lookup; the store's records are untouched.
 - The onboarding data of a spilled table (records streamed from disk) equals the in-memory one's,
@@ -24,7 +25,7 @@ from mltrack.pressure.policy import Policy
 from mltrack.report import streaming
 from mltrack.report.masked_runs import MaskedRunTable, masked_snapshot
 from mltrack.report.onboarding import build_onboarding
-from mltrack.report.streaming import SortedSpill, TopN
+from mltrack.report.streaming import DistinctValues, SortedSpill, TopN
 from mltrack.run_table import RunTableBuilder
 from tests.support.synthetic_snapshot import synthetic_snapshot
 
@@ -38,7 +39,7 @@ def test_top_n_is_the_head_of_a_stable_sort() -> None:
             top.add(item)
         assert top.result() == sorted(items, key=lambda item: item[0])[:n]
         assert top.count == len(items)
-        assert len(top._items) <= max(2_048, 2 * n)  # never the whole stream
+        assert len(top._items) <= 2 * n + 64  # never the whole stream
 
 
 def test_sorted_spill_sorts_on_disk_past_its_limit_and_removes_its_file() -> None:
@@ -53,6 +54,26 @@ def test_sorted_spill_sorts_on_disk_past_its_limit_and_removes_its_file() -> Non
             assert list(spill.sorted_rows()) == expected
             assert spill.count == len(rows)
     assert set(glob.glob(os.path.join(tempfile.gettempdir(), "mltrack-sort-*"))) == before
+
+
+def test_distinct_values_counts_exactly_up_to_the_limit_in_memory_or_on_disk() -> None:
+    rnd = random.Random(5)
+    pairs = [("lr", str(rnd.choice([0.1, 0.01, 0.001]))) for _ in range(500)]
+    pairs += [("width", str(rnd.randrange(120))) for _ in range(2_000)]  # 120 distinct: within 150
+    pairs += [("run_dir", f"/runs/{i}") for i in range(400)]  # one a run: past the limit
+    rnd.shuffle(pairs)
+    exact: dict[str, set[str]] = {}
+    for key, value in pairs:
+        exact.setdefault(key, set()).add(value)
+    before = set(glob.glob(os.path.join(tempfile.gettempdir(), "mltrack-distinct-*")))
+    for keep in (4_096, 10):  # all in sets; every key past 10 values counted in the file
+        distinct = DistinctValues(limit=150, keep_in_memory=keep)
+        for key, value in pairs:
+            distinct.add(key, value)
+        assert distinct.counts() == {k: len(v) for k, v in exact.items() if len(v) <= 150}
+        assert "run_dir" not in distinct.counts() and distinct.counts()["width"] == 120
+        distinct.close()
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "mltrack-distinct-*"))) == before
 
 
 def test_masked_run_table_masks_as_it_reads_and_on_lookup() -> None:
@@ -88,6 +109,10 @@ def test_onboarding_data_from_a_spilled_table_equals_the_in_memory_one(
     # the metric over time sorted on disk too: every 50 rows spill
     original = SortedSpill.__init__
     monkeypatch.setattr(streaming.SortedSpill, "__init__", lambda self, spill_after=50: original(self, spill_after))
+    # ... and the distinct values of every param past 5 counted on disk
+    distinct = DistinctValues.__init__
+    monkeypatch.setattr(streaming.DistinctValues, "__init__",
+                        lambda self, limit, keep_in_memory=5: distinct(self, limit, keep_in_memory))
     got = build_onboarding(spilled, Policy(), (), now_ms=1)
     assert json.dumps(got, sort_keys=True, default=str) == json.dumps(expected, sort_keys=True, default=str)
     assert got["over_time"]["runs"] > 400 and len(got["over_time"]["points"]) == 400

@@ -21,7 +21,7 @@ from mltrack.model import CheckResult, RunRecord, RunTable, StoreSnapshot
 from mltrack.ranking import diverged_value, finite
 from mltrack.report.masked_runs import MaskedRunTable, masked_snapshot
 from mltrack.report.schema import mask_results
-from mltrack.report.streaming import SortedSpill, TopN
+from mltrack.report.streaming import DistinctValues, SortedSpill, TopN
 from mltrack.secrets import mask_value
 from mltrack.uri import redact
 
@@ -105,7 +105,7 @@ def build_onboarding(snapshot: StoreSnapshot, policy: Policy, results: Sequence[
             "glossary": [list(item) for item in GLOSSARY],
         }
     finally:
-        focus.over_time.close()
+        focus.close()
     data, masked_elsewhere = mask_value("", data)  # anything else secret-shaped, by value
     data["masked_secrets"] = census.masked + masked_in_registry + masked_in_checks + masked_elsewhere
     return data
@@ -230,7 +230,7 @@ class _Focus:
         # plotted, so its set is dropped), runs holding each, and the strided sample
         self.main_scored = main_scored
         self.limit = max(50, main_scored // 2)
-        self.values: dict[str, set[str] | None] = {}
+        self.values = DistinctValues(self.limit)
         self.holding: Counter = Counter()
         self.picks = _stride(main_scored)
         self.picked: list[tuple[int, RunRecord]] = []
@@ -271,11 +271,11 @@ class _Focus:
             if key in PROVENANCE or key == conventions.PARAM_SEED:
                 continue
             self.holding[key] += 1
-            held = self.values.setdefault(key, set())
-            if held is not None:
-                held.add(value)
-                if len(held) > self.limit:
-                    self.values[key] = None
+            self.values.add(key, value)
+
+    def close(self) -> None:
+        self.over_time.close()
+        self.values.close()
 
     def hparam_sample(self) -> list[RunRecord]:
         """The strided sample of the main experiment's scored runs plus its top runs, in read order."""
@@ -379,10 +379,10 @@ def _curves(top: list[RunRecord], metric: str, history: History | None) -> list[
 
 
 def _hparams(focus: _Focus, metric: str) -> list[dict[str, Any]]:
-    # distinct values of the params that may be plotted (a set dropped past the limit is not)
-    values = {k: v for k, v in focus.values.items() if v is not None}
-    varied = sorted((k for k, v in values.items() if 1 < len(v) <= focus.limit),
-                    key=lambda k: (-len(values[k]), k))[:MAX_HPARAMS]
+    # how many distinct values each param that may be plotted holds (one past the limit may not)
+    distinct = focus.values.counts()
+    varied = sorted((k for k, n in distinct.items() if 1 < n <= focus.limit),
+                    key=lambda k: (-distinct[k], k))[:MAX_HPARAMS]
     sample = focus.hparam_sample()
     plots = []
     for key in sorted(varied):
@@ -398,13 +398,13 @@ def _hparams(focus: _Focus, metric: str) -> list[dict[str, Any]]:
             categories = sorted({v for v, _ in pairs})[:MAX_CATEGORIES]
             column = {v: i for i, v in enumerate(categories)}
             plots.append({"param": key, "kind": "categorical", "categories": categories, "runs": total,
-                          "categories_more": max(0, len(values[key]) - len(categories)),
+                          "categories_more": max(0, distinct[key] - len(categories)),
                           "points": [[column[v], m] for v, m in pairs if v in column]})
     return plots
 
 
 def _over_time(focus: _Focus) -> dict[str, Any]:
-    """The main experiment's scored runs in start-time order (sorted on disk past a few thousand):
+    """The main experiment's scored runs in start-time order (sorted on disk past a thousand):
     the strided sample of points and where the data version changed."""
     picks = _stride(focus.over_time.count)
     points: list[list[Any]] = []
