@@ -9,7 +9,7 @@ and these two:
 - `First(k)`: the first `k` items in order (today's evidence lists are the first 20), and how
   many there were.
 
-Both hold at most 2·k items at any time, whatever the length of the stream.
+Both hold at most 2·k + 1 items at any time, whatever the length of the stream.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class Smallest(Generic[T]):
             return
         self._seq += 1
         self._kept.append((self.key(item), self._seq, item))
-        if self.k is not None and len(self._kept) >= 2 * self.k + 64:
+        if self.k is not None and len(self._kept) > 2 * self.k:  # records are KiBs: keep few
             self._prune()
 
     def extend(self, items: Iterable[T]) -> Smallest[T]:

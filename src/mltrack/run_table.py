@@ -40,6 +40,7 @@ SPILL_ENV = "MLTRACK_SPILL_RUNS"
 # In-memory records cost ~5-10 KiB each with their maps; 10,000 of them stay well under 100 MiB.
 DEFAULT_SPILL_AFTER = 10_000
 _BATCH = 2_000  # rows per executemany
+_READ_BATCH = 256  # rows decoded per fetch while iterating (~0.5 KiB each: the batch is the floor of every pass)
 
 
 def spill_after_from_env(environ: dict[str, str] | None = None) -> int:
@@ -110,7 +111,7 @@ class SpilledRunTable(RunTable):
             cursor = self._con.execute(f"SELECT body FROM runs ORDER BY {self._order}")
         while True:
             with self._lock:
-                rows = cursor.fetchmany(_BATCH)
+                rows = cursor.fetchmany(_READ_BATCH)
             if not rows:
                 return
             for (body,) in rows:

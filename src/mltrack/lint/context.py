@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
 from mltrack.lint import effects as fx
-from mltrack.lint.facts import CallSite, Facts, collect, dotted
+from mltrack.lint.facts import CallSite, Facts, cached_code, collect, dotted
 from mltrack.lint.positions import LazyPositions
 from mltrack.model import Edit, Location
 
@@ -32,6 +32,8 @@ _FROM_LINE = re.compile(r"^[ \t]*from[ \t]+\.*([A-Za-z_]\w*)", re.M)
 _IMPORT_LINE = re.compile(r"^[ \t]*import[ \t]+([^\n#;]+)", re.M)
 _NAME = re.compile(r"(?:^|,)\s*\(?\s*([A-Za-z_]\w*)")
 
+
+_TRAINS = frozenset({"train"})
 
 _TRACKER_CALLS = {
     ("mlflow", "params"): "mlflow.log_params(...)",
@@ -128,18 +130,20 @@ class FileContext:
         name that trains, the call trains (only `train` is inferred, nothing else)."""
         if method in ("train", "eval"):
             return None  # `model.train()` switches a torch module's mode: it trains nothing
-        cache = self.__dict__.setdefault("_training_methods", {})
-        if method not in cache:
-            cache[method] = None
-            for imported in self.facts.imports.modules:
-                resolved = self.project.resolve_module(imported, self.module_name)
-                summary = self.project.modules.get(resolved) if resolved else None
-                if summary is not None and any(
-                        name.endswith(f".{method}") and "train" in effects
-                        for name, effects in summary.functions.items()):
-                    cache[method] = frozenset({"train"})
-                    break
-        return cache[method]
+        return _TRAINS if method in self._training_methods else None
+
+    @cached_property
+    def _training_methods(self) -> frozenset[str]:
+        """Names of the methods that train, of the classes of the project modules this file
+        imports (`Class.update` -> `update`)."""
+        found: set[str] = set()
+        for imported in self.facts.imports.modules:
+            resolved = self.project.resolve_module(imported, self.module_name)
+            summary = self.project.modules.get(resolved) if resolved else None
+            if summary is not None:
+                found.update(name.rpartition(".")[2] for name, effects in summary.functions.items()
+                             if "." in name and "train" in effects)
+        return frozenset(found)
 
     def effects(self, site: CallSite) -> frozenset[str]:
         cached = self._site_effects.get(site.order)
@@ -156,7 +160,7 @@ class FileContext:
         """Effects of the call itself, not of the helper it reaches (where to point a finding)."""
         cached = self._direct_effects.get(site.order)
         if cached is None:
-            cached = self._direct_effects[site.order] = frozenset(fx.call_effects(site))
+            cached = self._direct_effects[site.order] = fx.direct_effects(site)
         return cached
 
     @cached_property
@@ -209,7 +213,9 @@ class FileContext:
     # -- positions -------------------------------------------------------------------------
     @cached_property
     def _positions(self) -> LazyPositions:
-        return LazyPositions(self.module, self.source)
+        # not `self.code`: a bound method would make a reference cycle through the whole tree,
+        # which only the cyclic collector (paused while linting) could free
+        return LazyPositions(self.module, self.source, partial(cached_code, self.module, self._codes))
 
     def span(self, node: cst.CSTNode) -> tuple[int, int, int, int]:
         """(line, column, end_line, end_column): 1-based lines, 0-based columns."""
@@ -222,10 +228,7 @@ class FileContext:
         return Location(self.path, line, column + 1, end_line, end_column + 1)
 
     def code(self, node: cst.CSTNode) -> str:
-        cached = self._codes.get(id(node))
-        if cached is None or cached[0] is not node:
-            cached = self._codes[id(node)] = (node, self.module.code_for_node(node))
-        return cached[1]
+        return cached_code(self.module, self._codes, node)
 
     @cached_property
     def lines(self) -> list[str]:

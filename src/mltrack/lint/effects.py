@@ -89,21 +89,50 @@ def keras_qual(qual: str) -> str:
     return qual[len("tensorflow.") :] if qual.startswith("tensorflow.keras.") else qual
 
 
+def direct_effects(site: CallSite) -> frozenset[str]:
+    """`call_effects(site)`, computed once per call site: the project index, the file's function
+    effects and the rules all ask for the same sites' effects (in one-job runs on the same facts)."""
+    cached = site.direct
+    if cached is None:
+        cached = site.direct = frozenset(call_effects(site))
+    return cached
+
+
 def call_effects(site: CallSite) -> set[str]:
     """Effects of one call, from its resolved name and arguments."""
     qual, name = keras_qual(site.qual), site.name
+    seeded = _seed_effects(site, qual, name)
+    if seeded is not None:
+        return seeded  # a seeding call does nothing else
     root = qual.split(".", 1)[0] if site.imported else ""
-    effects: set[str] = set()
-    # -- seeds
+    receiver = receiver_text(site.node.func)
+    effects = _random_effects(site, qual, name, root)
+    _add_training(effects, site, qual, name, root, receiver)
+    _add_tracking(effects, site, qual, name, root, receiver)
+    _add_data(effects, site, qual, name, root)
+    if site.loops and _prints_metric(site, receiver):
+        effects.add("print:metric")  # a loss or accuracy printed in a loop (exported to callers)
+    if name in _OUTPUT_WRITERS or (site.imported and qual in _ARRAY_WRITERS):
+        effects.add("write:output")  # images, video, figures, arrays: what inference writes
+    if _loads_model(site, qual, name):
+        effects.add("load:model")  # inference/evaluation: unversioned-predictions judges its outputs
+    return effects
+
+
+_TORCH_SEEDS = frozenset({"torch.manual_seed", "torch.cuda.manual_seed", "torch.cuda.manual_seed_all",
+                          "torch.random.manual_seed"})
+_TF_SEEDS = frozenset({"tensorflow.random.set_seed", "tensorflow.set_random_seed",
+                       "tensorflow.compat.v1.set_random_seed"})
+
+
+def _seed_effects(site: CallSite, qual: str, name: str) -> set[str] | None:
+    """The effects of a call that seeds (or re-seeds from entropy) a global generator; None for
+    any other call."""
     if qual in _SEED_TORCH_STACK_CALLS:
         return set(_SEED_TORCH_STACK)
     if qual in _SEED_ALL_CALLS or (site.imported and name == "seed_everything"):
         return set(SEED_ALL)
-    if root in ("transformers", "trl") and name in _HF_TRAINERS:
-        effects |= SEED_ALL  # the HF Trainer seeds from TrainingArguments.seed (default 42)
-        effects.add("train-capable")
-    if qual in ("torch.manual_seed", "torch.cuda.manual_seed", "torch.cuda.manual_seed_all",
-                "torch.random.manual_seed"):
+    if qual in _TORCH_SEEDS:
         return {"seed:torch"}
     if name == "manual_seed":
         return set()  # `torch.Generator().manual_seed(s)`: a local generator, passed explicitly
@@ -114,113 +143,101 @@ def call_effects(site: CallSite) -> set[str]:
         return {"seed:numpy"}
     if qual == "random.seed":
         return {"seed:random"}
-    if qual in ("tensorflow.random.set_seed", "tensorflow.set_random_seed",
-                "tensorflow.compat.v1.set_random_seed"):
+    if qual in _TF_SEEDS:
         return {"seed:tensorflow"}
-    # -- randomness
-    if root == "torch" and site.kwarg("generator") is not None:
-        pass  # draws from the generator it is given, not from the global one
-    elif root == "torch":
+    return None
+
+
+def _random_effects(site: CallSite, qual: str, name: str, root: str) -> set[str]:
+    """`rand:<generator>` when the call draws from a global generator (or builds a layer whose
+    weights do), else an empty set."""
+    if root == "torch":
+        if site.kwarg("generator") is not None:
+            return set()  # draws from the generator it is given, not from the global one
         if qual.startswith("torch.nn.init.") or (qual.startswith("torch.") and name in _TORCH_RANDOM):
-            effects.add("rand:torch")
-        elif qual.startswith("torch.nn.") and name in _TORCH_LAYERS:
-            effects.add("rand:torch")
-        elif qual == "torch.nn.functional.dropout" or name in ("random_split", "RandomSampler"):
-            effects.add("rand:torch")
-        elif name == "DataLoader" and _truthy_kwarg(site, "shuffle"):
-            effects.add("rand:torch")
+            return {"rand:torch"}
+        if qual.startswith("torch.nn.") and name in _TORCH_LAYERS:
+            return {"rand:torch"}
+        if qual == "torch.nn.functional.dropout" or name in ("random_split", "RandomSampler"):
+            return {"rand:torch"}
+        if name == "DataLoader" and _truthy_kwarg(site, "shuffle"):
+            return {"rand:torch"}
     elif root == "torchvision" and name.startswith("Random"):
-        effects.add("rand:torch")
+        return {"rand:torch"}
     elif root == "numpy" and qual.startswith("numpy.random."):
         if name not in _NUMPY_NOT_GLOBAL:
-            effects.add("rand:numpy")
+            return {"rand:numpy"}
     elif root == "random" and name in _PY_RANDOM and qual == f"random.{name}":
-        effects.add("rand:random")
+        return {"rand:random"}
     elif root == "sklearn" and site.kwarg("random_state") is None and not any(
             arg.star == "**" for arg in site.node.args) and (  # `**params` may carry random_state
         name in _SKLEARN_RANDOM
         or (name in ("KFold", "StratifiedKFold", "GroupKFold") and _truthy_kwarg(site, "shuffle"))
     ):
-        effects.add("rand:numpy")  # drawn from NumPy's global generator
+        return {"rand:numpy"}  # drawn from NumPy's global generator
     elif root in ("keras", "tensorflow"):
         if qual.startswith("tensorflow.random.") and name != "set_seed":
-            effects.add("rand:tensorflow")
-        elif _tf1_random(qual, name) and site.kwarg("seed") is None:
-            effects.add("rand:tensorflow")  # TF1 graph mode: op initialisers and layers
-        elif qual.startswith("keras.layers.") and name in _KERAS_LAYERS:
-            effects.add("rand:tensorflow")
-    # -- training
-    receiver = receiver_text(site.node.func)
+            return {"rand:tensorflow"}
+        if _tf1_random(qual, name) and site.kwarg("seed") is None:
+            return {"rand:tensorflow"}  # TF1 graph mode: op initialisers and layers
+        if qual.startswith("keras.layers.") and name in _KERAS_LAYERS:
+            return {"rand:tensorflow"}
+    return set()
+
+
+def _add_training(effects: set[str], site: CallSite, qual: str, name: str, root: str,
+                  receiver: str) -> None:
+    """`train` for a call that updates a model (`loss.backward()`, `optimizer.step()`,
+    `model.fit(...)`, `trainer.train()`, ...); the HF Trainer also seeds."""
+    if root in ("transformers", "trl") and name in _HF_TRAINERS:
+        effects |= SEED_ALL  # the HF Trainer seeds from TrainingArguments.seed (default 42)
+        effects.add("train-capable")
+    if _trains(site, name, root, receiver):
+        effects.add("train")
+    if root == "sklearn" and name in ("cross_val_score", "cross_validate", "cross_val_predict"):
+        effects.add("train")  # fits the estimator it is given on each fold
+
+
+def _trains(site: CallSite, name: str, root: str, receiver: str) -> bool:
+    args = site.node.args
     if name == "backward" or name in ("fit_generator", "partial_fit", "train_on_batch"):
-        effects.add("train")
-    elif name == "step" and ("opt" in receiver or "scaler" in receiver) and receiver:
-        effects.add("train")
-    elif name == "fit" and receiver and not _NOT_A_FIT.search(receiver.rsplit(".", 1)[-1]):
-        effects.add("train")
-    elif name == "train" and ("trainer" in receiver or root in ("xgboost", "lightgbm")):
-        effects.add("train")
-    elif name == "train" and receiver and any("optim" in _name_of(a.value).lower() or "optim" in (
-            dotted(a.value) or "").lower() for a in site.node.args):
-        effects.add("train")  # an engine handed the optimizer: torchnet `engine.train(h, it, n, optimizer)`
-    elif root == "fasttext" and name in ("train_supervised", "train_unsupervised"):
-        effects.add("train")
-    elif name == "apply_gradients" or (root == "jax" and name in ("grad", "value_and_grad")):
-        effects.add("train")
-    elif "scaler" in name.lower() and site.node.args and "loss" in _name_of(site.node.args[0].value):
-        effects.add("train")  # timm's NativeScaler idiom: `loss_scaler(loss, optimizer)` steps
-    elif name == "minimize" and ("opt" in receiver or root == "tensorflow"):
-        effects.add("train")  # TF1 `optimizer.minimize(loss)` builds the op sess.run trains with
-    elif name == "train" and (site.kwarg("input_fn") is not None or "input_fn" in receiver_text(
-            site.node.args[0].value if site.node.args else site.node.func) or (
-            site.node.args and "input_fn" in (literal_string(site.node.args[0].value) or
-                                              _name_of(site.node.args[0].value)))):
-        effects.add("train")  # tf.estimator: `model.train(input_fn, steps=...)`
+        return True
+    if name == "step" and ("opt" in receiver or "scaler" in receiver) and receiver:
+        return True
+    if name == "fit" and receiver and not _NOT_A_FIT.search(receiver.rsplit(".", 1)[-1]):
+        return True
+    if name == "train" and ("trainer" in receiver or root in ("xgboost", "lightgbm")):
+        return True
+    if name == "train" and receiver and any("optim" in _name_of(a.value).lower() or "optim" in (
+            dotted(a.value) or "").lower() for a in args):
+        return True  # an engine handed the optimizer: torchnet `engine.train(h, it, n, optimizer)`
+    if root == "fasttext" and name in ("train_supervised", "train_unsupervised"):
+        return True
+    if name == "apply_gradients" or (root == "jax" and name in ("grad", "value_and_grad")):
+        return True
+    if "scaler" in name.lower() and args and "loss" in _name_of(args[0].value):
+        return True  # timm's NativeScaler idiom: `loss_scaler(loss, optimizer)` steps
+    if name == "minimize" and ("opt" in receiver or root == "tensorflow"):
+        return True  # TF1 `optimizer.minimize(loss)` builds the op sess.run trains with
+    # tf.estimator: `model.train(input_fn, steps=...)`
+    return name == "train" and (site.kwarg("input_fn") is not None or "input_fn" in receiver_text(
+        args[0].value if args else site.node.func) or (
+        bool(args) and "input_fn" in (literal_string(args[0].value) or _name_of(args[0].value))))
+
+
+def _add_tracking(effects: set[str], site: CallSite, qual: str, name: str, root: str,
+                  receiver: str) -> None:
+    """Runs opened, and parameters, metrics and code versions recorded, by a tracker."""
     if "accelerator" in receiver and name == "init_trackers":
         effects |= {"track", "log:params"}
         if site.kwarg("config") is not None:
             effects.add("log:params:all")
     elif "accelerator" in receiver and name == "log":
         effects.add("log:metric")
-    # -- tracking
-    if root == "mlflow":
-        effects |= mlflow_effects(site, qual, name)
-    elif root == "wandb" or (receiver in ("run", "wandb_run", "wb_run") and name in (
-            "log", "finish", "use_artifact", "log_artifact", "log_model", "save", "link_model")):
-        effects |= wandb_effects(site, qual, name, receiver)
-    elif "client" in receiver and name in ("create_run", "log_metric", "log_batch", "log_param",
-                                           "set_tag", "log_artifact", "log_artifacts", "log_inputs"):
-        effects |= client_effects(site, name)
-    elif name in ("SummaryWriter", "create_file_writer") and root in (
-        "torch", "tensorboardX", "tensorflow", "tensorboard"):
-        effects |= {"track", "track:tensorboard"}
-    elif (name == "FileWriter" and root == "tensorflow") or (name == "TensorBoard" and (
-            qual.startswith("keras.callbacks.") or root in ("keras", "tensorflow"))) or (
-            name == "TensorBoardCallback" and root in ("optuna", "optuna_integration")):
-        # TF1's summary FileWriter, Keras' TensorBoard callback (which also writes the
-        # epoch metrics), Optuna's TensorBoard callback
-        effects |= {"track", "track:tensorboard"}
-        if name != "FileWriter":
-            effects.add("log:metric")
-    elif name in ("TensorBoardLogger", "CSVLogger") and root in ("lightning", "pytorch_lightning"):
-        effects |= {"track", "track:tensorboard"}
-    elif name in ("MLflowLoggerCallback", "WandbLoggerCallback") and root == "ray":
-        effects.add("track")  # Ray Tune/Train callbacks that record each trial as a run
-    elif name in ("MLFlowLogger", "WandbLogger") and root in ("lightning", "pytorch_lightning"):
-        effects |= {"track", "log:metric"}
-    elif name == "TrainingArguments":
-        report_to = site.kwarg("report_to")
-        if report_to is not None and literal_string(report_to.value) not in ("none", None) or (
-            report_to is not None and isinstance(report_to.value, cst.List)
-        ):
-            text = literal_string(report_to.value) or ""
-            effects |= {"track", "log:params:all", "log:metric"}
-            if text == "tensorboard":
-                effects.add("track:tensorboard")
+    effects |= _tracker_effects(site, qual, name, root, receiver)
     if (name == "add_summary" and "writer" in receiver) or (
             qual in ("tensorflow.summary.scalar", "tensorflow.compat.v1.summary.scalar")):
         effects.add("log:metric")  # TF summaries: scalar ops written by FileWriter.add_summary
-    if root == "sklearn" and name in ("cross_val_score", "cross_validate", "cross_val_predict"):
-        effects.add("train")  # fits the estimator it is given on each fold
     if name in ("add_scalar", "add_scalars", "log_metrics", "log_metric") or (
         name in ("log", "log_dict") and receiver == "self"
     ):
@@ -231,7 +248,50 @@ def call_effects(site: CallSite) -> set[str]:
         effects.add("log:params:all")
     if name in ("add_text",) and "git" in string_args(site):
         effects.add("log:code")
-    # -- data, models, git
+
+
+def _tracker_effects(site: CallSite, qual: str, name: str, root: str, receiver: str) -> set[str]:
+    """The effects of a call to one tracker's API (MLflow, W&B, an MLflow client, TensorBoard
+    writers and callbacks, Lightning and Ray loggers, HF `TrainingArguments(report_to=...)`)."""
+    if root == "mlflow":
+        return mlflow_effects(site, qual, name)
+    if root == "wandb" or (receiver in ("run", "wandb_run", "wb_run") and name in (
+            "log", "finish", "use_artifact", "log_artifact", "log_model", "save", "link_model")):
+        return wandb_effects(site, qual, name, receiver)
+    if "client" in receiver and name in ("create_run", "log_metric", "log_batch", "log_param",
+                                         "set_tag", "log_artifact", "log_artifacts", "log_inputs"):
+        return client_effects(site, name)
+    if name in ("SummaryWriter", "create_file_writer") and root in (
+            "torch", "tensorboardX", "tensorflow", "tensorboard"):
+        return {"track", "track:tensorboard"}
+    if (name == "FileWriter" and root == "tensorflow") or (name == "TensorBoard" and (
+            qual.startswith("keras.callbacks.") or root in ("keras", "tensorflow"))) or (
+            name == "TensorBoardCallback" and root in ("optuna", "optuna_integration")):
+        # TF1's summary FileWriter, Keras' TensorBoard callback (which also writes the
+        # epoch metrics), Optuna's TensorBoard callback
+        if name != "FileWriter":
+            return {"track", "track:tensorboard", "log:metric"}
+        return {"track", "track:tensorboard"}
+    if name in ("TensorBoardLogger", "CSVLogger") and root in ("lightning", "pytorch_lightning"):
+        return {"track", "track:tensorboard"}
+    if name in ("MLflowLoggerCallback", "WandbLoggerCallback") and root == "ray":
+        return {"track"}  # Ray Tune/Train callbacks that record each trial as a run
+    if name in ("MLFlowLogger", "WandbLogger") and root in ("lightning", "pytorch_lightning"):
+        return {"track", "log:metric"}
+    if name == "TrainingArguments":
+        report_to = site.kwarg("report_to")
+        if report_to is not None and literal_string(report_to.value) not in ("none", None) or (
+            report_to is not None and isinstance(report_to.value, cst.List)
+        ):
+            text = literal_string(report_to.value) or ""
+            if text == "tensorboard":
+                return {"track", "log:params:all", "log:metric", "track:tensorboard"}
+            return {"track", "log:params:all", "log:metric"}
+    return set()
+
+
+def _add_data(effects: set[str], site: CallSite, qual: str, name: str, root: str) -> None:
+    """Data read by a library loader, a data version computed (DVC, a hash), git consulted."""
     if root == "pandas" and name.startswith("read_") or qual in (
         "numpy.load", "numpy.loadtxt", "numpy.genfromtxt", "numpy.fromfile", "datasets.load_dataset"
     ):
@@ -258,13 +318,6 @@ def call_effects(site: CallSite) -> set[str]:
             effects.add("git")
     if root in ("dvc", "hashlib"):
         effects.add("log:data")  # a content hash or DVC-pinned data: the version is computed
-    if site.loops and _prints_metric(site, receiver):
-        effects.add("print:metric")  # a loss or accuracy printed in a loop (exported to callers)
-    if name in _OUTPUT_WRITERS or (site.imported and qual in _ARRAY_WRITERS):
-        effects.add("write:output")  # images, video, figures, arrays: what inference writes
-    if _loads_model(site, qual, name):
-        effects.add("load:model")  # inference/evaluation: unversioned-predictions judges its outputs
-    return effects
 
 
 # Names of metrics, as printed or logged (shared with metrics-not-logged).
@@ -388,7 +441,15 @@ def function_effects(facts: Facts, external) -> dict[str, frozenset[str]]:
 
 
 def local_target(site: CallSite, facts: Facts) -> str | None:
-    """The function of this file that the call reaches (`helper()`, `self.helper()`)."""
+    """The function of this file that the call reaches (`helper()`, `self.helper()`); asked of
+    every call by the effects and several rules, so found once per call site."""
+    known = site.target
+    if known is None:
+        known = site.target = (_local_target(site, facts),)
+    return known[0]
+
+
+def _local_target(site: CallSite, facts: Facts) -> str | None:
     if site.imported:
         return None
     if site.raw in facts.functions:
@@ -492,11 +553,20 @@ def _strings_in(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
     return [expr]
 
 
+def _reads_data(site: CallSite, facts: Facts) -> bool:
+    """A call of this file that reads data without a library loader (once per call site: the
+    index and the rules ask about the same sites; `site.reads_data` caches it)."""
+    reads = site.reads_data
+    if reads is None:
+        reads = site.reads_data = (_reads_local_data(site, facts) or _dataset_subclass(site, facts)
+                                   or _helper_reads_data_file(site, facts))
+    return reads
+
+
 def site_effects(site: CallSite, facts: Facts, external) -> set[str]:
     """Effects of a call, including what a project helper it reaches does."""
-    effects = call_effects(site)
-    if not site.imported and (_reads_local_data(site, facts) or _dataset_subclass(site, facts)
-                              or _helper_reads_data_file(site, facts)):
+    effects = set(direct_effects(site))
+    if not site.imported and _reads_data(site, facts):
         effects.add("read:data")
     if site.imported:
         extra = external(site) if external is not None else None

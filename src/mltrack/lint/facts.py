@@ -81,6 +81,110 @@ def receiver_text(func: cst.BaseExpression) -> str:
     return ""
 
 
+# Expressions `plain_code` writes itself.
+_PLAIN_TYPES = frozenset({cst.Name, cst.Attribute, cst.Call, cst.SimpleString, cst.Integer,
+                          cst.Float, cst.ConcatenatedString})
+
+
+def plain_code(node: cst.CSTNode) -> str | None:
+    """The code of a one-line expression of names, attributes, calls and literals, put together
+    from its fields exactly as libcst's codegen writes it (`Module.code_for_node`); None for
+    anything else (a line break, a comprehension, an operator, ...). The rules quote such
+    expressions again and again, and libcst's codegen costs far more than joining strings."""
+    out: list[str] = []
+    return "".join(out) if _plain(node, out) else None
+
+
+def cached_code(module: cst.Module, codes: dict[int, tuple[cst.CSTNode, str]],
+                node: cst.CSTNode) -> str:
+    """A node's code, remembered in `codes` (node id -> (node, code); the node is kept so its
+    id cannot be reused by another node): rules quote the same nodes again and again."""
+    cached = codes.get(id(node))
+    if cached is None or cached[0] is not node:
+        code = plain_code(node)
+        cached = codes[id(node)] = (node, code if code is not None else module.code_for_node(node))
+    return cached[1]
+
+
+def _plain(node: cst.CSTNode, out: list[str]) -> bool:
+    node_type = type(node)
+    if node_type not in _PLAIN_TYPES:
+        return False
+    for paren in node.lpar:  # type: ignore[attr-defined]
+        out.append("(")
+        if not _space(paren.whitespace_after, out):
+            return False
+    if node_type is cst.Attribute:
+        dot = node.dot  # type: ignore[attr-defined]
+        if not (_plain(node.value, out) and _space(dot.whitespace_before, out)):  # type: ignore[attr-defined]
+            return False
+        out.append(".")
+        if not (_space(dot.whitespace_after, out) and _plain(node.attr, out)):  # type: ignore[attr-defined]
+            return False
+    elif node_type is cst.Call:
+        if not (_plain(node.func, out) and _space(node.whitespace_after_func, out)):  # type: ignore[attr-defined]
+            return False
+        out.append("(")
+        if not _space(node.whitespace_before_args, out):  # type: ignore[attr-defined]
+            return False
+        args = node.args  # type: ignore[attr-defined]
+        last = len(args) - 1
+        for index, arg in enumerate(args):
+            if not _plain_arg(arg, index != last, out):
+                return False
+        out.append(")")
+    elif node_type is cst.ConcatenatedString:
+        if not (_plain(node.left, out) and _space(node.whitespace_between, out)  # type: ignore[attr-defined]
+                and _plain(node.right, out)):  # type: ignore[attr-defined]
+            return False
+    else:  # a name or a literal
+        out.append(node.value)  # type: ignore[attr-defined]
+    for paren in node.rpar:  # type: ignore[attr-defined]
+        if not _space(paren.whitespace_before, out):
+            return False
+        out.append(")")
+    return True
+
+
+def _plain_arg(arg: cst.Arg, default_comma: bool, out: list[str]) -> bool:
+    """`Arg._codegen_impl`, field by field."""
+    out.append(arg.star)
+    if not _space(arg.whitespace_after_star, out):
+        return False
+    if arg.keyword is not None and not _plain(arg.keyword, out):
+        return False
+    equal = arg.equal
+    if isinstance(equal, cst.AssignEqual):
+        if not _space(equal.whitespace_before, out):
+            return False
+        out.append("=")
+        if not _space(equal.whitespace_after, out):
+            return False
+    elif arg.keyword is not None:  # MaybeSentinel.DEFAULT
+        out.append(" = ")
+    if not _plain(arg.value, out):
+        return False
+    comma = arg.comma
+    if isinstance(comma, cst.Comma):
+        if not _space(comma.whitespace_before, out):
+            return False
+        out.append(",")
+        if not _space(comma.whitespace_after, out):
+            return False
+    elif default_comma:  # MaybeSentinel.DEFAULT
+        out.append(", ")
+    return _space(arg.whitespace_after_arg, out)
+
+
+def _space(whitespace: cst.CSTNode, out: list[str]) -> bool:
+    """Whitespace on one line (inside brackets, a line break is a ParenthesizedWhitespace: the
+    expression is not one line, and libcst writes it)."""
+    if type(whitespace) is not cst.SimpleWhitespace:
+        return False
+    out.append(whitespace.value)  # type: ignore[attr-defined]
+    return True
+
+
 @dataclass
 class CallSite:
     node: cst.Call
@@ -94,6 +198,12 @@ class CallSite:
     with_item: bool  # the call is a `with` item
     statement: cst.SimpleStatementLine | None = None  # when the call is the whole statement value
     order: int = 0
+    # Computed once, on first use (effects.direct_effects, effects._reads_data,
+    # effects.local_target): the project index and the rules judge the same sites of the same
+    # facts.
+    direct: frozenset[str] | None = field(default=None, compare=False, repr=False)
+    reads_data: bool | None = field(default=None, compare=False, repr=False)
+    target: tuple[str | None] | None = field(default=None, compare=False, repr=False)
 
     def kwarg(self, name: str) -> cst.Arg | None:
         for arg in self.node.args:
@@ -149,89 +259,176 @@ def _string_value(node: cst.SimpleString) -> str | None:
     return value if isinstance(value, str) else None
 
 
+# Node kinds the walk treats specially; every other node only has its children walked.
+_CALL, _IMPORT, _FUNCTION, _CLASS, _LOOP, _FINALLY, _TRY, _WITH, _BLOCK, _LINE, _CONTEXT = range(11)
+_KINDS: dict[type, int] = {
+    cst.Call: _CALL, cst.Import: _IMPORT, cst.ImportFrom: _IMPORT, cst.FunctionDef: _FUNCTION,
+    cst.ClassDef: _CLASS, cst.For: _LOOP, cst.While: _LOOP, cst.Finally: _FINALLY, cst.Try: _TRY,
+    cst.With: _WITH, cst.Module: _BLOCK, cst.IndentedBlock: _BLOCK,
+    cst.SimpleStatementLine: _LINE,
+    tuple: _CONTEXT,  # not a node: the walk's context to return to (see `_walk`)
+}
+# Per node type: its code fields, last first (the order the walk pushes them in).
+_FIELDS_BACKWARDS: dict[type, tuple[str, ...]] = {}
+# Per value type: whether the walk visits it (a node holding code, not a leaf).
+_WALKED: dict[type, bool] = {}
+
+
+def _walked(value_type: type) -> bool:
+    walked = _WALKED[value_type] = value_type not in _LEAVES and _is_node(value_type)
+    return walked
+
+
+def _fields_backwards(node_type: type) -> tuple[str, ...]:
+    names = _FIELDS_BACKWARDS[node_type] = tuple(reversed(_code_fields(node_type)))
+    return names
+
+
 def collect(module: cst.Module, module_name: str = "") -> Facts:
     facts = Facts(ImportMap(module_name))
     facts.top_statements = tuple(module.body)
+    _walk(module, facts)
+    _resolve_calls(facts)
+    return facts
+
+
+def _walk(module: cst.Module, facts: Facts) -> None:
+    """Every node once, depth first in source order, with the context of the calls it holds
+    (enclosing function, loop depth, inside `finally`, enclosing class). The stack holds nodes
+    and, where the context changes, the context to return to (a tuple) once the nodes above it
+    are done: no per-node bookkeeping."""
     calls = facts.calls
     with_items: set[int] = set()
     statement_of: dict[int, cst.SimpleStatementLine] = {}
-    # (node, function, loops, in_finally, class)
-    stack: list[tuple[cst.CSTNode, str | None, int, bool, str | None]] = [
-        (module, None, 0, False, None)
-    ]
-    leaves = _LEAVES
+    function: str | None = None
+    loops = 0
+    in_finally = False
+    klass: str | None = None
+    stack: list = [module]
+    pop, push = stack.pop, stack.append
+    kinds, fields_of, walked = _KINDS, _FIELDS_BACKWARDS, _WALKED
     while stack:
-        node, function, loops, in_finally, klass = stack.pop()
+        node = pop()
         node_type = type(node)
-        if node_type is cst.Call:
-            raw = dotted(node.func)
-            calls.append(
-                CallSite(
-                    node, raw, raw or last_name(node.func), last_name(node.func), False,
-                    function, loops, in_finally, id(node) in with_items,
-                    statement_of.get(id(node)), len(calls),
-                )
-            )
-        elif node_type is cst.Import or node_type is cst.ImportFrom:
-            facts.imports.add(node)
-            continue
-        elif node_type is cst.FunctionDef:
-            name = node.name.value
-            function = f"{klass}.{name}" if klass and function is None else (function or name)
-            facts.functions.setdefault(function, node)
-        elif node_type is cst.ClassDef:
-            klass = node.name.value
-            facts.classes.setdefault(klass, node)
-        elif node_type is cst.For or node_type is cst.While:
-            if node_type is cst.For:
-                facts.loops_for.append(node)
-            # the loop's header runs once; only its body repeats
-            children = [(c, function, loops, in_finally, klass) for c in _children(node)]
-            for index, (child, *_rest) in enumerate(children):
-                if child is node.body:
-                    children[index] = (child, function, loops + 1, in_finally, klass)
-            stack.extend(reversed(children))
-            continue
-        elif node_type is cst.Finally:
-            in_finally = True
-        elif node_type is cst.Try:
-            facts.tries.append(node)
-        elif node_type is cst.With:
-            for item in node.items:
-                if isinstance(item.item, cst.Call):
-                    with_items.add(id(item.item))
-                    facts.with_of[id(item.item)] = node
-                elif isinstance(item.item, cst.Name):
-                    facts.with_names.add(item.item.value)
-        elif node_type is cst.Module or node_type is cst.IndentedBlock:
-            body = tuple(node.body)
-            for index, statement in enumerate(body):
-                facts.blocks[id(statement)] = (body, index, node)
-        elif node_type is cst.SimpleStatementLine:
-            for small in node.body:
-                value = getattr(small, "value", None)
-                if isinstance(value, cst.Call) and isinstance(small, (cst.Expr, cst.Assign)):
-                    statement_of[id(value)] = node
-                if isinstance(small, cst.Assign):
-                    _record_assign(facts, small, node, function)
-                elif isinstance(small, cst.AnnAssign) and small.value is not None:
-                    _record_target(facts, small.target, small.value, node, function)
-        for name in reversed(_code_fields(node_type)):
+        kind = kinds.get(node_type)
+        if kind is not None:
+            if kind == _CONTEXT:
+                function, loops, in_finally, klass = node
+                continue
+            if kind == _CALL:
+                raw = dotted(node.func)
+                name = last_name(node.func)
+                calls.append(CallSite(node, raw, raw or name, name, False, function, loops,
+                                      in_finally, id(node) in with_items,
+                                      statement_of.get(id(node)), len(calls)))
+            elif kind == _IMPORT:
+                facts.imports.add(node)
+                continue
+            elif kind == _LOOP:
+                _push_loop(node, facts, push, (function, loops, in_finally, klass))
+                continue
+            elif kind == _FUNCTION:
+                push((function, loops, in_finally, klass))
+                function = _enter_function(node, facts, function, klass)
+            elif kind == _CLASS:
+                push((function, loops, in_finally, klass))
+                klass = node.name.value
+                facts.classes.setdefault(klass, node)
+            elif kind == _FINALLY:
+                push((function, loops, in_finally, klass))
+                in_finally = True
+            elif kind == _TRY:
+                facts.tries.append(node)
+            elif kind == _WITH:
+                _note_with(node, facts, with_items)
+            elif kind == _BLOCK:
+                _note_block(node, facts)
+            else:
+                _note_line(node, facts, function, statement_of)
+        names = fields_of.get(node_type)
+        if names is None:
+            names = _fields_backwards(node_type)
+        for name in names:
             value = getattr(node, name)
             value_type = type(value)
             if value_type is tuple or value_type is list:
                 for child in reversed(value):
-                    child_type = type(child)
-                    if child_type not in leaves and _is_node(child_type):
-                        stack.append((child, function, loops, in_finally, klass))
-            elif value_type not in leaves and _is_node(value_type):
-                stack.append((value, function, loops, in_finally, klass))
-    for site in calls:
+                    child_walked = walked.get(type(child))
+                    if child_walked is None:
+                        child_walked = _walked(type(child))
+                    if child_walked:
+                        push(child)
+            else:
+                value_walked = walked.get(value_type)
+                if value_walked is None:
+                    value_walked = _walked(value_type)
+                if value_walked:
+                    push(value)
+
+
+def _enter_function(node: cst.FunctionDef, facts: Facts, function: str | None,
+                    klass: str | None) -> str:
+    """The name calls inside this def are attributed to (`Class.method`; a nested def keeps its
+    outer function's name), recorded in `facts.functions`."""
+    name = node.name.value
+    function = f"{klass}.{name}" if klass and function is None else (function or name)
+    facts.functions.setdefault(function, node)
+    return function
+
+
+def _push_loop(node: cst.For | cst.While, facts: Facts, push, outer: tuple) -> None:
+    """A loop's header runs once; only its body repeats: the body is walked one loop deeper."""
+    if type(node) is cst.For:
+        facts.loops_for.append(node)
+    function, loops, in_finally, klass = outer
+    inner = (function, loops + 1, in_finally, klass)
+    body = node.body
+    for child in reversed(_children(node)):
+        if child is body:
+            push(outer)  # after the body: back to the header's context
+            push(child)
+            push(inner)
+        elif _WALKED.get(type(child)) is not False:
+            push(child)
+
+
+def _note_with(node: cst.With, facts: Facts, with_items: set[int]) -> None:
+    for item in node.items:
+        if isinstance(item.item, cst.Call):
+            with_items.add(id(item.item))
+            facts.with_of[id(item.item)] = node
+        elif isinstance(item.item, cst.Name):
+            facts.with_names.add(item.item.value)
+
+
+def _note_block(node: cst.Module | cst.IndentedBlock, facts: Facts) -> None:
+    body = tuple(node.body)
+    blocks = facts.blocks
+    for index, statement in enumerate(body):
+        blocks[id(statement)] = (body, index, node)
+
+
+def _note_line(node: cst.SimpleStatementLine, facts: Facts, function: str | None,
+               statement_of: dict[int, cst.SimpleStatementLine]) -> None:
+    """A statement line's assignments, and the calls that are a whole statement's value."""
+    for small in node.body:
+        value = getattr(small, "value", None)
+        if isinstance(value, cst.Call) and isinstance(small, (cst.Expr, cst.Assign)):
+            statement_of[id(value)] = node
+        if isinstance(small, cst.Assign):
+            _record_assign(facts, small, node, function)
+        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            _record_target(facts, small.target, small.value, node, function)
+
+
+def _resolve_calls(facts: Facts) -> None:
+    """Each call's name through the file's imports (`np.random.seed` -> `numpy.random.seed`)."""
+    resolve = facts.imports.resolve
+    for site in facts.calls:
         if site.raw is not None:
-            resolved = facts.imports.resolve(site.raw)
+            resolved = resolve(site.raw)
             if resolved is not None:
                 site.qual, site.imported = resolved, True
-    return facts
 
 
 def _children(node: cst.CSTNode) -> list[cst.CSTNode]:

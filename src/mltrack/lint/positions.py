@@ -25,6 +25,7 @@ import ast
 import bisect
 import re
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import libcst as cst
@@ -57,9 +58,12 @@ Placed = tuple[cst.BaseStatement, list[ast.stmt], Span]
 
 
 class LazyPositions:
-    def __init__(self, module: cst.Module, source: str | None = None) -> None:
+    def __init__(self, module: cst.Module, source: str | None = None,
+                 code: Callable[[cst.CSTNode], str] | None = None) -> None:
         self._module = module
         self._source = source
+        # a node's code: the caller's (cached) `FileContext.code` when given
+        self._code = code or module.code_for_node
         self._top: list[Placed] | None = None  # the module's statements, placed
         self._blocks: dict[int, list[tuple[str, list[Placed]]] | None] = {}  # by id(statement)
         self._regenerated: set[int] = set()  # ids of statements regenerated alone
@@ -119,7 +123,7 @@ class LazyPositions:
         if node in self._alone:
             return self._alone[node]
         try:
-            return self._by_text(node) or self._find_alone(node)
+            return self._by_text(node) or self._top_line_by_text(node) or self._find_alone(node)
         except Exception:  # noqa: BLE001 - any surprise: the sequential pass decides
             self._source = None
             return None
@@ -131,7 +135,7 @@ class LazyPositions:
             return None
         module, source = self._module, self._source
         assert source is not None
-        code = module.code_for_node(node)
+        code = self._code(node)
         if "\n" in code or "\r" in code:
             return None
         at = source.find(code)
@@ -146,6 +150,35 @@ class LazyPositions:
         found = CodeRange((line, start - line_start), (line, end - line_start))
         self._alone[node] = found
         return found
+
+    def _top_line_by_text(self, node: cst.CSTNode) -> CodeRange | None:
+        """A one-line statement of the module's top level (an import a fix inserts after) whose
+        text occurs once in the source, at the start of a line: regenerated alone from there
+        (after its leading comment and blank lines, one line each) and accepted only when that
+        is exactly the source, as `_alone_positions` does, without parsing the file with `ast`
+        to find the line."""
+        module, source = self._module, self._source
+        assert source is not None
+        if type(node) is not cst.SimpleStatementLine or not any(s is node for s in module.body):
+            return None
+        code = module.code_for_node(node)
+        breaks = list(_NEWLINE.finditer(code))
+        leading = len(node.leading_lines)
+        if len(breaks) != leading + 1 or breaks[-1].end() != len(code):
+            return None  # not one line (or its line break is not the last thing in it)
+        text = code[breaks[leading - 1].end():] if leading else code
+        at = source.find(text)
+        if at == -1 or source.find(text, at + 1) != -1 or (at and source[at - 1] not in "\r\n"):
+            return None
+        if not self._line_offsets:
+            self._line_offsets = [0] + [m.end() for m in _NEWLINE.finditer(source)]
+        first = bisect.bisect_right(self._line_offsets, at) - leading
+        positions, regenerated = self._regenerate(node, first, ())
+        if regenerated != code or not self._starts_at(code, first):
+            return None
+        self._regenerated.add(id(node))
+        self._alone.update(positions)
+        return positions.get(node)
 
     def _find_alone(self, node: cst.CSTNode) -> CodeRange | None:
         source = self._source

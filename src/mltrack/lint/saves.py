@@ -16,7 +16,7 @@ from typing import Any
 
 import libcst as cst
 
-from mltrack.lint.facts import CallSite, Facts, dotted, literal_string
+from mltrack.lint.facts import CallSite, Facts, cached_code, dotted, literal_string
 from mltrack.lint.paths import is_fixed_path, shown as short
 
 # call -> (index of the path argument, its keyword)
@@ -149,10 +149,7 @@ class _HelperView:
     codes: dict[int, tuple[cst.CSTNode, str]] = dataclasses.field(default_factory=dict)
 
     def code(self, node: cst.CSTNode) -> str:
-        cached = self.codes.get(id(node))
-        if cached is None or cached[0] is not node:
-            cached = self.codes[id(node)] = (node, self.module.code_for_node(node))
-        return cached[1]
+        return cached_code(self.module, self.codes, node)
 
 
 def _parameters(function: str, node: cst.FunctionDef) -> list[tuple[int, str, cst.BaseExpression | None]]:

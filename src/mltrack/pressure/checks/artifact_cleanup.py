@@ -7,9 +7,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from mltrack.bounded import Smallest
-from mltrack.model import Status, StoreSnapshot
+from mltrack.model import ArtifactFile, RunRecord, Status, StoreSnapshot
 from mltrack.pressure.base import EVIDENCE_LIMIT, Check, GatherContext, Verdict
-from mltrack.pressure.evidence import artifact_bytes, artifacts_of, local_root, prefetch_artifacts
+from mltrack.pressure.evidence import artifact_bytes, artifacts_of, local_root, prefetch_artifacts, walk_local
 from mltrack.pressure.policy import Policy
 from mltrack.retention import RetentionPlan, RetentionRules, find_output_inference, plan_retention
 
@@ -86,7 +86,7 @@ def gather(ctx: GatherContext) -> dict[str, Any]:
             estimated += 1  # beyond cleanup_list_limit: estimated from the listed runs' mean
             continue
         order = (run.start_time or 0, run.run_id)
-        files, how = artifacts_of(ctx, run)
+        files, how = _files_of(ctx, run, listed)
         if files is None:
             failures.add((order, {"run_id": run.run_id, "error": how}))
             continue
@@ -100,6 +100,19 @@ def gather(ctx: GatherContext) -> dict[str, Any]:
                            listed_by={how: how_counts[how] for how in sorted(how_counts, key=how_first.__getitem__)},
                            listing_failures=[failure for _, failure in failures.items()],
                            listing_failure_count=failures.count, inference_by_output=by_output).to_dict()
+
+
+def _files_of(ctx: GatherContext, run: RunRecord, listed: Mapping[str, Any]
+              ) -> tuple[tuple[ArtifactFile, ...] | None, str]:
+    """A candidate's files and how they were listed: from the shared listings when a check (or
+    the prefetch) listed it, else from the snapshot or the local disk, not kept in the shared
+    cache: on a local store every candidate is walked, and a million of them must not stay."""
+    if run.run_id in listed:
+        return artifacts_of(ctx, run)
+    if run.artifacts is not None:
+        return run.artifacts, "snapshot"
+    root = local_root(run.artifact_uri)
+    return (walk_local(run, root), "local disk") if root is not None else artifacts_of(ctx, run)
 
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
