@@ -6,6 +6,13 @@ tables stop at a few dozen rows and say how many more there are ("and N more"); 
 (never bin): at most MAX_POINTS runs or steps, evenly strided and deterministic (the top runs
 always included), and each plot's data carries how many were drawn of how many, which its
 caption states. Metric histories are read for the top runs only.
+
+Bounded in memory too: the runs are read as a stream, twice (a census that counts per
+experiment, user and shown model version; then the main and leaderboard experiments), masked as
+they pass (report/masked_runs.py), and only what the page shows is kept: counts, top-N by
+mltrack.ranking's key (heapq), the sampled runs, distinct values per param up to the plotting
+limit and the metric-over-time rows, the last two on disk past a thousand (report/streaming.py).
+The data is the same as sorting every run in memory would give.
 """
 
 from __future__ import annotations
