@@ -51,31 +51,37 @@ def _code_fields(node_type: type) -> tuple[str, ...]:
     return names
 
 
+# libcst's node classes are ABCs: `isinstance` against one runs the slow ABC check whenever the
+# node is of another type. They have no subclasses, so the hot helpers compare types exactly.
+_Attribute, _Name, _Call, _SimpleString = cst.Attribute, cst.Name, cst.Call, cst.SimpleString
+
+
 def dotted(expr: cst.BaseExpression | None) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
     parts: list[str] = []
-    while isinstance(expr, cst.Attribute):
-        parts.append(expr.attr.value)
-        expr = expr.value
-    if isinstance(expr, cst.Name):
-        parts.append(expr.value)
+    while type(expr) is _Attribute:
+        parts.append(expr.attr.value)  # type: ignore[union-attr]
+        expr = expr.value  # type: ignore[union-attr]
+    if type(expr) is _Name:
+        parts.append(expr.value)  # type: ignore[union-attr]
         return ".".join(reversed(parts))
     return None
 
 
 def last_name(expr: cst.BaseExpression) -> str:
-    if isinstance(expr, cst.Attribute):
-        return expr.attr.value
-    if isinstance(expr, cst.Name):
-        return expr.value
+    expr_type = type(expr)
+    if expr_type is _Attribute:
+        return expr.attr.value  # type: ignore[attr-defined]
+    if expr_type is _Name:
+        return expr.value  # type: ignore[attr-defined]
     return ""
 
 
 def receiver_text(func: cst.BaseExpression) -> str:
     """The dotted receiver of a method call (`self.opt` for `self.opt.step()`), lowercased."""
-    if isinstance(func, cst.Attribute):
-        value = func.value
-        while isinstance(value, cst.Call):
+    if type(func) is _Attribute:
+        value = func.value  # type: ignore[attr-defined]
+        while type(value) is _Call:
             value = value.func
         return (dotted(value) or last_name(value)).lower()
     return ""
@@ -412,13 +418,14 @@ def _note_line(node: cst.SimpleStatementLine, facts: Facts, function: str | None
                statement_of: dict[int, cst.SimpleStatementLine]) -> None:
     """A statement line's assignments, and the calls that are a whole statement's value."""
     for small in node.body:
-        value = getattr(small, "value", None)
-        if isinstance(value, cst.Call) and isinstance(small, (cst.Expr, cst.Assign)):
-            statement_of[id(value)] = node
-        if isinstance(small, cst.Assign):
-            _record_assign(facts, small, node, function)
-        elif isinstance(small, cst.AnnAssign) and small.value is not None:
-            _record_target(facts, small.target, small.value, node, function)
+        small_type = type(small)
+        if small_type is cst.Expr or small_type is cst.Assign:
+            if type(small.value) is _Call:  # type: ignore[attr-defined]
+                statement_of[id(small.value)] = node  # type: ignore[attr-defined]
+            if small_type is cst.Assign:
+                _record_assign(facts, small, node, function)  # type: ignore[arg-type]
+        elif small_type is cst.AnnAssign and small.value is not None:  # type: ignore[attr-defined]
+            _record_target(facts, small.target, small.value, node, function)  # type: ignore[attr-defined]
 
 
 def _resolve_calls(facts: Facts) -> None:
@@ -504,9 +511,10 @@ def names_in(expr: cst.CSTNode) -> set[str]:
 
 
 def literal_string(expr: cst.BaseExpression | None) -> str | None:
-    if isinstance(expr, cst.SimpleString):
-        return _string_value(expr)
-    if isinstance(expr, cst.ConcatenatedString):
+    expr_type = type(expr)
+    if expr_type is _SimpleString:
+        return _string_value(expr)  # type: ignore[arg-type]
+    if expr_type is cst.ConcatenatedString:
         left, right = literal_string(expr.left), literal_string(expr.right)
         return None if left is None or right is None else left + right
     return None

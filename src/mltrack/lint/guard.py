@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import ast
 import re
+from itertools import accumulate, count
+from operator import sub
 
 MAX_DEPTH = 1000  # AST depth; libcst needs ~0.5 s here and grows quadratically
 _RISKY_BYTES = 64 * 1024
 _RISKY_LINE = 1000
 _RISKY_BRACKETS = 50
 _NOT_BRACKET = re.compile(r"[^()\[\]{}]+")
+_STEPS = str.maketrans("([{)]}", "\x02\x02\x02\x00\x00\x00")
 
 
 def looks_risky(source: str) -> bool:
@@ -25,8 +28,19 @@ def looks_risky(source: str) -> bool:
         return True
     if max(map(len, source.splitlines()), default=0) > _RISKY_LINE:
         return True
+    brackets = _NOT_BRACKET.sub("", source)  # brackets in strings count too: an over-estimate
+    # The depth after each bracket, without a Python step per bracket: 2 per opener and 0 per
+    # closer, summed, less the brackets seen. Where it never drops below zero, it is the depth
+    # the loop below computes (which ignores surplus closers); a greater depth is never smaller.
+    depths = list(map(sub, accumulate(brackets.translate(_STEPS).encode("latin-1")), count(1)))
+    if not depths:
+        return False
+    if max(depths) > _RISKY_BRACKETS:
+        return True
+    if min(depths) >= 0:
+        return False  # exact: no surplus closer
     depth = deepest = 0
-    for char in _NOT_BRACKET.sub("", source):  # brackets in strings count too: an over-estimate
+    for char in brackets:
         depth = depth + 1 if char in "([{" else max(0, depth - 1)
         deepest = max(deepest, depth)
     return deepest > _RISKY_BRACKETS

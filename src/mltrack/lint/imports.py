@@ -12,10 +12,11 @@ import libcst as cst
 
 
 def _dotted(expr: cst.BaseExpression) -> str:
-    if isinstance(expr, cst.Attribute):
-        return f"{_dotted(expr.value)}.{expr.attr.value}"
-    if isinstance(expr, cst.Name):
-        return expr.value
+    # exact types: libcst's node classes are ABCs (a slow `isinstance`) with no subclasses
+    if type(expr) is cst.Attribute:
+        return f"{_dotted(expr.value)}.{expr.attr.value}"  # type: ignore[attr-defined]
+    if type(expr) is cst.Name:
+        return expr.value  # type: ignore[attr-defined]
     return ""
 
 

@@ -141,12 +141,16 @@ class LazyPositions:
         at = source.find(code)
         if at == -1 or source.find(code, at + 1) != -1:
             return None
-        if not self._line_offsets:
-            self._line_offsets = [0] + [m.end() for m in _NEWLINE.finditer(source)]
         start = at + sum(len(module.code_for_node(p)) for p in node.lpar)  # type: ignore[attr-defined]
         end = at + len(code) - sum(len(module.code_for_node(p)) for p in node.rpar)  # type: ignore[attr-defined]
-        line = bisect.bisect_right(self._line_offsets, at)
-        line_start = self._line_offsets[line - 1]
+        if "\r" in source:
+            if not self._line_offsets:
+                self._line_offsets = [0] + [m.end() for m in _NEWLINE.finditer(source)]
+            line = bisect.bisect_right(self._line_offsets, at)
+            line_start = self._line_offsets[line - 1]
+        else:  # "\n" alone breaks lines: count them (no table of every line's offset)
+            line = source.count("\n", 0, at) + 1
+            line_start = source.rfind("\n", 0, at) + 1
         found = CodeRange((line, start - line_start), (line, end - line_start))
         self._alone[node] = found
         return found

@@ -1,0 +1,186 @@
+"""The linter's fast paths give exactly what the slow ones they stand in for give.
+
+Each shortcut taken for speed (issue 11, item 4) is checked against the libcst or plain-Python
+computation it replaces: quoting code without libcst's codegen, placing a top-level statement
+by its text instead of parsing the file with `ast`, effects computed once per call site, the
+bracket-depth scan of the parser guard, and the walk that collects the facts.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from mltrack.lint import guard
+from mltrack.lint.effects import call_effects, direct_effects, local_target
+from mltrack.lint.facts import cached_code, collect, plain_code
+from mltrack.lint.positions import LazyPositions
+
+_EXPRESSIONS = """\
+import os, torch
+x = torch.save(model.state_dict(), os.path.join("out", f"best_{epoch}.pth"))
+y = f( a , b=1, *rest, **kw )
+z = ( obj . attr ) ( "s" 'concat' , key = 1.5, )
+w = call(1)(2)[0].name
+v = (1 +
+     2)
+u = run(
+    arg,
+)
+t = print(*args, sep="", end = "\\n")
+"""
+
+
+def _expressions(module: cst.Module) -> list[cst.CSTNode]:
+    found, stack = [], [module]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        if isinstance(node, cst.BaseExpression):
+            found.append(node)
+    return found
+
+
+def test_plain_code_is_libcst_code_or_none() -> None:
+    module = cst.parse_module(_EXPRESSIONS)
+    nodes = _expressions(module)
+    written = [node for node in nodes if plain_code(node) is not None]
+    for node in written:
+        assert plain_code(node) == module.code_for_node(node)
+    # calls with keywords, stars, spaces, parentheses and trailing commas are written directly
+    quoted = {plain_code(n) for n in written}
+    assert "( obj . attr ) ( \"s\" 'concat' , key = 1.5, )" in quoted
+    assert 'print(*args, sep="", end = "\\n")' in quoted
+    assert 'torch.save(model.state_dict(), os.path.join("out", f"best_{epoch}.pth"))' not in quoted
+    # a line break inside brackets, an operator, an f-string, a subscript: libcst writes them
+    multi_line = [n for n in nodes if "\n" in module.code_for_node(n)]
+    assert multi_line and all(plain_code(n) is None for n in multi_line)
+    assert all(plain_code(n) is None for n in nodes
+               if isinstance(n, (cst.BinaryOperation, cst.FormattedString, cst.Subscript)))
+
+
+def test_cached_code_remembers_each_node_once() -> None:
+    module = cst.parse_module("import a\nb = a.f(1)\nc = [i for i in a.g()]\n")
+    codes: dict = {}
+    nodes = _expressions(module)
+    assert [cached_code(module, codes, n) for n in nodes] == [module.code_for_node(n) for n in nodes]
+    assert len(codes) == len(nodes)
+
+
+_STATEMENTS = """\
+# a header comment
+import os
+import torch  # trailing comment
+
+# a comment above
+from pathlib import Path
+import os
+x = 1; y = 2
+def main():
+    import torch
+    return 1
+"""
+
+
+def test_top_level_statement_placed_by_text_without_ast() -> None:
+    module = cst.parse_module(_STATEMENTS)
+    full = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    by_text = [s for s in module.body if isinstance(s, cst.SimpleStatementLine)
+               and module.code_for_node(s).count("import torch") == 1]
+    assert by_text  # `import torch  # trailing comment`: its text occurs once
+    for statement in by_text:
+        lazy = LazyPositions(module, _STATEMENTS)
+        assert lazy[statement] == full[statement]
+        assert lazy._top is None  # placed without parsing the file with `ast`
+    # every top-level line statement, repeated text (`import os`) or not, lands where libcst puts it
+    lazy = LazyPositions(module, _STATEMENTS)
+    for statement in module.body:
+        assert lazy[statement] == full[statement]
+
+
+def test_top_level_statement_in_a_crlf_file_and_without_final_newline() -> None:
+    for source in ("import os\r\nimport torch\r\nx = 1\r\n", "import os\nimport torch"):
+        module = cst.parse_module(source)
+        full = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        for statement in module.body:
+            lazy = LazyPositions(module, source)
+            assert lazy[statement] == full[statement]
+            for node in _expressions(module):
+                assert lazy[node] == full[node]
+
+
+def test_effects_are_computed_once_per_call_site() -> None:
+    facts = collect(cst.parse_module(
+        "import torch\nimport numpy as np\n"
+        "def helper():\n    return np.random.rand(3)\n"
+        "torch.manual_seed(0)\nhelper()\nloss.backward()\n"))
+    for site in facts.calls:
+        first = direct_effects(site)
+        assert first == frozenset(call_effects(site))
+        assert direct_effects(site) is first  # the cached set, not a new computation
+        assert local_target(site, facts) == local_target(site, facts)
+    assert {s.raw: local_target(s, facts) for s in facts.calls}["helper"] == "helper"
+    by_name = {s.raw: direct_effects(s) for s in facts.calls}
+    assert by_name["torch.manual_seed"] == frozenset({"seed:torch"})
+    assert by_name["np.random.rand"] == frozenset({"rand:numpy"})
+    assert by_name["loss.backward"] == frozenset({"train"})
+
+
+def _loop_depth(source: str) -> bool:
+    depth = deepest = 0
+    for char in re.sub(r"[^()\[\]{}]+", "", source):
+        depth = depth + 1 if char in "([{" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    return deepest > guard._RISKY_BRACKETS
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_guard_bracket_depth_matches_the_plain_loop(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(500):
+        text = "".join(rng.choice("([{)]}x") for _ in range(rng.randint(0, 300)))
+        if rng.random() < 0.5:
+            text = "(" * rng.randint(45, 55) + text  # near the limit
+        if rng.random() < 0.5:
+            text = ")" * rng.randint(1, 4) + text  # surplus closers: the loop ignores them
+        assert guard.looks_risky(text) == _loop_depth(text), text
+
+
+def test_collect_context_of_each_call() -> None:
+    source = (
+        "import torch\n"
+        "class Trainer:\n"
+        "    def fit(self):\n"
+        "        for x in load():\n"
+        "            step(x)\n"
+        "        else:\n"
+        "            done()\n"
+        "        try:\n"
+        "            pass\n"
+        "        finally:\n"
+        "            while more():\n"
+        "                close()\n"
+        "        def inner():\n"
+        "            nested()\n"
+        "after()\n"
+    )
+    facts = collect(cst.parse_module(source))
+    context = {s.raw: (s.function, s.loops, s.in_finally) for s in facts.calls}
+    assert context == {
+        "load": ("Trainer.fit", 0, False),  # a loop's header runs once
+        "step": ("Trainer.fit", 1, False),
+        "done": ("Trainer.fit", 0, False),  # the else block is not repeated
+        "more": ("Trainer.fit", 0, True),
+        "close": ("Trainer.fit", 1, True),
+        "nested": ("Trainer.fit", 0, False),  # a nested def keeps its outer function's name
+        "after": (None, 0, False),
+    }
+    assert [s.order for s in facts.calls] == list(range(len(facts.calls)))
+    assert [s.raw for s in facts.calls] == ["load", "step", "done", "more", "close", "nested",
+                                            "after"]
+    assert set(facts.functions) == {"Trainer.fit"} and set(facts.classes) == {"Trainer"}
+    assert len(facts.loops_for) == 1
