@@ -15,7 +15,8 @@ from pathlib import Path
 
 import libcst as cst
 
-from mltrack.lint.analyze import RULES, analyze_source
+from mltrack.lint.analyze import analyze_source
+from mltrack.lint.registry import RULES
 from mltrack.lint.context import FileContext
 
 

@@ -57,7 +57,7 @@ LINT_PIPELINE = (
     "mltrack.lint.analyze", "mltrack.lint.cache", "mltrack.lint.config", "mltrack.lint.discover",
     "mltrack.lint.engine", "mltrack.lint.filelint", "mltrack.lint.fixes", "mltrack.lint.formats",
     "mltrack.lint.guard", "mltrack.lint.index", "mltrack.lint.notebook", "mltrack.lint.ruledocs",
-    "mltrack.lint.runner", "mltrack.lint.suppress", "mltrack.lint.registry",
+    "mltrack.lint.suppress", "mltrack.lint.registry",
 )
 # - A check sees its GatherContext and the snapshot: never the runner, the registry, another
 #   check or a concrete store.
@@ -288,7 +288,7 @@ def test_every_check_module_is_registered() -> None:
 
 
 def _rules():
-    from mltrack.lint.analyze import RULES
+    from mltrack.lint.registry import RULES
 
     return RULES
 

@@ -1,5 +1,6 @@
 """The analysis under the rules: import aliases, effects, entry points, the project index,
-positions, fixes, and the never-raise contract of `analyze_source`."""
+positions, fixes, the rule registry, and the one error boundary (a file's parse error is a
+finding; a crash of the linter is one internal-error finding for that file)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,15 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from mltrack.lint import analyze as analyze_module
-from mltrack.lint.analyze import (
-    RULES,
-    analyze_source,
-    apply_fixes,
-    build_project,
-    rule_by_code_or_name,
-)
+from mltrack.lint.analyze import analyze_source
+from mltrack.lint.config import LintConfig
 from mltrack.lint.context import FileContext, imported_roots
+from mltrack.lint.engine import lint_paths
+from mltrack.lint.fixes import apply_fixes
 from mltrack.lint.imports import ImportMap
+from mltrack.lint.registry import RULES, rule_by_code_or_name
 from mltrack.model import Edit, Finding, Fix, Location
+from tests.support.lint_project import index_and_fingerprints, project_index
 
 TRAIN_LOOP = "for x in loader:\n    loss = model(x)\n    loss.backward()\n    opt.step()\n"
 
@@ -117,7 +116,7 @@ def _project(tmp_path: Path, utils: str) -> tuple[Path, object]:
     train.write_text(
         f"import torch\nfrom utils import set_seed\nset_seed(0)\nmodel = torch.nn.Linear(2, 2)\n{TRAIN_LOOP}"
     )
-    return train, build_project(sorted(tmp_path.glob("*.py")), tmp_path)
+    return train, project_index(tmp_path, [train])
 
 
 def test_a_seed_helper_in_another_module_seeds_the_caller(tmp_path: Path) -> None:
@@ -128,14 +127,35 @@ def test_a_seed_helper_in_another_module_seeds_the_caller(tmp_path: Path) -> Non
     assert "MLT001" in [f.code for f in analyze_source(train.read_text(), str(train), project=project)]
 
 
-def test_fingerprint_follows_the_effects_of_imported_modules(tmp_path: Path) -> None:
-    train, seeded = _project(tmp_path, "import torch\ndef set_seed(s):\n    torch.manual_seed(s)\n")
-    _, commented = _project(tmp_path, "import torch\n# a comment\ndef set_seed(s):\n    torch.manual_seed(s)\n")
-    _, changed = _project(tmp_path, "def set_seed(s):\n    pass\n")
-    assert seeded.fingerprint_for(train) == commented.fingerprint_for(train) != ""
-    assert changed.fingerprint_for(train) != seeded.fingerprint_for(train)
-    restored = pickle.loads(pickle.dumps(seeded))  # sent to worker processes
-    assert restored.fingerprint_for(train) == seeded.fingerprint_for(train)
+def test_fingerprint_follows_the_imported_modules_only(tmp_path: Path) -> None:
+    """The result cache re-lints train.py when a module it imports (even indirectly) changes,
+    and only then."""
+    (tmp_path / "seeding.py").write_text("import torch\ndef seed_all(s):\n    torch.manual_seed(s)\n")
+    (tmp_path / "other.py").write_text("x = 1\n")
+
+    def fingerprint(utils: str) -> str:
+        train, _ = _project(tmp_path, utils)
+        _, fingerprints = index_and_fingerprints(tmp_path, [train])
+        return fingerprints[train]
+
+    seeded = fingerprint("from seeding import seed_all\ndef set_seed(s):\n    seed_all(s)\n")
+    assert fingerprint("def set_seed(s):\n    pass\n") != seeded
+    assert fingerprint("from seeding import seed_all\ndef set_seed(s):\n    seed_all(s)\n") == seeded
+    (tmp_path / "other.py").write_text("x = 2\n")  # not imported by train.py
+    assert fingerprint("from seeding import seed_all\ndef set_seed(s):\n    seed_all(s)\n") == seeded
+    (tmp_path / "seeding.py").write_text("def seed_all(s):\n    pass\n")  # reached through utils
+    assert fingerprint("from seeding import seed_all\ndef set_seed(s):\n    seed_all(s)\n") != seeded
+
+
+def test_the_index_survives_pickling_and_its_summary_cache(tmp_path: Path) -> None:
+    """Workers receive the index pickled; a warm run reads the summaries from the cache."""
+    train, _ = _project(tmp_path, "import torch\ndef set_seed(s):\n    torch.manual_seed(s)\n")
+    cold = project_index(tmp_path, [train], cache=True)
+    warm = project_index(tmp_path, [train], cache=True)
+    assert list((tmp_path / ".mltrack_cache").rglob("*")), "summaries are cached"
+    for index in (cold, warm, pickle.loads(pickle.dumps(cold))):
+        assert index.effects_of("utils", "set_seed", "train") == frozenset({"seed:torch"})
+        assert analyze_source(train.read_text(), str(train), project=index) == []
 
 
 # -- positions, selection, registry ----------------------------------------------------------------
@@ -165,15 +185,26 @@ def test_analyze_source_never_raises(source: str) -> None:
     assert all(f.code in ("MLT014", "MLT000") for f in found)
 
 
-def test_a_crashing_rule_becomes_one_internal_error_finding(monkeypatch) -> None:
+def test_a_crashing_rule_becomes_one_internal_error_finding(tmp_path: Path, monkeypatch) -> None:
+    """One boundary: the rule's exception (naming the rule) reaches the engine, which makes it
+    one finding for that file; the other file's findings are unaffected."""
     def boom(self, ctx):
-        raise RuntimeError("kaput")
+        if "BOOM" in ctx.source:
+            raise RuntimeError("kaput")
+        return ()
 
+    (tmp_path / "boom.py").write_text("import torch  # BOOM\ntorch.save(m, 'model.pt')\n")
+    (tmp_path / "fine.py").write_text("import torch\ntorch.save(m, 'model.pt')\n")
     monkeypatch.setattr(RULES[0], "check", boom)
-    [finding] = analyze_source("import torch\n", "t.py")
-    assert (finding.code, finding.name) == ("MLT000", "internal-error")
-    assert "kaput" in finding.message
-    assert analyze_module.RULES is RULES
+    with pytest.raises(RuntimeError, match="kaput") as raised:
+        analyze_source((tmp_path / "boom.py").read_text(), "boom.py")
+    assert raised.value.__notes__ == [f"in rule {RULES[0].code} ({RULES[0].name})"]
+    run = lint_paths([tmp_path], LintConfig(root=str(tmp_path)), jobs=1, cache=False)
+    by_file = {Path(r.path).name: [(f.code, f.name) for f in r.findings] for r in run.results}
+    assert by_file == {"boom.py": [("MLT000", "internal-error")],
+                       "fine.py": [("MLT007", "model-overwrite")]}
+    [crash] = run.results[0].findings
+    assert "crashed on this file: RuntimeError: kaput, in rule MLT001 (missing-seed)" in crash.message
 
 
 # -- fixes --------------------------------------------------------------------------------------
@@ -200,8 +231,6 @@ def test_unsafe_fixes_are_not_applied() -> None:
 
 # -- configuration the rules read ---------------------------------------------------------------
 def test_required_hyperparameters_and_tracker_hint() -> None:
-    from mltrack.lint.config import LintConfig
-
     source = (
         "import argparse, mlflow\np = argparse.ArgumentParser()\np.add_argument('--lr', default=0.1)\n"
         "args = p.parse_args()\nwith mlflow.start_run():\n    mlflow.log_params(vars(args))\n"

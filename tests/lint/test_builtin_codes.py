@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mltrack.lint import builtin_codes
-from mltrack.lint.analyze import RULES
+from mltrack.lint.registry import RULES
 from mltrack.lint.builtin_codes import BUILTIN_CODES, SYNTAX_ERROR
 from mltrack.lint.config import ENGINE_CODES, LintConfig
 from mltrack.lint.formats.sarif import _rule_descriptors

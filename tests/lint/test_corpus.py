@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mltrack.lint.analyze import RULES
+from mltrack.lint.registry import RULES
 from mltrack.lint.config import LintConfig
 from mltrack.lint.engine import lint_paths
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from mltrack.lint.analyze import RULES
+from mltrack.lint.registry import RULES
 from mltrack.lint.ruledocs import END, START, rules_markdown, rules_table, table_in, with_table
 
 ROOT = Path(__file__).resolve().parents[2]

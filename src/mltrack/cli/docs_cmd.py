@@ -1,6 +1,6 @@
 """`mltrack explain CODE|NAME`, `mltrack rules`, `mltrack checks`: the built-in documentation.
 
-Lint rules come from `mltrack.lint.analyze.RULES`, pressure checks from
+Lint rules come from `mltrack.lint.registry.RULES`, pressure checks from
 `mltrack.pressure.registry.CHECKS`; both are listed with code, name, summary and fixable.
 """
 
@@ -19,7 +19,7 @@ _LIST_FORMATS = ("text", "json", "markdown")
 
 
 def _rules() -> list[Any]:
-    from mltrack.lint.analyze import RULES
+    from mltrack.lint.registry import RULES
 
     return list(RULES)
 
@@ -77,7 +77,7 @@ def checks_command(fmt: str) -> None:
 
 def find_doc(key: str) -> str:
     """The documentation of a lint rule or pressure check, by code or name."""
-    from mltrack.lint.analyze import rule_by_code_or_name
+    from mltrack.lint.registry import rule_by_code_or_name
 
     from mltrack.lint.ruledocs import engine_doc
 

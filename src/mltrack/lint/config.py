@@ -141,7 +141,7 @@ def _matches(rel: str, pattern: str) -> bool:
 
 def resolve_rules(keys: Iterable[str], where: str) -> list[str]:
     """Codes or names (or a code prefix such as `MLT00`) -> rule codes; unknown -> ConfigError."""
-    from mltrack.lint.analyze import RULES, rule_by_code_or_name
+    from mltrack.lint.registry import RULES, rule_by_code_or_name
 
     codes: list[str] = []
     for raw in keys:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from mltrack.lint import parsed
 from mltrack.lint.cache import ResultCache, result_key
@@ -22,6 +23,7 @@ from mltrack.lint.config import LintConfig, load_lint_config
 from mltrack.lint.discover import discover, display_path, walk
 from mltrack.lint.builtin_codes import INTERNAL_ERROR, SYNTAX_ERROR
 from mltrack.lint.filelint import FileResult, lint_bytes
+from mltrack.lint.registry import RULES
 from mltrack.model import Finding, Location
 
 # Below this much uncached source, worker start-up costs more than it saves.
@@ -80,70 +82,98 @@ def lint_paths(
     files = discover(paths, config)
     timings = {"discover": time.perf_counter() - started}
 
-    results: dict[Path, FileResult] = {}
+    sources, unreadable = _read(files)
+    store = ResultCache(root, enabled=cache and not (fix or diff))
+    workers = jobs or default_jobs()
+    # One job: the rules reuse the trees the index parsed (each file parsed once).
+    with parsed.keeping(_python_texts(sources) if workers == 1 else set()):
+        mark = time.perf_counter()
+        project, fingerprints = _index(paths, files, sources, root, config, store)
+        timings["index"] = time.perf_counter() - mark
+
+        cached, todo = _look_up(sources, config, fingerprints, store)
+        mark = time.perf_counter()
+        fresh, workers = _lint_pending(todo, sources, config, project, fix or diff, workers)
+        timings["lint"] = time.perf_counter() - mark
+
+    _remember(todo, fresh, store)
+    if fix and not diff:
+        _write_fixes(fresh)
+    results = {**unreadable, **cached, **fresh}
+    ordered = [results[f] for f in files if f in results]
+    timings["total"] = time.perf_counter() - started
+    return LintRun(ordered, workers, timings, store.hits)
+
+
+class Pending(NamedTuple):
+    """A file the cache had no result for."""
+
+    path: Path
+    shown: str  # as displayed
+    enabled: frozenset[str]  # the codes the configuration enables for this file
+    key: str  # its result-cache key
+
+
+def _read(files: Sequence[Path]) -> tuple[dict[Path, bytes], dict[Path, FileResult]]:
+    """Each file's bytes; a file that cannot be read is a finding, not a crash."""
     sources: dict[Path, bytes] = {}
+    unreadable: dict[Path, FileResult] = {}
     for file in files:
         try:
             sources[file] = file.read_bytes()
         except OSError as exc:
             shown = display_path(file)
-            results[file] = FileResult(shown, (SYNTAX_ERROR.finding(
+            unreadable[file] = FileResult(shown, (SYNTAX_ERROR.finding(
                 f"cannot read this file: {exc.strerror or exc}", Location(shown, 1, 1, 1, 1)),))
-
-    store = ResultCache(root, enabled=cache and not (fix or diff))
-    workers = jobs or default_jobs()
-    # One job: the rules reuse the trees the index parsed (each file parsed once).
-    reuse = {data.decode("utf-8", errors="replace") for file, data in sources.items()
-             if file.suffix == ".py"} if workers == 1 else set()
-    with parsed.keeping(reuse):
-        return _index_and_lint(paths, files, sources, results, root, config, store, workers,
-                               fix, diff, timings, started)
+    return sources, unreadable
 
 
-def _index_and_lint(paths, files, sources, results, root, config, store, workers, fix, diff,
-                    timings, started) -> LintRun:
-    from mltrack.lint.analyze import RULES
+def _python_texts(sources: Mapping[Path, bytes]) -> set[str]:
+    return {data.decode("utf-8", errors="replace") for file, data in sources.items()
+            if file.suffix == ".py"}
 
-    mark = time.perf_counter()
-    project, fingerprints = _index(paths, files, sources, root, config, store)
-    timings["index"] = time.perf_counter() - mark
 
+def _look_up(sources: Mapping[Path, bytes], config: LintConfig, fingerprints: Mapping[Path, str],
+             store: ResultCache) -> tuple[dict[Path, FileResult], list[Pending]]:
+    """The cached result of each file whose key is in the cache, and the files left to lint."""
     all_codes = [rule.code for rule in RULES]
     config_digest = hashlib.sha256(repr(config).encode()).hexdigest()
-    todo: list[tuple[Path, str, frozenset[str], str]] = []
+    cached: dict[Path, FileResult] = {}
+    todo: list[Pending] = []
     for file, data in sources.items():
         shown = display_path(file)
         enabled = config.enabled_codes(all_codes, file)
         key = result_key(data, shown, config_digest, fingerprints.get(file, ""))
         hit = store.get(key)
         if hit is not None:
-            results[file] = FileResult(shown, tuple(hit["findings"]), hit["lines"], cached=True)
+            cached[file] = FileResult(shown, tuple(hit["findings"]), hit["lines"], cached=True)
         else:
-            todo.append((file, shown, frozenset(enabled), key))
+            todo.append(Pending(file, shown, frozenset(enabled), key))
+    return cached, todo
 
-    mark = time.perf_counter()
-    pending_bytes = sum(len(sources[t[0]]) for t in todo)
+
+def _lint_pending(todo: list[Pending], sources: Mapping[Path, bytes], config: LintConfig,
+                  project, fix: bool, workers: int) -> tuple[dict[Path, FileResult], int]:
+    """Lint the files the cache did not answer; the results and the number of jobs used."""
+    pending_bytes = sum(len(sources[t.path]) for t in todo)
     if workers > 1 and len(todo) > 1 and pending_bytes >= PARALLEL_MIN_BYTES:
-        fresh = _lint_parallel(todo, sources, config, project, fix or diff, workers)
-    else:
-        workers = 1
-        fresh = {t[0]: _lint_one(t[0], t[1], sources[t[0]], t[2], config, project, fix or diff)
-                 for t in todo}
-    timings["lint"] = time.perf_counter() - mark
+        return _lint_parallel(todo, sources, config, project, fix, workers), workers
+    return {t.path: _lint_one(t.path, t.shown, sources[t.path], t.enabled, config, project, fix)
+            for t in todo}, 1
 
-    for file, shown, _, key in todo:
-        result = fresh[file]
-        results[file] = result
+
+def _remember(todo: list[Pending], fresh: Mapping[Path, FileResult], store: ResultCache) -> None:
+    """Cache the fresh results, except a crash: the next run tries that file again."""
+    for pending in todo:
+        result = fresh[pending.path]
         if not any(f.code == INTERNAL_ERROR.code for f in result.findings):
-            store.put(key, {"findings": result.findings, "lines": result.lines})
-    if fix and not diff:
-        for result_file, result in fresh.items():
-            if result.fixed is not None:
-                result_file.write_bytes(result.fixed.encode(result.encoding))
+            store.put(pending.key, {"findings": result.findings, "lines": result.lines})
 
-    ordered = [results[f] for f in files if f in results]
-    timings["total"] = time.perf_counter() - started
-    return LintRun(ordered, workers, timings, store.hits)
+
+def _write_fixes(fresh: Mapping[Path, FileResult]) -> None:
+    for path, result in fresh.items():
+        if result.fixed is not None:
+            path.write_bytes(result.fixed.encode(result.encoding))
 
 
 def _index(paths, files, sources, root: Path, config: LintConfig, store: ResultCache):
@@ -174,11 +204,15 @@ _WORKER_STATE: dict = {}
 
 
 def _lint_one(path: Path, shown: str, data: bytes, enabled, config, project, fix) -> FileResult:
+    """Lint one file. The error boundary of the run: a bug of the linter anywhere in this file's
+    work (decoding, the analysis, a rule, fixes, suppressions) is one internal-error finding
+    for this file, and the run goes on."""
     started = time.perf_counter()
     try:
         result = lint_bytes(data, shown, config=config, enabled=enabled, project=project, fix=fix)
     except Exception as exc:  # noqa: BLE001 - one file's crash must not end the run
-        result = FileResult(shown, (_internal(shown, f"{type(exc).__name__}: {exc}"),))
+        where = "".join(f", {note}" for note in getattr(exc, "__notes__", ()))  # e.g. the rule
+        result = FileResult(shown, (_internal(shown, f"{type(exc).__name__}: {exc}{where}"),))
     result.seconds = time.perf_counter() - started
     return result
 
@@ -199,18 +233,18 @@ def _lint_chunk(chunk: list[tuple[Path, str, bytes, frozenset[str]]], fix: bool)
             for path, shown, data, enabled in chunk]
 
 
-def _chunks(todo, sources, parts: int):
+def _chunks(todo: list[Pending], sources, parts: int):
     """Largest files first, each to the currently lightest chunk (balanced work per task)."""
     chunks: list[list] = [[] for _ in range(parts)]
     weights = [0] * parts
-    for path, shown, enabled, _ in sorted(todo, key=lambda t: -len(sources[t[0]])):
+    for path, shown, enabled, _ in sorted(todo, key=lambda t: -len(sources[t.path])):
         lightest = weights.index(min(weights))
         chunks[lightest].append((path, shown, sources[path], enabled))
         weights[lightest] += len(sources[path]) + 2000  # per-file overhead
     return [c for c in chunks if c]
 
 
-def _lint_parallel(todo, sources, config, project, fix: bool, workers: int) -> dict[Path, FileResult]:
+def _lint_parallel(todo: list[Pending], sources, config, project, fix: bool, workers: int) -> dict[Path, FileResult]:
     results: dict[Path, FileResult] = {}
     chunks = _chunks(todo, sources, min(len(todo), workers * 4))
     try:

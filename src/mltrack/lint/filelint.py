@@ -1,8 +1,9 @@
 """Lint one file's bytes: decode, read notebooks, run the rules, fix, apply suppressions.
 
 Runs inside worker processes, so it takes plain data and returns a picklable `FileResult`.
-Every problem with the file itself (binary, undecodable, not a notebook, too large) becomes one
-finding for that file - never an exception that could stop the run.
+Every problem with the file itself (binary, undecodable, not a notebook, too large, not Python)
+becomes one finding for that file. A bug of the linter raises: the engine's per-file boundary
+(`engine._lint_one`) makes it one `internal-error` finding for that file.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 from mltrack.lint import guard, parsed
 from mltrack.lint.builtin_codes import (
     FILE_SKIPPED,
-    INTERNAL_ERROR,
     SYNTAX_ERROR,
     UNUSED_SUPPRESSION,
     BuiltinCode,
@@ -131,7 +131,7 @@ def _analyze(program: str, path: str, config: LintConfig, enabled: Collection[st
     from mltrack.lint.analyze import analyze_source
 
     found = analyze_source(program, path, project=project, config=config, select=enabled)
-    return [f for f in found if f.code in enabled or f.code == INTERNAL_ERROR.code]
+    return [f for f in found if f.code in enabled]
 
 
 def _keep_newlines(old: str, new: str) -> str:
@@ -147,7 +147,7 @@ def _fix_loop(text, program, notebook, findings, path, config, enabled, project)
     good text, if a fix would make the file unparseable."""
     import libcst as cst
 
-    from mltrack.lint.analyze import apply_fixes
+    from mltrack.lint.fixes import apply_fixes
 
     applied = 0
     for _ in range(MAX_FIX_PASSES):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from mltrack.model import Edit
+from mltrack.model import Edit, Finding
 
 
 def _line_starts(source: str) -> list[int]:
@@ -47,3 +47,14 @@ def apply_edits(source: str, edits: Iterable[Edit]) -> str:
         cursor = end
     out.append(source[cursor:])
     return "".join(out)
+
+
+def apply_fixes(source: str, findings: Sequence[Finding]) -> str:
+    """Apply the safe fixes of `findings` to `source`; overlapping edits after the first are skipped."""
+    edits = [
+        edit
+        for finding in findings
+        if finding.fix is not None and finding.fix.safe
+        for edit in finding.fix.edits
+    ]
+    return apply_edits(source, edits)

@@ -1,10 +1,12 @@
-"""The project index the rules consult, built incrementally with cached module summaries.
+"""The one builder of the project index the rules consult (`build_index`).
 
-`analyze.build_project` summarises every module it is given. The engine needs something cheaper
-for pre-commit (one changed file in a large repository) and for warm re-runs: it summarises only
-the project modules the linted files import (found by a cheap text scan, followed transitively)
-and caches each summary by content hash. It also gives each linted file a dependency fingerprint
-for the result cache: the digests of every project module it reaches through its imports.
+Cheap for pre-commit (one changed file in a large repository) and for warm re-runs: it
+summarises only the project modules the linted files import (found by a cheap text scan,
+followed transitively; `project.summarize_module` per module) and caches each summary by content
+hash. It also gives each linted file a dependency fingerprint for the result cache: the digests
+of every project module it reaches through its imports. The engine calls it once per run; the
+tests' project helpers (tests/lint/conftest.py) call it too, so cross-module rule examples
+exercise the production path.
 """
 
 from __future__ import annotations

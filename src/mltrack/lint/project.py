@@ -1,18 +1,16 @@
 """Cross-module facts: what each module of the linted project's functions do.
 
-`build_project` reads every module once and keeps a small, picklable summary per module
-(which top-level functions seed which generators, log parameters, track runs, ...), so a
-`set_seed()` defined in `utils.py` seeds `train.py` that calls it. The engine sends the index
-to worker processes and uses `fingerprint_for(path)` in its cache key: editing `utils.py`
-changes the fingerprint of every file that imports it, so they are re-linted.
+`summarize_module` keeps a small, picklable summary per module (which top-level functions seed
+which generators, log parameters, track runs, ...), so a `set_seed()` defined in `utils.py`
+seeds `train.py` that calls it. `ProjectIndex` holds the summaries and answers the rules'
+questions; `index.build_index` (the one builder) fills it and the engine sends it to worker
+processes.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,13 +22,6 @@ FunctionEffects = frozenset[str]
 class ModuleSummary:
     module: str  # dotted name relative to the project root, e.g. "pkg.utils"
     functions: Mapping[str, FunctionEffects] = field(default_factory=dict)
-    imports: tuple[str, ...] = ()  # project modules this module imports (dotted)
-
-    def digest(self) -> str:
-        payload = json.dumps(
-            {k: sorted(v) for k, v in sorted(self.functions.items())}, sort_keys=True
-        )
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -87,15 +78,6 @@ class ProjectIndex:
             for dotted, summary in self.modules.items()
         )
 
-    def fingerprint_for(self, path: str | Path) -> str:
-        """Hash of the summaries of the project modules that `path` imports (directly)."""
-        name = self.module_name_for(path)
-        own = self.modules.get(name) if name else None
-        if own is None:
-            return ""
-        parts = [f"{dep}={self.modules[dep].digest()}" for dep in own.imports if dep in self.modules]
-        return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()[:16]
-
 
 def module_name(path: Path, root: Path) -> str:
     """Dotted module name of `path` relative to `root` (`a/b/c.py` -> `a.b.c`, `a/__init__.py` -> `a`)."""
@@ -107,33 +89,6 @@ def module_name(path: Path, root: Path) -> str:
     if parts and parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
-
-
-def build_project(paths: Sequence[Path], root: Path) -> ProjectIndex:
-    """Summaries of every Python module among `paths` (notebooks are never imported)."""
-    modules: dict[str, ModuleSummary] = {}
-    by_path: dict[str, str] = {}
-    for path in paths:
-        path = Path(path)
-        if path.suffix != ".py":
-            continue
-        name = module_name(path, root)
-        try:
-            source = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        summary = summarize_module(source, name)
-        if summary is None:
-            continue
-        modules[name] = summary
-        by_path[str(path.resolve())] = name
-    index = ProjectIndex(str(root), modules, by_path)
-    linked = {}
-    for name, summary in modules.items():
-        deps = {index.resolve_module(i, name) for i in summary.imports}
-        linked[name] = ModuleSummary(summary.module, summary.functions,
-                                     tuple(sorted(d for d in deps if d and d != name)))
-    return ProjectIndex(str(root), linked, by_path)
 
 
 # Effects worth exporting to other modules (a helper's draws count where it is called: seeding).
@@ -175,8 +130,4 @@ def summarize_module(source: str, name: str) -> ModuleSummary | None:
     for fn, appends in helper_appends(facts).items():  # untracked-results-file
         if "." not in fn:  # a function, or a class through its __init__
             functions[fn] = functions.get(fn, frozenset()) | {encode_append(*a) for a in appends}
-    imports: set[str] = set()
-    for imported in facts.imports.modules:
-        parts = imported.split(".")
-        imports.update(".".join(parts[: i + 1]) for i in range(len(parts)))
-    return ModuleSummary(name, functions, tuple(sorted(imports)))
+    return ModuleSummary(name, functions)

@@ -28,7 +28,7 @@ def engine_doc(key: str) -> str | None:
 
 
 def rules_table() -> str:
-    from mltrack.lint.analyze import RULES
+    from mltrack.lint.registry import RULES
 
     rows = ["| Code | Name | What it flags | Fix |", "| --- | --- | --- | --- |"]
     for rule in RULES:
@@ -38,7 +38,7 @@ def rules_table() -> str:
 
 
 def rules_markdown() -> str:
-    from mltrack.lint.analyze import RULES
+    from mltrack.lint.registry import RULES
 
     parts = [
         "# mltrack-lint rules\n",

@@ -85,7 +85,7 @@ def parse_suppressions(source: str) -> Suppressions:
 
 def _canonical(key: str) -> str:
     """A code or rule name -> the code (upper-case); unknown keys stay as written."""
-    from mltrack.lint.analyze import rule_by_code_or_name
+    from mltrack.lint.registry import rule_by_code_or_name
 
     rule = rule_by_code_or_name(key)
     if rule is not None:
@@ -149,6 +149,6 @@ def _unused(suppressions: Suppressions, path: str, enabled: Collection[str]) -> 
 
 
 def _unknown(code: str) -> bool:
-    from mltrack.lint.analyze import rule_by_code_or_name
+    from mltrack.lint.registry import rule_by_code_or_name
 
     return rule_by_code_or_name(code) is None and code != UNUSED_SUPPRESSION.code

@@ -23,7 +23,7 @@ INFORMATION_URI = "https://github.com/mltrack/mltrack"
 
 
 def _rule_descriptors() -> list[dict[str, Any]]:
-    from mltrack.lint.analyze import RULES
+    from mltrack.lint.registry import RULES
 
     rules = []
     for rule in RULES:

@@ -45,4 +45,4 @@ class SyntaxErrorRule(Rule):
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
-        return ()  # runner.run_rules reports parse failures before any rule runs
+        return ()  # analyze.analyze_source reports parse failures before any rule runs
