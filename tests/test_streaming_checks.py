@@ -202,3 +202,25 @@ def test_a_runs_reasons_keep_the_order_the_rules_gave_them(spill):
     assert plan.candidate_ids == ["c" * 32, "e" * 32, "p" * 32]
     assert (plan.candidate_count, plan.protected_count) == (3, 3)
     assert [r.run_id for r in plan.first_candidates(2)] == ["c" * 32, "e" * 32]
+
+
+def test_data_change_lists_the_first_versions_and_counts_the_rest():
+    # Every run on its own data (a store of a million such runs would list a million versions):
+    # the evidence shows the first 50 versions and shifts and counts them; the message tells 10.
+    from mltrack.model import ExperimentRecord
+    from mltrack.pressure.checks import data_change
+
+    runs = [_run(f"{i:02x}", 200 - i, metrics={"val_acc": 0.5 + i / 1000},
+                 params={"data_hash": f"h{i:03d}", "lr": "0.1", "seed": "1", "git_commit": "abc"})
+            for i in range(120)]
+    runs = [dataclasses.replace(r, run_id=f"{i:032x}") for i, r in enumerate(runs)]
+    snapshot = StoreSnapshot("sqlite:///x.db", "mlflow", None, NOW, experiments=(ExperimentRecord("1", "main"),),
+                             runs=runs)
+    policy = Policy(experiments=("main",), metric="val_acc")
+    verdict = data_change.judge(snapshot, {}, policy)
+    facts = verdict.evidence
+    assert verdict.status.value == "pass" and "120 data versions" in verdict.message
+    assert [v["data_hash"] for v in facts["data_versions"]] == [f"h{i:03d}" for i in range(50)]  # oldest first
+    assert len(facts["shifts"]) == 50 and (facts["data_version_count"], facts["shift_count"]) == (120, 119)
+    assert verdict.message.count("->") == 10 and verdict.message.endswith("; and 109 more shifts")
+    assert facts["data_versions"][3]["best_run"] == {"run_id": f"{3:032x}", "name": "03", "val_acc": 0.503}

@@ -37,14 +37,21 @@ lint rule `missing-data-version` flags training scripts that do not.
 """
 
 
+MAX_SHOWN = 50  # data versions and shifts listed in the evidence (the counts are added past it)
+MAX_SHIFTS_TOLD = 10  # shifts the message spells out
+
+
 @dataclass
 class _Version:
     """One data version of one experiment, aggregated while the runs stream by."""
 
-    first_run: RunRecord  # the first run seen with this data: its label names the version
+    label: str  # how the first run seen with this data names it
     runs: int = 0
     first: int = 0  # earliest start time
-    best: RunRecord | None = None
+    # the best run, as the evidence shows it (no record is held: a store may hold many versions)
+    best_key: tuple[float, int, str] | None = None
+    best_value: float | None = None
+    best_run: dict[str, Any] | None = None
     mean: ExactMean = field(default_factory=ExactMean)
     commits: set[str] = field(default_factory=set)
 
@@ -75,14 +82,15 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
         held = by_experiment.setdefault(run.experiment_id, {})
         version = held.get(data_hash or "")
         if version is None:
-            version = held[data_hash or ""] = _Version(run, first=run.start_time or 0)
+            version = held[data_hash or ""] = _Version(_label(run, data_hash or ""), first=run.start_time or 0)
         version.runs += 1
         version.first = min(version.first, run.start_time or 0)
         value = run.metrics.get(policy.metric)
         if value is not None and finite(value):
             version.mean.add(value)
-            if version.best is None or key(run) < key(version.best):
-                version.best = run
+            if version.best_key is None or key(run) < version.best_key:
+                version.best_key, version.best_value = key(run), value
+                version.best_run = run_ref(run, policy)
         if commit := run_facts.code_version(run, commit_names, parent):
             version.commits.add(commit)
     if not total:
@@ -90,8 +98,8 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
         return Verdict(Status.SKIP, f"no finished training runs to check (looked in {where})",
                        {"experiments": list(policy.experiments)})
     if unhashed:
-        facts = {"runs_without_data_hash": [run_ref(r) for r in unhashed.kept],
-                 "count": unhashed.count, "of": total, "log_only_a_data_path": with_path}
+        facts: dict[str, Any] = {"runs_without_data_hash": [run_ref(r) for r in unhashed.kept],
+                                 "count": unhashed.count, "of": total, "log_only_a_data_path": with_path}
         note = f" ({with_path} log only a data path, which does not count)" if with_path else ""
         return Verdict(Status.FAIL, f"{unhashed.count} of {total} training runs have no data hash{note}: "
                        + ", ".join(r.name or r.run_id for r in unhashed.kept[:5]), facts,
@@ -102,15 +110,20 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
         ordered = _versions(snapshot, experiment_id, mine, policy)
         versions += ordered
         shifts += [_shift(a, b) for a, b in zip(ordered, ordered[1:])]
-    facts = {"data_versions": versions, "shifts": shifts, "metric": policy.metric,
-             "hashed_by_mlflow_records": by_digest}
+    # A store whose every run has its own data would list thousands: the first are shown, counted
+    facts = {"data_versions": versions[:MAX_SHOWN], "shifts": shifts[:MAX_SHOWN],
+                             "metric": policy.metric, "hashed_by_mlflow_records": by_digest}
+    if len(versions) > MAX_SHOWN or len(shifts) > MAX_SHOWN:
+        facts |= {"data_version_count": len(versions), "shift_count": len(shifts)}
     how = f" ({by_digest} by a dataset input's digest or their sweep's parent)" if by_digest else ""
     if not shifts:
         count = "one data version" if len(versions) == 1 else \
             f"one data version in each of {len(by_experiment)} experiments"
         return Verdict(Status.PASS, f"all {total} training runs carry a data hash{how}; {count}", facts)
     text = "; ".join(f"{s['from']}->{s['to']}: best {policy.metric} {s['best_shift']:+.4g} ({s['attributed_to']})"
-                     for s in shifts)
+                     for s in shifts[:MAX_SHIFTS_TOLD])
+    if len(shifts) > MAX_SHIFTS_TOLD:
+        text += f"; and {len(shifts) - MAX_SHIFTS_TOLD} more shifts"
     return Verdict(Status.PASS, f"all {total} training runs carry a data hash{how}; {len(versions)} data "
                    f"versions: {text}", facts)
 
@@ -121,14 +134,13 @@ def _versions(snapshot: StoreSnapshot, experiment_id: str, versions: Mapping[str
     experiment = snapshot.experiment(experiment_id)
     out: list[dict[str, Any]] = []
     for data_hash, version in versions.items():
-        best = version.best
         out.append({
             "data_hash": data_hash,
-            "label": _label(version.first_run, data_hash),
+            "label": version.label,
             "experiment": experiment.name if experiment else experiment_id,
             "runs": version.runs, "first_seen": iso(version.first), "_first": version.first,
-            "best": best.metrics[policy.metric] if best else None, "mean": version.mean.value(),
-            "best_run": run_ref(best, policy) if best else None,
+            "best": version.best_value, "mean": version.mean.value(),
+            "best_run": version.best_run,
             "commits": sorted(version.commits),
         })
     out.sort(key=lambda v: cast(int, v.pop("_first")))
