@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from mltrack import conventions, run_facts
 from mltrack.bounded import ExactMean, First
@@ -56,22 +56,28 @@ class _Version:
     commits: set[str] = field(default_factory=set)
 
 
+VersionKey = tuple[str, str]  # (experiment id, data hash)
+
+
+def _hashed_runs(snapshot: StoreSnapshot, policy: Policy, data_names: Iterable[str]
+                 ) -> Iterator[tuple[RunRecord, RunRecord | None, str | None]]:
+    """(run, its sweep parent, its data hash or None) for every finished training run."""
+    for run in training_runs(snapshot, policy):
+        if run.status == "FINISHED":
+            parent = run_facts.parent_of(snapshot, run)
+            yield run, parent, run_facts.data_hash(run, data_names, parent)
+
+
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
     data_names = policy.required_fields.get(conventions.PARAM_DATA_HASH,
                                             conventions.REQUIRED_FIELDS[conventions.PARAM_DATA_HASH])
-    commit_names = policy.required_fields.get(conventions.PARAM_GIT_COMMIT,
-                                              conventions.REQUIRED_FIELDS[conventions.PARAM_GIT_COMMIT])
-    key = rank_key(policy)
     total, with_path, by_digest = 0, 0, 0  # by_digest: hashed with no data_hash param
     unhashed: First[RunRecord] = First(EVIDENCE_LIMIT)
-    # experiment id -> data hash -> its version, both in order of first appearance
-    by_experiment: dict[str, dict[str, _Version]] = {}
-    for run in training_runs(snapshot, policy):
-        if run.status != "FINISHED":
-            continue
+    # Pass 1: experiment id -> data hash -> when it was first seen, both in order of appearance
+    # (a store whose every run has its own data holds one small entry per run, no records).
+    first_seen: dict[str, dict[str, int]] = {}
+    for run, _parent, data_hash in _hashed_runs(snapshot, policy, data_names):
         total += 1
-        parent = run_facts.parent_of(snapshot, run)
-        data_hash = run_facts.data_hash(run, data_names, parent)
         if data_hash is None:
             unhashed.add(run)
             with_path += run_facts.data_path(run) is not None
@@ -79,20 +85,9 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
         if unhashed:  # the check fails on those: the versions are not reported
             continue
         by_digest += run_facts.named_value(run, data_names) is None
-        held = by_experiment.setdefault(run.experiment_id, {})
-        version = held.get(data_hash or "")
-        if version is None:
-            version = held[data_hash or ""] = _Version(_label(run, data_hash or ""), first=run.start_time or 0)
-        version.runs += 1
-        version.first = min(version.first, run.start_time or 0)
-        value = run.metrics.get(policy.metric)
-        if value is not None and finite(value):
-            version.mean.add(value)
-            if version.best_key is None or key(run) < version.best_key:
-                version.best_key, version.best_value = key(run), value
-                version.best_run = run_ref(run, policy)
-        if commit := run_facts.code_version(run, commit_names, parent):
-            version.commits.add(commit)
+        held = first_seen.setdefault(run.experiment_id, {})
+        start, seen = run.start_time or 0, held.get(data_hash or "")
+        held[data_hash or ""] = start if seen is None else min(seen, start)
     if not total:
         where = ", ".join(repr(e) for e in policy.experiments) or "no experiment (experiments is empty)"
         return Verdict(Status.SKIP, f"no finished training runs to check (looked in {where})",
@@ -104,47 +99,83 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
         return Verdict(Status.FAIL, f"{unhashed.count} of {total} training runs have no data hash{note}: "
                        + ", ".join(r.name or r.run_id for r in unhashed.kept[:5]), facts,
                        "Log a hash of the training data (lint rule missing-data-version)")
-    versions: list[dict[str, Any]] = []
-    shifts: list[dict[str, Any]] = []
-    for experiment_id, mine in by_experiment.items():  # a change is a change within one experiment
-        ordered = _versions(snapshot, experiment_id, mine, policy)
-        versions += ordered
-        shifts += [_shift(a, b) for a, b in zip(ordered, ordered[1:])]
+    # Each experiment's versions oldest first (a change is a change within one experiment); the
+    # evidence shows the first versions and shifts, so only those are aggregated (pass 2).
+    version_count = sum(len(held) for held in first_seen.values())
+    shift_count = version_count - len(first_seen)
+    shown: list[VersionKey] = []
+    shift_pairs: list[tuple[VersionKey, VersionKey]] = []
+    for experiment_id, held in first_seen.items():
+        ordered = sorted(held, key=held.__getitem__)  # stable: ties in order of appearance
+        for j, data_hash in enumerate(ordered):
+            if len(shown) < MAX_SHOWN:
+                shown.append((experiment_id, data_hash))
+            if j and len(shift_pairs) < MAX_SHOWN:
+                shift_pairs.append(((experiment_id, ordered[j - 1]), (experiment_id, data_hash)))
+        if len(shown) >= MAX_SHOWN and len(shift_pairs) >= MAX_SHOWN:
+            break
+    aggregated = _aggregate(snapshot, policy, data_names, {*shown, *(k for pair in shift_pairs for k in pair)})
+    described = {k: _described(snapshot, k, version, policy) for k, version in aggregated.items()}
+    versions = [described[k] for k in shown]
+    shifts = [_shift(described[a], described[b]) for a, b in shift_pairs]
     # A store whose every run has its own data would list thousands: the first are shown, counted
-    facts = {"data_versions": versions[:MAX_SHOWN], "shifts": shifts[:MAX_SHOWN],
-                             "metric": policy.metric, "hashed_by_mlflow_records": by_digest}
-    if len(versions) > MAX_SHOWN or len(shifts) > MAX_SHOWN:
-        facts |= {"data_version_count": len(versions), "shift_count": len(shifts)}
+    facts = {"data_versions": versions, "shifts": shifts, "metric": policy.metric,
+             "hashed_by_mlflow_records": by_digest}
+    if version_count > MAX_SHOWN or shift_count > MAX_SHOWN:
+        facts |= {"data_version_count": version_count, "shift_count": shift_count}
     how = f" ({by_digest} by a dataset input's digest or their sweep's parent)" if by_digest else ""
-    if not shifts:
-        count = "one data version" if len(versions) == 1 else \
-            f"one data version in each of {len(by_experiment)} experiments"
+    if not shift_count:
+        count = "one data version" if version_count == 1 else \
+            f"one data version in each of {len(first_seen)} experiments"
         return Verdict(Status.PASS, f"all {total} training runs carry a data hash{how}; {count}", facts)
     text = "; ".join(f"{s['from']}->{s['to']}: best {policy.metric} {s['best_shift']:+.4g} ({s['attributed_to']})"
                      for s in shifts[:MAX_SHIFTS_TOLD])
-    if len(shifts) > MAX_SHIFTS_TOLD:
-        text += f"; and {len(shifts) - MAX_SHIFTS_TOLD} more shifts"
-    return Verdict(Status.PASS, f"all {total} training runs carry a data hash{how}; {len(versions)} data "
+    if shift_count > MAX_SHIFTS_TOLD:
+        text += f"; and {shift_count - MAX_SHIFTS_TOLD} more shifts"
+    return Verdict(Status.PASS, f"all {total} training runs carry a data hash{how}; {version_count} data "
                    f"versions: {text}", facts)
 
 
-def _versions(snapshot: StoreSnapshot, experiment_id: str, versions: Mapping[str, _Version],
-              policy: Policy) -> list[dict[str, Any]]:
-    """One experiment's data versions, oldest first."""
+def _aggregate(snapshot: StoreSnapshot, policy: Policy, data_names: Iterable[str],
+               wanted: set[VersionKey]) -> dict[VersionKey, _Version]:
+    """The runs, best run, mean and commits of the `wanted` data versions (pass 2)."""
+    commit_names = policy.required_fields.get(conventions.PARAM_GIT_COMMIT,
+                                              conventions.REQUIRED_FIELDS[conventions.PARAM_GIT_COMMIT])
+    key = rank_key(policy)
+    found: dict[VersionKey, _Version] = {}
+    for run, parent, data_hash in _hashed_runs(snapshot, policy, data_names):
+        where = (run.experiment_id, data_hash or "")
+        if where not in wanted:
+            continue
+        version = found.get(where)
+        if version is None:  # the first run seen with this data names it
+            version = found[where] = _Version(_label(run, data_hash or ""), first=run.start_time or 0)
+        version.runs += 1
+        version.first = min(version.first, run.start_time or 0)
+        value = run.metrics.get(policy.metric)
+        if value is not None and finite(value):
+            version.mean.add(value)
+            if version.best_key is None or key(run) < version.best_key:
+                version.best_key, version.best_value = key(run), value
+                version.best_run = run_ref(run, policy)
+        if commit := run_facts.code_version(run, commit_names, parent):
+            version.commits.add(commit)
+    return found
+
+
+def _described(snapshot: StoreSnapshot, where: VersionKey, version: _Version, policy: Policy) -> dict[str, Any]:
+    """One data version as the evidence shows it."""
+    experiment_id, data_hash = where
     experiment = snapshot.experiment(experiment_id)
-    out: list[dict[str, Any]] = []
-    for data_hash, version in versions.items():
-        out.append({
-            "data_hash": data_hash,
-            "label": version.label,
-            "experiment": experiment.name if experiment else experiment_id,
-            "runs": version.runs, "first_seen": iso(version.first), "_first": version.first,
-            "best": version.best_value, "mean": version.mean.value(),
-            "best_run": version.best_run,
-            "commits": sorted(version.commits),
-        })
-    out.sort(key=lambda v: cast(int, v.pop("_first")))
-    return out
+    return {
+        "data_hash": data_hash,
+        "label": version.label,
+        "experiment": experiment.name if experiment else experiment_id,
+        "runs": version.runs, "first_seen": iso(version.first),
+        "best": version.best_value, "mean": version.mean.value(),
+        "best_run": version.best_run,
+        "commits": sorted(version.commits),
+    }
 
 
 def _label(run: RunRecord, data_hash: str) -> str:
