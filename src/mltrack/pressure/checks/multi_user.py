@@ -37,7 +37,7 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
     total = 0
     anonymous: First[RunRecord] = First(EVIDENCE_LIMIT)
     users: Counter[str] = Counter()
-    best_of: dict[str, RunRecord] = {}
+    best_of: dict[str, tuple[tuple[float, int, str], dict[str, Any]]] = {}  # user -> (key, best run's ref)
     key = rank_key(policy)
     for run in training_runs(snapshot, policy):
         total += 1
@@ -47,8 +47,8 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
         users[run.user] += 1
         if finite(run.metrics.get(policy.metric)):
             held = best_of.get(run.user)
-            if held is None or key(run) < key(held):
-                best_of[run.user] = run
+            if held is None or key(run) < held[0]:  # a reference, not the record: users may be many
+                best_of[run.user] = (key(run), run_ref(run, policy))
     if not total:  # nobody logged anything yet: nothing to attribute, which is not a lone user
         where = ", ".join(repr(e) for e in policy.experiments) or "no experiment (experiments is empty)"
         return Verdict(Status.SKIP, f"no training runs to attribute (looked in {where})",
@@ -56,7 +56,7 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
     per_user: dict[str, Any] = {}
     for user, count in sorted(users.items()):
         best = best_of.get(user)
-        per_user[user] = {"runs": count, "best_run": run_ref(best, policy) if best else None}
+        per_user[user] = {"runs": count, "best_run": best[1] if best else None}
     facts = {"users": per_user, "user_count": len(users), "min_users": policy.min_users,
              "unattributed_runs": [run_ref(r) | {"user": r.user} for r in anonymous.kept],
              "unattributed_count": anonymous.count}
