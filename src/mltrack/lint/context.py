@@ -69,6 +69,7 @@ class FileContext:
     module_name: str = ""
     _site_effects: dict[int, frozenset[str]] = field(default_factory=dict)
     _direct_effects: dict[int, frozenset[str]] = field(default_factory=dict)
+    _call_effect_sets: dict[int, frozenset[str]] = field(default_factory=dict)
     # node id -> (node, its code): rules quote the same nodes again and again, and regenerating
     # code is slow; the node is kept so its id cannot be reused by another node
     _codes: dict[int, tuple[cst.CSTNode, str]] = field(default_factory=dict, repr=False, compare=False)
@@ -148,12 +149,21 @@ class FileContext:
     def effects(self, site: CallSite) -> frozenset[str]:
         cached = self._site_effects.get(site.order)
         if cached is None:
-            found = set(fx.site_effects(site, self.facts, self._external))
+            found = self._call_effects(site)
             target = fx.local_target(site, self.facts)
             if target is not None:
-                found |= self.function_effects.get(target, frozenset())
+                found = found | self.function_effects.get(target, frozenset())
             cached = frozenset(found)
             self._site_effects[site.order] = cached
+        return cached
+
+    def _call_effects(self, site: CallSite) -> frozenset[str]:
+        """`effects.site_effects` of a call (what it does and the project helper it reaches
+        does), once per call: the file's function effects and `effects` both ask."""
+        cached = self._call_effect_sets.get(site.order)
+        if cached is None:
+            cached = self._call_effect_sets[site.order] = frozenset(
+                fx.site_effects(site, self.facts, self._external))
         return cached
 
     def direct(self, site: CallSite) -> frozenset[str]:
@@ -165,7 +175,7 @@ class FileContext:
 
     @cached_property
     def function_effects(self) -> dict[str, frozenset[str]]:
-        return fx.function_effects(self.facts, self._external)
+        return fx.function_effects(self.facts, self._external, self._call_effects)
 
     @cached_property
     def file_effects(self) -> frozenset[str]:

@@ -11,6 +11,7 @@ file and, through the project index, of other modules), which is how a `set_seed
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection
 
 import libcst as cst
 
@@ -410,21 +411,33 @@ def _truthy_kwarg(site: CallSite, name: str) -> bool:
 
 def seed_like_name(name: str) -> bool:
     """An unresolvable helper whose name says it seeds (`set_seed`, `seed_everything`)."""
-    return bool(_SEEDISH.search(name.lower()))
+    known = _SEED_LIKE.get(name)
+    if known is None:
+        if len(_SEED_LIKE) > 100_000:  # names of a long-lived process: keep the table bounded
+            _SEED_LIKE.clear()
+        known = _SEED_LIKE[name] = bool(_SEEDISH.search(name.lower()))
+    return known
 
 
-def function_effects(facts: Facts, external) -> dict[str, frozenset[str]]:
+_SEED_LIKE: dict[str, bool] = {}  # name -> seed_like_name(name): every call asks
+
+
+def function_effects(facts: Facts, external,
+                     effects_of: Callable[[CallSite], Collection[str]] | None = None,
+                     ) -> dict[str, frozenset[str]]:
     """Effects of each function of the file, closed over local and project helper calls.
 
     `external(site)` returns the effects of a call to a function outside the file (project
-    index) or None when unknown.
+    index) or None when unknown. `effects_of(site)`, when given, is `site_effects(site, facts,
+    external)` as the caller has it (cached).
     """
     own: dict[str, set[str]] = {name: set() for name in facts.functions}
     callees: dict[str, set[str]] = {name: set() for name in facts.functions}
     for site in facts.calls:
         if site.function is None or site.function not in own:
             continue
-        own[site.function] |= site_effects(site, facts, external)
+        own[site.function] |= (site_effects(site, facts, external) if effects_of is None
+                               else effects_of(site))
         target = local_target(site, facts)
         if target is not None:
             callees[site.function].add(target)
