@@ -436,8 +436,8 @@ def function_effects(facts: Facts, external,
     for site in facts.calls:
         if site.function is None or site.function not in own:
             continue
-        own[site.function] |= (site_effects(site, facts, external) if effects_of is None
-                               else effects_of(site))
+        own[site.function].update(site_effects(site, facts, external) if effects_of is None
+                                  else effects_of(site))
         target = local_target(site, facts)
         if target is not None:
             callees[site.function].add(target)
