@@ -26,7 +26,16 @@ _SKIP_PREFIXES = (
 # Leaves the walk never needs to visit (they hold no calls): not even pushed on the stack.
 _LEAVES = frozenset({cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString,
                      cst.Pass, cst.Break, cst.Continue, cst.Ellipsis, cst.Comment, cst.Newline,
-                     cst.EmptyLine, cst.TrailingWhitespace, cst.SimpleWhitespace, cst.Dot})
+                     cst.EmptyLine, cst.TrailingWhitespace, cst.SimpleWhitespace, cst.Dot,
+                     cst.FormattedStringText})
+# Nodes whose one code field that may hold a call is this one (the others are names or
+# None): the walk goes straight to it instead of visiting them - nearly half of all nodes.
+_PASS_THROUGH: dict[type, str] = {
+    cst.Attribute: "value", cst.Arg: "value", cst.Expr: "value", cst.AssignTarget: "target",
+    cst.Element: "value", cst.StarredElement: "value", cst.Return: "value",
+    cst.SubscriptElement: "slice", cst.Index: "value", cst.Param: "default",
+    cst.Decorator: "decorator", cst.Await: "expression", cst.UnaryOperation: "expression",
+}
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -312,7 +321,7 @@ def _walk(module: cst.Module, facts: Facts) -> None:
     klass: str | None = None
     stack: list = [module]
     pop, push = stack.pop, stack.append
-    kinds, fields_of, walked = _KINDS, _FIELDS_BACKWARDS, _WALKED
+    kinds, fields_of, walked, through = _KINDS, _FIELDS_BACKWARDS, _WALKED, _PASS_THROUGH
     while stack:
         node = pop()
         node_type = type(node)
@@ -359,12 +368,23 @@ def _walk(module: cst.Module, facts: Facts) -> None:
             value_type = type(value)
             if value_type is tuple or value_type is list:
                 for child in reversed(value):
-                    child_walked = walked.get(type(child))
+                    child_type = type(child)
+                    field_name = through.get(child_type)
+                    while field_name is not None:
+                        child = getattr(child, field_name)
+                        child_type = type(child)
+                        field_name = through.get(child_type)
+                    child_walked = walked.get(child_type)
                     if child_walked is None:
-                        child_walked = _walked(type(child))
+                        child_walked = _walked(child_type)
                     if child_walked:
                         push(child)
             else:
+                field_name = through.get(value_type)
+                while field_name is not None:
+                    value = getattr(value, field_name)
+                    value_type = type(value)
+                    field_name = through.get(value_type)
                 value_walked = walked.get(value_type)
                 if value_walked is None:
                     value_walked = _walked(value_type)

@@ -128,10 +128,14 @@ class ModelOverwrite(Rule):
         local: dict[str, tuple[HelperSave, ...]] | None = None
         # `from utils import *`: a bare call may be a project helper of one of these modules
         star = sorted(ctx.facts.imports.modules) if ctx.project and "import *" in ctx.source else ()
+        by_qual: dict[str, tuple[HelperSave, ...]] = {}  # the same helpers are called again and again
         for site in sites:
             saves: tuple[HelperSave, ...] = ()
             if site.imported:
-                saves = self._project_saves(ctx, site, site.qual)
+                known = by_qual.get(site.qual)
+                if known is None:
+                    known = by_qual[site.qual] = self._project_saves(ctx, site, site.qual)
+                saves = known
             elif local_helpers and (target := local_target(site, ctx.facts)) is not None:
                 if local is None:
                     local = helper_saves(ctx.facts, ctx.module, ctx.function_effects)
