@@ -218,7 +218,9 @@ def _given_reasons(snapshot: StoreSnapshot, rules: RetentionRules, by_output: Ma
     given: dict[str, list[tuple[Position, str, bool]]] = defaultdict(list)
     deleted_keep: dict[str, tuple[int, RunRecord]] = {}
     kinds = kinds_of(snapshot, rules.metric)  # the inference signals, worked out once per run
-    top: dict[str, Smallest[RunRecord]] = {}
+    # per experiment, its best runs as (rank key, run id, name, sweep parent): a store may hold
+    # thousands of experiments, and records cost KiBs
+    top: dict[str, Smallest[tuple[tuple[float, int, str], str, str, str | None]]] = {}
     key = rank_key(rules.metric, rules.goal != "min")
     position = -1
     for position, (run, kind) in enumerate(kinds.pairs()):
@@ -231,7 +233,8 @@ def _given_reasons(snapshot: StoreSnapshot, rules: RetentionRules, by_output: Ma
                 given[target].append(((position, _STEP_LINEAGE, 0),
                                       f"lineage of inference run {run.name or run.run_id} ({how})", active))
         if active and not inference and finite(run.metrics.get(rules.metric)):
-            top.setdefault(run.experiment_id, Smallest(rules.keep_top, key)).add(run)
+            top.setdefault(run.experiment_id, Smallest(rules.keep_top, _rank_of)).add(
+                (key(run), run.run_id, run.name, run.tags.get(PARENT_TAG)))
     after = position + 1
     step = 0
     for model in snapshot.registered_models:
@@ -244,19 +247,23 @@ def _given_reasons(snapshot: StoreSnapshot, rules: RetentionRules, by_output: Ma
                                       f"v{version.version}{aliases}{stage}", True))
     for best in top.values():
         holding: set[str] = set()  # sweep parents already protected, by their best trial
-        for rank, run in enumerate(best.items(), start=1):
+        for rank, (_, run_id, name, parent) in enumerate(best.items(), start=1):
             step += 1
-            given[run.run_id].append(((after + 1, 0, step), f"top {rules.keep_top} by {rules.metric} (#{rank})", False))
-            parent, seen = run.tags.get(PARENT_TAG), {run.run_id}
+            given[run_id].append(((after + 1, 0, step), f"top {rules.keep_top} by {rules.metric} (#{rank})", False))
+            seen = {run_id}
             while parent and parent not in seen and parent not in holding:  # nested sweeps: every ancestor
                 step += 1
                 given[parent].append(((after + 1, 0, step),
-                                      f"parent of sweep holding top run {run.name or run.run_id} (#{rank})", False))
+                                      f"parent of sweep holding top run {name or run_id} (#{rank})", False))
                 holding.add(parent)
                 seen.add(parent)
                 above = snapshot.run(parent)
                 parent = above.tags.get(PARENT_TAG) if above is not None else None
     return dict(given), deleted_keep
+
+
+def _rank_of(entry: tuple[tuple[float, int, str], str, str, str | None]) -> tuple[float, int, str]:
+    return entry[0]
 
 
 def _deleted_protected(snapshot: StoreSnapshot, given: Mapping[str, list[tuple[Position, str, bool]]],
