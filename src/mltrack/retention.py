@@ -73,6 +73,7 @@ class RetentionPlan:
         self.deleted_protected: tuple[dict[str, Any], ...] = tuple(
             _deleted_protected(snapshot, self._given, deleted_keep))
         self._counts: tuple[int, int] | None = None
+        self._first: dict[int, tuple[RunRecord, ...]] = {}
 
     # -- streaming -------------------------------------------------------------------------
     def walk(self) -> Iterator[tuple[RunRecord, str | None, tuple[str, ...]]]:
@@ -104,6 +105,8 @@ class RetentionPlan:
     def first_candidates(self, limit: int | None) -> list[RunRecord]:
         """The first `limit` candidates oldest first (start time, then run id): the order cleanup
         deletes in and lists in."""
+        if limit in self._first:
+            return list(self._first[limit])
         first: Smallest[RunRecord] = Smallest(limit, _oldest_first)
         protected = 0
         for run, why, _reasons in self.walk():
@@ -112,6 +115,9 @@ class RetentionPlan:
             else:
                 first.add(run)
         self._counts = (first.count, protected)  # the walk counted both: no second pass for them
+        if limit is not None:  # the check's gather and judge both ask (at most `limit` records)
+            self._first[limit] = tuple(first.items())
+            return list(self._first[limit])
         return first.items()
 
     def _count(self) -> tuple[int, int]:
@@ -163,7 +169,16 @@ def plan_retention(snapshot: StoreSnapshot, rules: RetentionRules = RetentionRul
     artifacts show to be inference runs (`find_output_inference` lists them). `now_ms` defaults
     to when the snapshot was taken, so the check and the command age runs alike."""
     now_ms = snapshot.taken_at if now_ms is None else now_ms
-    return RetentionPlan(snapshot, rules, now_ms, inference_by_output or {})
+    # The check's gather and judge, and find_output_inference before them, ask for the same plan:
+    # worked out once per snapshot (each costs passes over every run); a few are kept.
+    cache = snapshot.__dict__.setdefault("_retention_plans", {})  # not a field: never serialised
+    key = (rules, now_ms, tuple(sorted((inference_by_output or {}).items())))
+    plan = cache.get(key)
+    if plan is None:
+        if len(cache) >= 4:
+            cache.pop(next(iter(cache)))
+        plan = cache[key] = RetentionPlan(snapshot, rules, now_ms, inference_by_output or {})
+    return plan
 
 
 def find_output_inference(snapshot: StoreSnapshot, rules: RetentionRules, files_of: FilesOf,

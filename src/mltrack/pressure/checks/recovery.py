@@ -61,8 +61,14 @@ def _best(snapshot: StoreSnapshot, policy: Policy):
 def _ranking(snapshot: StoreSnapshot, policy: Policy) -> Ranking:
     """Finished training runs by the metric; NaN / inf runs diverged and are never best. Only
     the best run and the first diverged ones (by run id) are kept, with the counts of both."""
-    finished = (r for r in training_runs(snapshot, policy) if r.status == "FINISHED")
-    return ranking(finished, policy, top=1, diverged_limit=EVIDENCE_LIMIT)
+    # gather and judge both ask: ranked once per snapshot and policy (a pass over every run)
+    cache = snapshot.__dict__.setdefault("_recovery_rankings", {})  # not a field: never serialised
+    key = (policy.metric, policy.higher_is_better, tuple(policy.experiments))
+    order = cache.get(key)
+    if order is None:
+        finished = (r for r in training_runs(snapshot, policy) if r.status == "FINISHED")
+        order = cache[key] = ranking(finished, policy, top=1, diverged_limit=EVIDENCE_LIMIT)
+    return order
 
 
 def _where(policy: Policy) -> str:
