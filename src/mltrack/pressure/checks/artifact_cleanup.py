@@ -23,8 +23,9 @@ Protected, by content rather than mltrack's tags: runs behind any registered ver
 and log no training metric) and every run their lineage points to, the best `keep_top` runs
 per experiment and the sweep parents (`mlflow.parentRunId`) holding them, runs newer than
 `old_run_days` or still running, and runs tagged `mltrack.keep=true`. Local artifact stores are
-walked on disk; remote ones are listed through the API for at most `cleanup_list_limit` runs
-and the rest estimated (the evidence says how bytes were counted). It deletes nothing.
+walked on disk (the first 10,000 candidates), remote ones listed through the API for at most
+`cleanup_list_limit` runs, and the rest estimated from the mean of those counted (the evidence
+says how bytes were counted). It deletes nothing.
 
 ## Why it matters
 Storage bills grow until someone deletes the wrong run: the one behind the production model,
@@ -39,6 +40,13 @@ Restore the run (`mlflow.tracking.MlflowClient().restore_run(run_id)`, or
 `mltrack cleanup --restore JOURNAL` after an apply), and clean up only with `mltrack cleanup`
 (dry run unless `--apply`), which never touches a protected run.
 """
+
+
+# A local walk costs 1-2 ms a run (a scandir and a stat per file): walking every candidate of a
+# million-run store would take half an hour, longer than reading the store. Past this many walks
+# the rest are estimated from the walked runs' mean, as runs past cleanup_list_limit are behind
+# an API; the evidence says how many were counted and how many estimated.
+LOCAL_WALK_LIMIT = 10_000
 
 
 def rules_of(policy: Policy) -> RetentionRules:
@@ -81,10 +89,14 @@ def gather(ctx: GatherContext) -> dict[str, Any]:
     how_counts: dict[str, int] = {}
     how_first: dict[str, tuple[int, str]] = {}
     listed = ctx.cache.get("artifacts", {})
+    walks = 0
     for run, _why in plan.iter_candidates():
-        if run.artifacts is None and local_root(run.artifact_uri) is None and run.run_id not in listed:
-            estimated += 1  # beyond cleanup_list_limit: estimated from the listed runs' mean
-            continue
+        if run.artifacts is None and run.run_id not in listed:
+            local = local_root(run.artifact_uri) is not None
+            if not local or walks >= LOCAL_WALK_LIMIT:
+                estimated += 1  # beyond the listing limits: estimated from the listed runs' mean
+                continue
+            walks += 1
         order = (run.start_time or 0, run.run_id)
         files, how = _files_of(ctx, run, listed)
         if files is None:
