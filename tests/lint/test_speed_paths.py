@@ -102,6 +102,37 @@ def test_top_level_statement_placed_by_text_without_ast() -> None:
         assert lazy[statement] == full[statement]
 
 
+def test_a_repeated_call_is_placed_through_its_statement_line() -> None:
+    source = (
+        "import torch\n"
+        "def build():\n"
+        "    a = torch.nn.Linear(4, 2)\n"
+        "    # the same call again, in a statement over two lines\n"
+        "    b = torch.nn.Sequential(\n"
+        "        torch.nn.Linear(4, 2))\n"
+        "    return a, b\n"
+    )
+    module = cst.parse_module(source)
+    full = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    facts = collect(module)
+    lines = {id(s.node): s.line for s in facts.calls if s.line is not None}
+    second = [s.node for s in facts.calls if module.code_for_node(s.node) == "torch.nn.Linear(4, 2)"][1]
+    lazy = LazyPositions(module, source, line_of=lambda node: lines.get(id(node)))
+    assert lazy[second] == full[second]
+    assert lazy._top is None  # placed without parsing the file with `ast`
+    for site in facts.calls:
+        assert lazy[site.node] == full[site.node]
+
+
+def test_a_last_line_without_line_break_is_not_taken_for_an_earlier_copy() -> None:
+    source = "import os\ndef f():\n    return out\ndef g():\n    return out"
+    module = cst.parse_module(source)
+    full = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    last = module.body[-1].body.body[0]  # type: ignore[attr-defined]
+    for statement in (last, module.body[-1]):
+        assert LazyPositions(module, source)[statement] == full[statement]
+
+
 def test_top_level_statement_in_a_crlf_file_and_without_final_newline() -> None:
     for source in ("import os\r\nimport torch\r\nx = 1\r\n", "import os\nimport torch"):
         module = cst.parse_module(source)

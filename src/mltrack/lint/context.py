@@ -225,7 +225,9 @@ class FileContext:
     def _positions(self) -> LazyPositions:
         # not `self.code`: a bound method would make a reference cycle through the whole tree,
         # which only the cyclic collector (paused while linting) could free
-        return LazyPositions(self.module, self.source, partial(cached_code, self.module, self._codes))
+        lines = {id(site.node): site.line for site in self.facts.calls if site.line is not None}
+        return LazyPositions(self.module, self.source, partial(cached_code, self.module, self._codes),
+                             lambda node: lines.get(id(node)))
 
     def span(self, node: cst.CSTNode) -> tuple[int, int, int, int]:
         """(line, column, end_line, end_column): 1-based lines, 0-based columns."""

@@ -219,6 +219,9 @@ class CallSite:
     direct: frozenset[str] | None = field(default=None, compare=False, repr=False)
     reads_data: bool | None = field(default=None, compare=False, repr=False)
     target: tuple[str | None] | None = field(default=None, compare=False, repr=False)
+    # The statement line holding the call (None in a compound statement's header or a
+    # decorator): where its position is looked for when its text is not unique.
+    line: cst.SimpleStatementLine | None = field(default=None, compare=False, repr=False)
 
     def kwarg(self, name: str) -> cst.Arg | None:
         for arg in self.node.args:
@@ -275,13 +278,14 @@ def _string_value(node: cst.SimpleString) -> str | None:
 
 
 # Node kinds the walk treats specially; every other node only has its children walked.
-_CALL, _IMPORT, _FUNCTION, _CLASS, _LOOP, _FINALLY, _TRY, _WITH, _BLOCK, _LINE, _CONTEXT = range(11)
+_CALL, _IMPORT, _FUNCTION, _CLASS, _LOOP, _FINALLY, _TRY, _WITH, _BLOCK, _LINE, _CONTEXT, _LINE_END = range(12)
 _KINDS: dict[type, int] = {
     cst.Call: _CALL, cst.Import: _IMPORT, cst.ImportFrom: _IMPORT, cst.FunctionDef: _FUNCTION,
     cst.ClassDef: _CLASS, cst.For: _LOOP, cst.While: _LOOP, cst.Finally: _FINALLY, cst.Try: _TRY,
     cst.With: _WITH, cst.Module: _BLOCK, cst.IndentedBlock: _BLOCK,
     cst.SimpleStatementLine: _LINE,
     tuple: _CONTEXT,  # not a node: the walk's context to return to (see `_walk`)
+    type(None): _LINE_END,  # not a node: a statement line's nodes are done
 }
 # Per node type: its code fields, last first (the order the walk pushes them in).
 _FIELDS_BACKWARDS: dict[type, tuple[str, ...]] = {}
@@ -319,6 +323,7 @@ def _walk(module: cst.Module, facts: Facts) -> None:
     loops = 0
     in_finally = False
     klass: str | None = None
+    line: cst.SimpleStatementLine | None = None  # statement lines hold no statements
     stack: list = [module]
     pop, push = stack.pop, stack.append
     kinds, fields_of, walked, through = _KINDS, _FIELDS_BACKWARDS, _WALKED, _PASS_THROUGH
@@ -330,12 +335,15 @@ def _walk(module: cst.Module, facts: Facts) -> None:
             if kind == _CONTEXT:
                 function, loops, in_finally, klass = node
                 continue
+            if kind == _LINE_END:
+                line = None
+                continue
             if kind == _CALL:
                 raw = dotted(node.func)
                 name = last_name(node.func)
                 calls.append(CallSite(node, raw, raw or name, name, False, function, loops,
                                       in_finally, id(node) in with_items,
-                                      statement_of.get(id(node)), len(calls)))
+                                      statement_of.get(id(node)), len(calls), line=line))
             elif kind == _IMPORT:
                 facts.imports.add(node)
                 continue
@@ -360,6 +368,8 @@ def _walk(module: cst.Module, facts: Facts) -> None:
                 _note_block(node, facts)
             else:
                 _note_line(node, facts, function, statement_of)
+                push(None)  # once the line's nodes are done: out of it again
+                line = node
         names = fields_of.get(node_type)
         if names is None:
             names = _fields_backwards(node_type)

@@ -59,11 +59,15 @@ Placed = tuple[cst.BaseStatement, list[ast.stmt], Span]
 
 class LazyPositions:
     def __init__(self, module: cst.Module, source: str | None = None,
-                 code: Callable[[cst.CSTNode], str] | None = None) -> None:
+                 code: Callable[[cst.CSTNode], str] | None = None,
+                 line_of: Callable[[cst.CSTNode], cst.SimpleStatementLine | None] | None = None,
+                 ) -> None:
         self._module = module
         self._source = source
         # a node's code: the caller's (cached) `FileContext.code` when given
         self._code = code or module.code_for_node
+        # the statement line holding a node (a call), when the caller knows it
+        self._line_of = line_of
         self._top: list[Placed] | None = None  # the module's statements, placed
         self._blocks: dict[int, list[tuple[str, list[Placed]]] | None] = {}  # by id(statement)
         self._regenerated: set[int] = set()  # ids of statements regenerated alone
@@ -123,7 +127,7 @@ class LazyPositions:
         if node in self._alone:
             return self._alone[node]
         try:
-            return self._by_text(node) or self._top_line_by_text(node) or self._find_alone(node)
+            return self._by_text(node) or self._line_by_text(node) or self._find_alone(node)
         except Exception:  # noqa: BLE001 - any surprise: the sequential pass decides
             self._source = None
             return None
@@ -155,34 +159,53 @@ class LazyPositions:
         self._alone[node] = found
         return found
 
-    def _top_line_by_text(self, node: cst.CSTNode) -> CodeRange | None:
-        """A one-line statement of the module's top level (an import a fix inserts after) whose
-        text occurs once in the source, at the start of a line: regenerated alone from there
-        (after its leading comment and blank lines, one line each) and accepted only when that
-        is exactly the source, as `_alone_positions` does, without parsing the file with `ast`
-        to find the line."""
-        module, source = self._module, self._source
+    def _line_by_text(self, node: cst.CSTNode) -> CodeRange | None:
+        """A statement line (an import a fix inserts after), or a node of one (a call whose own
+        text recurs), placed through the statement: see `_statement_by_text`."""
+        statement: cst.SimpleStatementLine | None
+        if type(node) is cst.SimpleStatementLine:
+            statement = node  # type: ignore[assignment]
+        else:
+            statement = self._line_of(node) if self._line_of is not None else None
+        if statement is None or id(statement) in self._regenerated:
+            return None
+        positions = self._statement_by_text(statement)
+        return None if positions is None else positions.get(node)
+
+    def _statement_by_text(self, statement: cst.SimpleStatementLine):
+        """Positions of a statement line's nodes, when its first line's text occurs once in the
+        source, after nothing but its indentation: regenerated alone from that line (after its
+        leading comment and blank lines, one line each) with that indentation, and accepted
+        only when that is exactly the source there, as `_alone_positions` does - without
+        parsing the file with `ast` to find the line."""
+        source = self._source
         assert source is not None
-        if type(node) is not cst.SimpleStatementLine or not any(s is node for s in module.body):
+        code = self._module.code_for_node(statement)  # alone: no indentation on its first line
+        leading = len(statement.leading_lines)
+        breaks = [m.end() for m in _NEWLINE.finditer(code)][:leading + 1]
+        if len(breaks) <= leading:
             return None
-        code = module.code_for_node(node)
-        breaks = list(_NEWLINE.finditer(code))
-        leading = len(node.leading_lines)
-        if len(breaks) != leading + 1 or breaks[-1].end() != len(code):
-            return None  # not one line (or its line break is not the last thing in it)
-        text = code[breaks[leading - 1].end():] if leading else code
+        text = code[breaks[leading - 1] if leading else 0:breaks[leading]]
+        if not text.strip():
+            return None
         at = source.find(text)
-        if at == -1 or source.find(text, at + 1) != -1 or (at and source[at - 1] not in "\r\n"):
+        if at == -1 or source.find(text, at + 1) != -1:
             return None
+        if source.endswith(text.rstrip("\r\n")):
+            return None  # the file's last line, without its line break, may be the statement
         if not self._line_offsets:
             self._line_offsets = [0] + [m.end() for m in _NEWLINE.finditer(source)]
-        first = bisect.bisect_right(self._line_offsets, at) - leading
-        positions, regenerated = self._regenerate(node, first, ())
-        if regenerated != code or not self._starts_at(code, first):
+        line = bisect.bisect_right(self._line_offsets, at)
+        indent = source[self._line_offsets[line - 1]:at]
+        if indent.strip(" \t"):
+            return None  # something else before it on its line
+        first = line - leading
+        positions, regenerated = self._regenerate(statement, first, (indent,) if indent else ())
+        if not self._starts_at(regenerated, first):
             return None
-        self._regenerated.add(id(node))
+        self._regenerated.add(id(statement))
         self._alone.update(positions)
-        return positions.get(node)
+        return positions
 
     def _find_alone(self, node: cst.CSTNode) -> CodeRange | None:
         source = self._source
