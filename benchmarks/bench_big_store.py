@@ -4,6 +4,7 @@ pandas, and each one's peak RSS.
 
     .venv/bin/python benchmarks/bench_big_store.py [--runs 10000 100000] [--backend sqlite|postgres|both]
         [--artifacts shared|none] [--max-rss-mib 3072] [--cache-dir DIR] [--skip-pandas] [--measure floor audit pandas]
+        [--together]
 
 Each store is the reference store (`mltrack seed --runs 24`: really trained runs, a registry,
 inference runs, real artifacts) grown to N training runs by copying one reference run's rows
@@ -12,7 +13,7 @@ with `--artifacts shared` every copy points at the template's artifact folder (t
 list artifacts see real files), with `none` at one empty folder; the 24 seeded runs keep theirs.
 PostgreSQL runs on a throwaway cluster (tests/support/postgres.py; Debian's `postgresql`), read
 through `mlflow server --workers 4`. Each measurement is a fresh process; a watchdog kills one
-whose RSS passes --max-rss-mib and prints "killed" (the audit holds every run in memory today).
+whose RSS passes --max-rss-mib and prints "killed".
 sqlite stores are cached under --cache-dir by size; PostgreSQL stores are rebuilt each time.
 """
 
@@ -182,7 +183,17 @@ def report(label: str, built: float, target: str, args) -> None:
     print(f"\n[{label}] build {built:.1f} s" if built else f"\n[{label}] build cached", flush=True)
     methods = [m for m in args.measure if not (args.skip_pandas and m == "pandas")]
     got = {}
-    for method in methods:
+    if args.together:
+        # Each measurement in its own process, all at once: on a shared machine they see the same
+        # load, so their ratio holds even when the absolute times do not.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(methods)) as pool:
+            futures = {m: pool.submit(measure, m, target, args.max_rss_mib) for m in methods}
+        for method in methods:
+            got[method] = futures[method].result()
+            print(_line(method, got[method]), flush=True)
+    for method in [] if args.together else methods:
         got[method] = measure(method, target, args.max_rss_mib)
         print(_line(method, got[method]), flush=True)
     if all("seconds" in got.get(m, {}) for m in ("floor", "audit")):
@@ -202,6 +213,8 @@ def main() -> None:
     parser.add_argument("--skip-pandas", action="store_true", help="skip mlflow.search_runs into pandas")
     parser.add_argument("--measure", nargs="+", choices=("floor", "audit", "pandas"),
                         default=["floor", "audit", "pandas"], help="what to measure (default all three)")
+    parser.add_argument("--together", action="store_true",
+                        help="run the measurements at the same time (a loaded machine slows them alike)")
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--child", nargs=2, metavar=("METHOD", "URI"), help=argparse.SUPPRESS)
     args = parser.parse_args()
