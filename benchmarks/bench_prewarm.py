@@ -3,7 +3,7 @@ pay off?
 
     .venv/bin/python benchmarks/bench_prewarm.py --tracking-uri URI [--repeat 5] [--load-models]
 
-Runs the checks that declare `loads_models` (recovery, production-model, rollback) in fresh
+Runs the checks that load models (recovery, production-model, rollback) in fresh
 processes, alternately with a thread importing torch before the run (what the runner and the
 pytest plugin used to do) and without, and prints the median wall time of each and whether
 torch was imported at all without it. torch is only needed in mltrack's own process for the

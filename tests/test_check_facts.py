@@ -1,6 +1,6 @@
 """Facts about a check live on its `Check` (issue 12 item 7): the runner and the audit summary
-read `loads_models` / `summary_number`, never a check's name, and artifact-cleanup's evidence is
-typed so a renamed key fails loudly instead of reading nothing."""
+read `summary_number` and `groups`, never a check's name, and a check's evidence is typed so a
+renamed key fails loudly instead of reading nothing."""
 
 from __future__ import annotations
 
@@ -10,13 +10,17 @@ import pytest
 
 from mltrack.model import CheckResult, Status
 from mltrack.pressure.checks.artifact_cleanup import CleanupEvidence
-from mltrack.pressure.registry import BY_NAME, CHECKS
+from mltrack.pressure.registry import BY_NAME, CHECKS, GROUPS, select
 from mltrack.report.audit import check_numbers
 from mltrack.report.schema import SUMMARY_NUMBERS
 
 
-def test_model_loading_checks_are_declared_on_the_check() -> None:
-    assert {c.name for c in CHECKS if c.loads_models} == {"recovery", "production-model", "rollback"}
+def test_the_monthly_group_is_declared_on_its_checks() -> None:
+    assert [c.name for c in select("monthly")] == ["data-change", "long-term-repro", "artifact-cleanup"]
+    assert [c.name for c in CHECKS if "monthly" in c.groups] == list(GROUPS["monthly"])
+    assert set(GROUPS) == {"all", "monthly"}
+    assert [c.name for c in select("monthly,recovery")] == ["recovery", "data-change", "long-term-repro",
+                                                            "artifact-cleanup"]
 
 
 def test_every_declared_summary_number_is_a_report_summary_number() -> None:

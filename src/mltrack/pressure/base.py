@@ -56,8 +56,9 @@ class Check:
     judge: Callable[[StoreSnapshot, Mapping[str, Any], Policy], Verdict]
     gather: Callable[[GatherContext], Evidence] | None = None  # None: the snapshot is enough
     fixable: bool = False
-    # gather downloads and loads model weights: the runner warms torch up while the snapshot is read
-    loads_models: bool = False
+    # the named groups `--checks` accepts besides names and codes (e.g. "monthly": run on a
+    # monthly schedule, not every night); registry.GROUPS is derived from these
+    groups: tuple[str, ...] = ()
     # the evidence key whose whole number the audit summary (and its trend) reports under the same
     # name, e.g. artifact-cleanup's "reclaimable_bytes"; None when the check adds no summary number
     summary_number: str | None = None

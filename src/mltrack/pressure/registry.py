@@ -18,9 +18,10 @@ CHECKS: tuple[Check, ...] = (
 )
 BY_NAME = {c.name: c for c in CHECKS}
 BY_CODE = {c.code: c for c in CHECKS}
-GROUPS: dict[str, tuple[str, ...]] = {
-    "all": tuple(BY_NAME),
-    "monthly": ("data-change", "long-term-repro", "artifact-cleanup"),
+# "all", and each group a check declares on itself (`Check(groups=...)`), in registry order
+GROUPS: dict[str, tuple[str, ...]] = {"all": tuple(BY_NAME)} | {
+    group: tuple(c.name for c in CHECKS if group in c.groups)
+    for group in dict.fromkeys(g for c in CHECKS for g in c.groups)
 }
 
 

@@ -163,4 +163,5 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
 
 CHECK = Check("MLP09", "artifact-cleanup",
               "Computes reclaimable bytes outside protected runs; fails if a protected run was deleted.",
-              DOC, judge, gather, summary_number="reclaimable_bytes", evidence_type=CleanupEvidence)
+              DOC, judge, gather, summary_number="reclaimable_bytes", evidence_type=CleanupEvidence,
+              groups=("monthly",))

@@ -199,4 +199,5 @@ def _shift(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
 
 
 CHECK = Check("MLP04", "data-change",
-              "Every training run carries a data hash; the metric shift per data version is reported.", DOC, judge)
+              "Every training run carries a data hash; the metric shift per data version is reported.", DOC, judge,
+              groups=("monthly",))

@@ -119,4 +119,4 @@ def _environment_lacks(run: RunRecord, policy: Policy, listed: list[str] | None)
 
 CHECK = Check("MLP08", "long-term-repro",
               "Runs older than the threshold still have every required field and their artifacts.",
-              DOC, judge, gather)
+              DOC, judge, gather, groups=("monthly",))

@@ -148,4 +148,4 @@ def _steps(load: Mapping[str, Any]) -> str:
 
 CHECK = Check("MLP02", "production-model",
               "Each registered model has exactly one production version whose weights download and verify.",
-              DOC, judge, gather, loads_models=True)
+              DOC, judge, gather)

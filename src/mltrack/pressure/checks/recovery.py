@@ -185,4 +185,4 @@ def _model_how(artifact: Mapping[str, Any]) -> str:
 
 CHECK = Check("MLP01", "recovery",
               "The best run has every field needed to rebuild it, and its model downloads and verifies.",
-              DOC, judge, gather, loads_models=True)
+              DOC, judge, gather)

@@ -152,4 +152,4 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
 
 CHECK = Check("MLP05", "rollback",
               "The previous production version is identifiable and loads; the rollback is planned and timed.",
-              DOC, judge, gather, loads_models=True)
+              DOC, judge, gather)
