@@ -8,8 +8,10 @@ from dataclasses import fields, replace
 
 import pytest
 
-from mltrack.model import CheckResult, Status
+from mltrack.model import CheckResult, Status, StoreSnapshot
 from mltrack.pressure.checks.artifact_cleanup import CleanupEvidence
+from mltrack.pressure.checks.recovery import RecoveryEvidence
+from mltrack.pressure.policy import Policy
 from mltrack.pressure.registry import BY_NAME, CHECKS, GROUPS, select
 from mltrack.report.audit import check_numbers
 from mltrack.report.schema import SUMMARY_NUMBERS
@@ -54,3 +56,34 @@ def test_cleanup_evidence_rejects_a_renamed_key() -> None:
     with pytest.raises(TypeError, match="reclaimable"):
         CleanupEvidence(**renamed)
     assert [f.name for f in fields(CleanupEvidence)] == list(good)  # the recorded key order
+
+
+TYPED = {c.name: c for c in CHECKS if c.evidence_type is not None}
+SNAPSHOT = StoreSnapshot("sqlite:///x.db", "mlflow", "3.17.2", 1_750_000_000_000, (), (), ())
+
+
+def test_every_check_that_gathers_declares_its_evidence_type() -> None:
+    assert set(TYPED) == {c.name for c in CHECKS if c.gather is not None} == {
+        "recovery", "production-model", "rollback", "prediction-audit", "long-term-repro", "artifact-cleanup"}
+
+
+@pytest.mark.parametrize("name", sorted(TYPED))
+def test_a_judge_rejects_evidence_with_a_renamed_key(name: str) -> None:
+    check = TYPED[name]
+    key = fields(check.evidence_type)[0].name
+    with pytest.raises(TypeError, match=f"has no field '{key}_renamed'"):
+        check.judge(SNAPSHOT, {f"{key}_renamed": {}}, Policy())
+
+
+@pytest.mark.parametrize("name", sorted(TYPED))
+def test_old_recordings_without_a_key_load_with_the_former_defaults(name: str) -> None:
+    evidence_type = TYPED[name].evidence_type
+    empty = evidence_type.from_dict({})
+    # what judge read for a missing key: `.get(key)` -> None, `.get(key, {})` -> {}, `.get(key, 0)` -> 0
+    assert all(getattr(empty, f.name) in (None, {}, [], 0, False) for f in fields(evidence_type))
+    assert evidence_type.from_dict(empty.to_dict()) == empty
+
+
+def test_recovery_evidence_writes_only_what_gather_found() -> None:
+    assert RecoveryEvidence().to_dict() == {}  # no best run: as gather wrote it before
+    assert RecoveryEvidence({"downloaded": True}).to_dict() == {"artifact": {"downloaded": True}}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from mltrack.bounded import Smallest
 from mltrack.model import ArtifactFile, RunRecord, Status, StoreSnapshot
 from mltrack.pressure.base import EVIDENCE_LIMIT, Check, GatherContext, Verdict
 from mltrack.pressure.evidence import artifact_bytes, artifacts_of, local_root, prefetch_artifacts, walk_local
+from mltrack.pressure.typed_evidence import TypedEvidence
 from mltrack.pressure.policy import Policy
 from mltrack.retention import RetentionPlan, RetentionRules, find_output_inference, plan_retention
 
@@ -61,20 +62,18 @@ def cleanup_plan(snapshot: StoreSnapshot, policy: Policy,
 
 
 @dataclass(frozen=True)
-class CleanupEvidence:
+class CleanupEvidence(TypedEvidence):
     """What gather measures, by name: the judge and the audit summary (`reclaimable_bytes`) read
-    these keys, so a renamed field breaks construction and the Check declaration, not a report."""
+    these keys, so a renamed field breaks construction and the Check declaration, not a report.
+    The defaults are what a recording without the key meant."""
 
-    reclaimable_bytes: int
-    runs_counted: int
-    runs_estimated: int
-    listed_by: dict[str, int]
-    listing_failures: list[dict[str, Any]]
-    listing_failure_count: int
-    inference_by_output: dict[str, str]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}  # JSON-ready: recorded as is
+    reclaimable_bytes: int = 0
+    runs_counted: int = 0
+    runs_estimated: int = 0
+    listed_by: dict[str, int] = field(default_factory=dict)
+    listing_failures: list[dict[str, Any]] = field(default_factory=list)
+    listing_failure_count: int = 0
+    inference_by_output: dict[str, str] | None = None  # None: not looked for
 
 
 def gather(ctx: GatherContext) -> dict[str, Any]:
@@ -128,12 +127,13 @@ def _files_of(ctx: GatherContext, run: RunRecord, listed: Mapping[str, Any]
 
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
+    gathered = CleanupEvidence.from_dict(evidence)  # first: a renamed key fails on any store
     if not snapshot.runs and not snapshot.registered_models:
         # no run (active or deleted) and no version pointing at one: nothing to reclaim or protect
         return Verdict(Status.SKIP, f"no runs and no registered models in the store "
                        f"({len(snapshot.experiments)} experiment(s), all empty): nothing to reclaim or protect",
                        {"experiments": [e.name for e in snapshot.experiments][:20]})
-    plan = cleanup_plan(snapshot, policy, evidence.get("inference_by_output"))
+    plan = cleanup_plan(snapshot, policy, gathered.inference_by_output)
     # the candidates' ids, oldest first: the first cleanup_list_limit of them (the count is beside)
     shown = [r.run_id for r in plan.first_candidates(policy.cleanup_list_limit)]
     facts: dict[str, Any] = {
@@ -141,9 +141,9 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
         "protected": plan.protected_count, "keep_top": policy.keep_top, "older_than_days": policy.old_run_days,
         "deleted_protected": list(plan.deleted_protected), **dict(evidence),
     }
-    facts["how_counted"] = (f"{evidence.get('runs_counted', 0)} runs listed "
-                            f"({', '.join(f'{n} via {k}' for k, n in evidence.get('listed_by', {}).items()) or 'none'})"
-                            + (f", {evidence['runs_estimated']} estimated from their mean" if evidence.get("runs_estimated") else ""))
+    facts["how_counted"] = (f"{gathered.runs_counted} runs listed "
+                            f"({', '.join(f'{n} via {k}' for k, n in gathered.listed_by.items()) or 'none'})"
+                            + (f", {gathered.runs_estimated} estimated from their mean" if gathered.runs_estimated else ""))
     if plan.deleted_protected:
         first = plan.deleted_protected[0]
         more = f" (and {len(plan.deleted_protected) - 1} more)" if len(plan.deleted_protected) > 1 else ""
@@ -151,11 +151,11 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
                        f"{first['state']}; it is protected: {'; '.join(first['protected_because'])}{more}", facts,
                        "Restore it (MlflowClient().restore_run) and clean up only with `mltrack cleanup`, "
                        "which never deletes a protected run")
-    if evidence.get("listing_failure_count"):
-        return Verdict(Status.FAIL, f"artifacts of {evidence['listing_failure_count']} run(s) cannot be listed: "
-                       f"{evidence['listing_failures'][0]['error']}", facts,
+    if gathered.listing_failure_count:
+        return Verdict(Status.FAIL, f"artifacts of {gathered.listing_failure_count} run(s) cannot be listed: "
+                       f"{gathered.listing_failures[0]['error']}", facts,
                        "Check the artifact store's permissions and reachability")
-    mib = evidence.get("reclaimable_bytes", 0) / 2**20
+    mib = gathered.reclaimable_bytes / 2**20
     return Verdict(Status.PASS, f"{plan.candidate_count} unprotected runs older than {policy.old_run_days} days "
                    f"could be cleaned up, freeing {mib:.1f} MiB; {plan.protected_count} runs protected, "
                    "none at risk (nothing deleted)", facts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from mltrack import run_facts
@@ -12,6 +13,7 @@ from mltrack.pressure.base import (
     EVIDENCE_LIMIT, Check, GatherContext, Verdict, age_days, missing_fields, training_runs,
 )
 from mltrack.pressure.evidence import artifacts_of, prefetch_artifacts
+from mltrack.pressure.typed_evidence import TypedEvidence
 from mltrack.pressure.policy import Policy
 
 DOC = """\
@@ -49,6 +51,14 @@ def _newest_first(run: RunRecord) -> int:
     return -(run.start_time or 0)
 
 
+@dataclass(frozen=True)
+class LongTermEvidence(TypedEvidence):
+    # run id -> {"files": count or None (not listable), "how", "environment_files"}, for the
+    # newest cleanup_list_limit old runs
+    artifacts: dict[str, Any] = field(default_factory=dict)
+    old_runs: int = 0  # how many old runs there are (listed or not)
+
+
 def gather(ctx: GatherContext) -> dict[str, Any]:
     listed: dict[str, Any] = {}
     # The newest `cleanup_list_limit` old runs (ties in read order), and how many there are.
@@ -60,11 +70,11 @@ def gather(ctx: GatherContext) -> dict[str, Any]:
         listed[run.run_id] = {"files": None if files is None else len(files), "how": how}
         if files is not None:  # confirms (or refutes) the environment files a logged model implies
             listed[run.run_id]["environment_files"] = run_facts.environment_files(f.path for f in files)
-    return {"artifacts": listed, "old_runs": old.count}
+    return LongTermEvidence(artifacts=listed, old_runs=old.count).to_dict()
 
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
-    listed = evidence.get("artifacts", {})
+    listed = LongTermEvidence.from_dict(evidence).artifacts
     old_count = 0
     common: set[str] = set()
     # What each old run lacks, newest first (ties in read order): the first few are shown.
@@ -119,4 +129,4 @@ def _environment_lacks(run: RunRecord, policy: Policy, listed: list[str] | None)
 
 CHECK = Check("MLP08", "long-term-repro",
               "Runs older than the threshold still have every required field and their artifacts.",
-              DOC, judge, gather, groups=("monthly",))
+              DOC, judge, gather, evidence_type=LongTermEvidence, groups=("monthly",))

@@ -9,6 +9,7 @@ input (a dataset input, or an input hash) and its output (a predictions artifact
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from mltrack import conventions, synonyms
@@ -16,6 +17,7 @@ from mltrack.bounded import Smallest
 from mltrack.model import DatasetInputRecord, RunRecord, Status, StoreSnapshot
 from mltrack.pressure.base import EVIDENCE_LIMIT, Check, GatherContext, Verdict, field_value, inference_runs
 from mltrack.pressure.evidence import artifacts_of, local_root, prefetch_artifacts
+from mltrack.pressure.typed_evidence import TypedEvidence
 from mltrack.pressure.policy import Policy
 from mltrack.run_kinds import ModelRef, model_references, predictions_outputs, source_run_ids, version_run_ids
 
@@ -56,6 +58,12 @@ OUTPUT_HASH_KEYS = synonyms.PREDICTIONS_HASH
 TRAINING_RUN_KEYS = synonyms.TRAINING_RUN_ID
 
 
+@dataclass(frozen=True)
+class PredictionEvidence(TypedEvidence):
+    # run id -> its predictions outputs, or None when its artifacts cannot be listed
+    predictions_files: dict[str, Any] = field(default_factory=dict)
+
+
 def gather(ctx: GatherContext) -> dict[str, Any]:
     """The predictions files of the inference runs that name no output hash (one listing per run,
     shared with other checks through the context cache)."""
@@ -75,7 +83,7 @@ def gather(ctx: GatherContext) -> dict[str, Any]:
         if len(batch) >= _LIST_BATCH:
             _list_outputs(ctx, batch, outputs)
     _list_outputs(ctx, batch, outputs)
-    return {"predictions_files": outputs}
+    return PredictionEvidence(outputs).to_dict()
 
 
 _LIST_BATCH = 256  # runs listed concurrently at a time
@@ -94,7 +102,7 @@ def _in_time_order(run: RunRecord) -> tuple[int, str, str]:
 
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
-    files = evidence.get("predictions_files", {})
+    files = PredictionEvidence.from_dict(evidence).predictions_files
     # Every inference run is traced as it streams by; what is shown is the first few in time
     # order (start time, name, run id), and counts.
     total = 0
@@ -291,4 +299,4 @@ def _chain_text(chain: Mapping[str, Any]) -> str:
 
 CHECK = Check("MLP06", "prediction-audit",
               "Every inference run traces to its model version's training run, its input and its predictions.",
-              DOC, judge, gather)
+              DOC, judge, gather, evidence_type=PredictionEvidence)

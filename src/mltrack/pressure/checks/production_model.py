@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from mltrack.model import RegisteredModelRecord, Status, StoreSnapshot
 from mltrack.pressure.base import Check, GatherContext, Verdict, iso, no_model_to_judge, production_versions
 from mltrack.model_verify import describe_mode
 from mltrack.pressure.evidence import fetch_and_load
+from mltrack.pressure.typed_evidence import TypedEvidence
 from mltrack.pressure.policy import Policy
 from mltrack.run_kinds import source_run_ids
 
@@ -45,6 +47,12 @@ def _models(snapshot: StoreSnapshot, policy: Policy):
     return [(name, snapshot.registered_model(name)) for name in policy.registered_models]
 
 
+@dataclass(frozen=True)
+class ProductionEvidence(TypedEvidence):
+    # model name -> its single production version's download and verification (fetch_and_load)
+    loads: dict[str, Any] = field(default_factory=dict)
+
+
 def gather(ctx: GatherContext) -> dict[str, Any]:
     loads: dict[str, Any] = {}
     for name, model in _models(ctx.snapshot, ctx.policy):
@@ -53,14 +61,14 @@ def gather(ctx: GatherContext) -> dict[str, Any]:
         versions, _ = production_versions(model, ctx.policy.production_alias)
         if len(versions) == 1:
             loads[name] = fetch_and_load(ctx, f"models:/{name}/{versions[0].version}", f"prod-{name}")
-    return {"loads": loads}
+    return ProductionEvidence(loads).to_dict()
 
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
+    loads = ProductionEvidence.from_dict(evidence).loads  # first: a renamed key fails on any store
     nothing = no_model_to_judge(snapshot, policy, "production version")
     if nothing is not None:
         return nothing
-    loads = evidence.get("loads", {})
     models: list[dict[str, Any]] = []
     problems: list[str] = []
     slow: list[str] = []
@@ -148,4 +156,4 @@ def _steps(load: Mapping[str, Any]) -> str:
 
 CHECK = Check("MLP02", "production-model",
               "Each registered model has exactly one production version whose weights download and verify.",
-              DOC, judge, gather)
+              DOC, judge, gather, evidence_type=ProductionEvidence)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from mltrack import conventions, run_facts, synonyms
@@ -12,6 +13,7 @@ from mltrack.pressure.base import (
     EVIDENCE_LIMIT, Check, GatherContext, Verdict, diverged_ref, missing_fields, ranking, run_ref, shorten,
     training_runs,
 )
+from mltrack.pressure.typed_evidence import TypedEvidence
 from mltrack.pressure.evidence import (
     MODEL_SUFFIXES, artifacts_of, check_model, describe_error, fetch_and_load, reraise_if_store_down,
 )
@@ -75,14 +77,20 @@ def _where(policy: Policy) -> str:
     return ", ".join(repr(e) for e in policy.experiments) or "no experiment (experiments is empty)"
 
 
+@dataclass(frozen=True)
+class RecoveryEvidence(TypedEvidence):
+    """What gather found for the best run (both absent: no best run)."""
+
+    artifact: dict[str, Any] | None = None  # its model: downloaded, path, bytes, verified_by, error
+    rerun: dict[str, Any] | None = None  # the re-run's outcome, only when a rerun_command is set
+
+
 def gather(ctx: GatherContext) -> dict[str, Any]:
     best = _best(ctx.snapshot, ctx.policy)
     if best is None:
-        return {}
-    evidence: dict[str, Any] = {"artifact": _fetch_artifact(ctx, best)}
-    if ctx.policy.rerun_command:
-        evidence["rerun"] = rerun(ctx, best)
-    return evidence
+        return RecoveryEvidence().to_dict()
+    artifact = _fetch_artifact(ctx, best)
+    return RecoveryEvidence(artifact, rerun(ctx, best) if ctx.policy.rerun_command else None).to_dict()
 
 
 def _fetch_artifact(ctx: GatherContext, run) -> dict[str, Any]:
@@ -108,6 +116,7 @@ def _fetch_artifact(ctx: GatherContext, run) -> dict[str, Any]:
 
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
+    gathered = RecoveryEvidence.from_dict(evidence)  # first: a renamed key fails on any store
     order = _ranking(snapshot, policy)
     best = order.best
     diverged = [diverged_ref(r, policy) for r in order.diverged]
@@ -137,7 +146,7 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
     if conventions.PARAM_DATA_HASH in policy.required_fields and \
             not run_facts.data_hash(best, data_names, parent):
         facts["data_identified_by"] = run_facts.data_reference(best, parent)  # data-change flags the missing hash
-    artifact = evidence.get("artifact")
+    artifact = gathered.artifact
     if artifact is not None:
         facts["artifact"] = dict(artifact)
     name = f"best run {best.name!r} ({best.run_id}, {policy.metric}={best.metrics[policy.metric]:g})"
@@ -153,7 +162,7 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
         broken = "does not load" if artifact.get("verified_by") == FULL_LOAD else "is damaged or incomplete"
         return Verdict(Status.FAIL, f"{name}: its model {broken} ({artifact.get('error')})", facts,
                        "Log the model with mlflow.pytorch.log_model so it loads")
-    rerun_facts = evidence.get("rerun")
+    rerun_facts = gathered.rerun
     if rerun_facts is not None:
         facts["rerun"] = dict(rerun_facts)
         if not rerun_facts.get("ok"):
@@ -185,4 +194,4 @@ def _model_how(artifact: Mapping[str, Any]) -> str:
 
 CHECK = Check("MLP01", "recovery",
               "The best run has every field needed to rebuild it, and its model downloads and verifies.",
-              DOC, judge, gather)
+              DOC, judge, gather, evidence_type=RecoveryEvidence)

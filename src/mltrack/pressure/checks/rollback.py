@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from mltrack.model import Status, StoreSnapshot
 from mltrack.pressure.base import Check, GatherContext, Verdict, no_model_to_judge, production_versions
 from mltrack.promotions import previous_production, read_promotions
 from mltrack.pressure.evidence import fetch_and_load
+from mltrack.pressure.typed_evidence import TypedEvidence
 from mltrack.pressure.policy import Policy
 
 DOC = """\
@@ -100,6 +102,15 @@ def _no_single_production(name: str, current: list[Any], how: str, alias: str) -
     return f"{name!r} has no single production version to roll back from: {len(current)} are production, {named}"
 
 
+@dataclass(frozen=True)
+class RollbackEvidence(TypedEvidence):
+    # model name -> the previous version's download and verification, timed end to end
+    loads: dict[str, Any] = field(default_factory=dict)
+    # model name -> the rollback drill's outcome (only with --rollback-drill)
+    drills: dict[str, Any] = field(default_factory=dict)
+    drill_requested: bool = False  # False: the store was only read
+
+
 def gather(ctx: GatherContext) -> dict[str, Any]:
     timings: dict[str, Any] = {}
     drills: dict[str, Any] = {}
@@ -114,16 +125,16 @@ def gather(ctx: GatherContext) -> dict[str, Any]:
             from mltrack.pressure.drill import rollback_drill
 
             drills[plan["model"]] = rollback_drill(ctx, plan["model"], plan["current"], plan["previous"])
-    return {"loads": timings, "drills": drills, "drill_requested": ctx.rollback_drill}
+    return RollbackEvidence(loads=timings, drills=drills, drill_requested=ctx.rollback_drill).to_dict()
 
 
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
+    gathered = RollbackEvidence.from_dict(evidence)  # first: a renamed key fails on any store
     nothing = no_model_to_judge(snapshot, policy, "rollback")
     if nothing is not None:
         return nothing
     plans = _plans(snapshot, policy)
-    loads = evidence.get("loads", {})
-    drills = evidence.get("drills", {})
+    loads, drills = gathered.loads, gathered.drills
     problems = [p["problem"] for p in plans if p.get("problem")]
     for plan in plans:
         load = loads.get(plan["model"])
@@ -139,7 +150,7 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
             elif drill.get("seconds", 0) > policy.drill_target_s:
                 problems.append(f"{plan['model']!r} rollback drill took {drill['seconds']:.1f} s "
                                 f"(target {policy.drill_target_s:g} s)")
-    facts = {"plans": plans, "read_only": not evidence.get("drill_requested", False)}
+    facts = {"plans": plans, "read_only": not gathered.drill_requested}
     if problems:
         return Verdict(Status.FAIL, "; ".join(problems), facts,
                        "Record every promotion (mltrack rollback writes a promotion record and "
@@ -152,4 +163,4 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
 
 CHECK = Check("MLP05", "rollback",
               "The previous production version is identifiable and loads; the rollback is planned and timed.",
-              DOC, judge, gather)
+              DOC, judge, gather, evidence_type=RollbackEvidence)
