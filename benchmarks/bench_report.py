@@ -57,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from mltrack.pressure.policy import Policy
-    from mltrack.report.build import write_onboarding
+    from mltrack.service import write_onboarding
     from mltrack.report.schema import load
     from mltrack.report.writer import render_files
     from mltrack.stores import open_store

@@ -224,10 +224,9 @@ def assumption_lines(assumptions: Iterable[Assumption | Mapping[str, Any]]) -> l
 
 def _adapter(state: _SuiteState) -> StoreAdapter:
     if state.adapter is None:
-        from mltrack.stores import open_store
+        from mltrack.service import open_adapter
 
-        state.adapter = open_store(state.uri, timeout=state.policy.timeout_s,
-                                   read_deadline_s=state.policy.read_deadline_s)
+        state.adapter = open_adapter(state.uri, state.policy)
     return state.adapter
 
 

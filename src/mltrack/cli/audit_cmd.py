@@ -36,10 +36,11 @@ def audit_command(tracking_uri: str, out_dir: Path, checks: str, config_path: st
     """Run the pressure checks against a live store and write the audit report."""
     from mltrack.pressure.assumptions import describe
     from mltrack.pressure.policy import load_policy
-    from mltrack.report.audit import exit_code, run_audit
+    from mltrack.report.audit import exit_code
     from mltrack.report.progress import ProgressPrinter
     from mltrack.report.trend import describe_number, ordered_numbers
     from mltrack.report.writer import check_out_dir
+    from mltrack.service import run_audit
     from mltrack.textsafe import for_terminal
 
     policy = load_policy(config_path)

@@ -29,9 +29,9 @@ def report_command(tracking_uri: str, out_file: Path, checks: str, config_path: 
                    load_models: bool = False) -> None:
     """Write the onboarding report: experiments, leaderboards, plots, production lineage, checks."""
     from mltrack.pressure.policy import load_policy
-    from mltrack.report.build import write_onboarding
     from mltrack.report.progress import ProgressPrinter
     from mltrack.report.writer import check_out_file
+    from mltrack.service import write_onboarding
     from mltrack.textsafe import for_terminal
 
     policy = load_policy(config_path)

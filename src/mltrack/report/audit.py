@@ -1,5 +1,5 @@
-"""`mltrack audit` without the CLI: run the checks (the very code the pytest plugin runs), turn
-the outcome into a report.json, add the trend, write every format.
+"""The audit's data from the checks' outcome (mltrack.service.run_audit runs them): the key
+numbers, the assumptions and the exit code of a report.json.
 
 Key numbers for the trend come from the same snapshot the checks saw: active runs, distinct
 users, active experiments, untracked fields (required reproduction fields missing, summed over
@@ -9,15 +9,13 @@ reclaimable bytes), read from their evidence when they ran.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mltrack.model import CheckResult, StoreSnapshot
-from mltrack.report.schema import build_report, is_failing
-from mltrack.report.writer import write_audit
-from mltrack.stores.base import Progress
+from mltrack.report.schema import is_failing
+from mltrack.run_facts import missing_fields
+from mltrack.run_kinds import is_inference_run
 
 if TYPE_CHECKING:
     from mltrack.pressure.assumptions import Assumption
@@ -25,8 +23,6 @@ if TYPE_CHECKING:
 
 
 def key_numbers(snapshot: StoreSnapshot, policy: Policy, results: Sequence[CheckResult]) -> dict[str, Any]:
-    from mltrack.pressure.base import is_inference, missing_fields
-
     # One pass over the runs, keeping counts and the set of users (bounded by people, not runs).
     active, untracked, users = 0, 0, set()
     for run in snapshot.runs:
@@ -35,7 +31,7 @@ def key_numbers(snapshot: StoreSnapshot, policy: Policy, results: Sequence[Check
         active += 1
         if run.user:
             users.add(run.user)
-        if not is_inference(run, policy):
+        if not is_inference_run(run, policy.metric):
             untracked += len(missing_fields(run, policy.required_fields))
     numbers: dict[str, Any] = {
         "runs": active,
@@ -63,37 +59,6 @@ def check_numbers(results: Sequence[CheckResult]) -> dict[str, int | None]:
         if key and isinstance(value, (int, float)):
             numbers[key] = int(value)
     return numbers
-
-
-def run_audit(
-    uri: str,
-    out_dir: Path,
-    *,
-    checks: str = "all",
-    policy: Policy | None = None,
-    progress: Progress | None = None,
-) -> dict[str, Any]:
-    """Run the checks against `uri` and write the audit directory; returns report.json's data."""
-    from mltrack.pressure.policy import load_policy
-    from mltrack.pressure.registry import select
-    from mltrack.pressure.runner import run_checks
-    from mltrack.uri import parse
-
-    policy = policy or load_policy()
-    names = None if checks == "all" else [c.name for c in select(checks)]
-    started = time.perf_counter()
-    outcome = run_checks(uri, policy, names, progress=progress)
-    results = tuple(outcome.results)
-    report = build_report(
-        uri=uri,
-        tracker=getattr(outcome.snapshot, "tracker", None) or parse(uri).tracker,
-        server_version=getattr(outcome, "server_version", None) or outcome.snapshot.server_version,
-        results=results,
-        numbers=key_numbers(outcome.snapshot, outcome.policy or policy, results),
-        checks_requested=checks,
-        duration_s=time.perf_counter() - started,
-    )
-    return write_audit(with_assumptions(report.to_dict(), outcome.assumptions), out_dir)
 
 
 def with_assumptions(data: dict[str, Any], assumptions: Sequence[Assumption]) -> dict[str, Any]:

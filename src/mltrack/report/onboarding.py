@@ -68,7 +68,11 @@ GLOSSARY = (
 
 def build_onboarding(snapshot: StoreSnapshot, policy: Policy, results: Sequence[CheckResult] = (),
                      history: History | None = None, now_ms: int | None = None) -> dict[str, Any]:
-    from mltrack.pressure.base import field_value, is_inference
+    from mltrack.run_facts import named_value as field_value
+    from mltrack.run_kinds import is_inference_run
+
+    def is_inference(run: RunRecord, policy: Policy | None = None) -> bool:  # as the checks tell it
+        return is_inference_run(run, policy.metric if policy is not None else conventions.METRIC)
 
     now_ms = now_ms or int(time.time() * 1000)
     # Secrets are masked in the data, before anything reads a param or a tag, so the page (and
@@ -354,7 +358,7 @@ def _leaderboards(focus: _Focus, board_ids: list[str], names: dict[str, str], po
 
 
 def _reproduce(run: RunRecord, policy: Policy) -> dict[str, Any]:
-    from mltrack.pressure.base import field_value
+    from mltrack.run_facts import named_value as field_value
 
     commit = field_value(run, conventions.REQUIRED_FIELDS[conventions.PARAM_GIT_COMMIT])
     data_hash = field_value(run, conventions.REQUIRED_FIELDS[conventions.PARAM_DATA_HASH])
