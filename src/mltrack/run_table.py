@@ -100,7 +100,7 @@ class SpilledRunTable(RunTable):
         # is a read on a connection nobody writes to any more.
         self._con = sqlite3.connect(path, check_same_thread=False)
         self._con.execute("PRAGMA query_only = ON")
-        self._finalizer = weakref.finalize(self, _remove, self._con, path)
+        self._finalizer = weakref.finalize(self, remove_scratch, self._con, path)
 
     # -- RunTable --------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -154,7 +154,18 @@ def _mlflow_key(run: RunRecord) -> tuple[float, str]:
     return (-run.start_time if run.start_time is not None else math.inf, run.run_id)
 
 
-def _remove(con: sqlite3.Connection, path: str) -> None:
+def open_scratch(prefix: str) -> tuple[sqlite3.Connection, str]:
+    """A private sqlite file in the temp directory for spilled state, and its path. A scratch
+    file: nothing to recover after a crash, so no journal and no fsyncs. `remove_scratch` ends it."""
+    fd, path = tempfile.mkstemp(prefix=prefix, suffix=".sqlite")
+    os.close(fd)
+    con = sqlite3.connect(path, check_same_thread=False)
+    con.execute("PRAGMA journal_mode = OFF")
+    con.execute("PRAGMA synchronous = OFF")
+    return con, path
+
+
+def remove_scratch(con: sqlite3.Connection, path: str) -> None:
     try:
         con.close()
     finally:
@@ -228,17 +239,12 @@ class RunTableBuilder:
     def discard(self) -> None:
         """Drop a half-built table (the read failed)."""
         if self._con is not None:
-            _remove(self._con, self._path)
+            remove_scratch(self._con, self._path)
             self._con = None
 
     # -- spilling ----------------------------------------------------------------------------
     def _spill(self) -> None:
-        fd, self._path = tempfile.mkstemp(prefix="mltrack-runs-", suffix=".sqlite")
-        os.close(fd)
-        con = sqlite3.connect(self._path, check_same_thread=False)
-        # A scratch file: nothing to recover after a crash, so skip the journal and fsyncs.
-        con.execute("PRAGMA journal_mode = OFF")
-        con.execute("PRAGMA synchronous = OFF")
+        con, self._path = open_scratch("mltrack-runs-")
         con.execute("CREATE TABLE runs (run_id TEXT PRIMARY KEY, grp INTEGER, seq INTEGER, newest REAL, "
                     "body BLOB)")
         con.execute("CREATE TABLE model_owners (model_id TEXT, run_id TEXT)")

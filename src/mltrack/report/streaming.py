@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import heapq
 import marshal
-import os
 import sqlite3
-import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
+
+from mltrack.run_table import open_scratch, remove_scratch
 
 T = TypeVar("T")
 _SLACK = 64  # items a TopN may hold past n before it trims back to n (records can be KiBs each)
@@ -75,20 +75,12 @@ class SortedSpill:
 
     def close(self) -> None:
         if self._con is not None:
-            self._con.close()
+            remove_scratch(self._con, self._path)
             self._con = None
-            try:
-                os.unlink(self._path)
-            except OSError:
-                pass
 
     def _flush(self) -> None:
         if self._con is None:
-            fd, self._path = tempfile.mkstemp(prefix="mltrack-sort-", suffix=".sqlite")
-            os.close(fd)
-            self._con = sqlite3.connect(self._path)
-            self._con.execute("PRAGMA journal_mode = OFF")
-            self._con.execute("PRAGMA synchronous = OFF")
+            self._con, self._path = open_scratch("mltrack-sort-")
             self._con.execute("CREATE TABLE rows (k, seq INTEGER, body BLOB)")
         self._con.executemany("INSERT INTO rows VALUES (?, ?, ?)",
                               [(k, seq, marshal.dumps(row)) for k, seq, row in self._rows])
@@ -136,12 +128,8 @@ class DistinctValues:
 
     def close(self) -> None:
         if self._con is not None:
-            self._con.close()
+            remove_scratch(self._con, self._path)
             self._con = None
-            try:
-                os.unlink(self._path)
-            except OSError:
-                pass
 
     def _drop(self, key: str) -> None:
         self._dropped.add(key)
@@ -152,11 +140,7 @@ class DistinctValues:
 
     def _spill(self, key: str) -> None:
         if self._con is None:
-            fd, self._path = tempfile.mkstemp(prefix="mltrack-distinct-", suffix=".sqlite")
-            os.close(fd)
-            self._con = sqlite3.connect(self._path)
-            self._con.execute("PRAGMA journal_mode = OFF")
-            self._con.execute("PRAGMA synchronous = OFF")
+            self._con, self._path = open_scratch("mltrack-distinct-")
             self._con.execute("CREATE TABLE seen (k TEXT, v TEXT, PRIMARY KEY (k, v)) WITHOUT ROWID")
         values = self._sets.pop(key)
         self._con.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?)", ((key, v) for v in values))
