@@ -86,12 +86,13 @@ def read_runs_concurrently(store: MlflowStore, experiment_ids: Sequence[str], mo
         for page in iter_pages(lambda token: store._call("listing runs", lambda: client().search_runs(
                 [experiment_id], run_view_type=ViewType.ALL, max_results=page_size, page_token=token))):
             with lock:
+                before = total
                 for run in page:
                     mine = models.get(run.info.run_id, ())
                     # Offsets shift if runs are written meanwhile: the builder drops a run seen before.
                     if records.add(run_record(run, (m.model_id for m in mine), mine, datasets)):
                         total += 1
-                if progress:
+                if progress and total > before:  # an empty experiment's page is no progress
                     progress(total, None, "runs")
             del page
 
