@@ -100,9 +100,9 @@ def test_every_search_follows_page_tokens(store, small: SmallStore,
     from mltrack.stores import mlflow_store
 
     whole = store.snapshot([small.experiment])
-    for name in ("RUN_PAGE_SIZE", "EXPERIMENT_PAGE_SIZE", "LOGGED_MODEL_PAGE_SIZE",
+    for name in ("RUN_PAGE_SIZE", "CONCURRENT_RUN_PAGE_SIZE", "EXPERIMENT_PAGE_SIZE", "LOGGED_MODEL_PAGE_SIZE",
                  "REGISTERED_MODEL_PAGE_SIZE", "MODEL_VERSION_PAGE_SIZE"):
-        monkeypatch.setattr(mlflow_store, name, 2 if name == "RUN_PAGE_SIZE" else 1)
+        monkeypatch.setattr(mlflow_store, name, 2 if "RUN_PAGE_SIZE" in name else 1)
     pages: list[int] = []
     paged = store.snapshot([small.experiment], progress=lambda done, _, what: pages.append(done)
                            if what == "runs" else None)

@@ -69,7 +69,8 @@ def bulk_server(bulk: tuple[str, Path, set[str]], tmp_path_factory) -> Iterator[
 def test_paging_over_http(bulk_server: str, bulk: tuple[str, Path, set[str]],
                           monkeypatch: pytest.MonkeyPatch) -> None:
     _, _, expected = bulk
-    monkeypatch.setattr(mlflow_store, "RUN_PAGE_SIZE", 400)
+    monkeypatch.setattr(mlflow_store, "RUN_PAGE_SIZE", 400)  # one reader
+    monkeypatch.setattr(mlflow_store, "CONCURRENT_RUN_PAGE_SIZE", 400)  # a server: one reader per experiment
     pages: list[int] = []
     snap = open_store(bulk_server).snapshot(progress=lambda done, total, what: pages.append(done))
     assert pages == [400, 800, 1_101]

@@ -28,7 +28,7 @@ from mltrack.model import RunTable
 from mltrack.run_table import RunTableBuilder
 from mltrack.stores.base import Progress
 from mltrack.stores.mlflow_records import DatasetInterner, run_record
-from mltrack.stores.paging import iter_pages
+from mltrack.stores.paging import iter_run_pages
 
 if TYPE_CHECKING:
     from mltrack.stores.mlflow_store import MlflowStore
@@ -83,8 +83,10 @@ def read_runs_concurrently(store: MlflowStore, experiment_ids: Sequence[str], mo
 
     def read(experiment_id: str) -> None:
         nonlocal total
-        for page in iter_pages(lambda token: store._call("listing runs", lambda: client().search_runs(
-                [experiment_id], run_view_type=ViewType.ALL, max_results=page_size, page_token=token))):
+        for page in iter_run_pages(lambda where, size, token: store._call("listing runs",
+                lambda: client().search_runs([experiment_id], filter_string=where or "",
+                                             run_view_type=ViewType.ALL, max_results=size, page_token=token)),
+                page_size):
             with lock:
                 before = total
                 for run in page:

@@ -29,7 +29,7 @@ from mltrack.stores.deadline import ReadDeadline
 from mltrack.stores.mlflow_records import (
     DatasetInterner, experiment_record, logged_model_record, registered_model_record, run_record,
 )
-from mltrack.stores.paging import iter_items, iter_pages
+from mltrack.stores.paging import iter_items, iter_run_pages
 from mltrack.run_table import RunTableBuilder
 from mltrack.stores.retry import call_with_retry
 from mltrack.uri import TrackingUri, redact
@@ -40,7 +40,10 @@ T = TypeVar("T")
 # of 2,000 read as fast as one page of 50,000 (16 s vs 21 s on 2 busy cores) with a third of
 # the peak memory (73 MiB vs 226 MiB traced; the finished snapshot holds 30 MiB), and over
 # HTTP each request stays well inside the request timeout. The others: MLflow's maxima.
-RUN_PAGE_SIZE = 2_000
+# One reader: 5,000 runs a page (a page of MLflow entities costs ~40 KiB a run while it is
+# converted; benchmarks/bench_run_paging.py). Concurrent readers hold a page each: 2,000.
+RUN_PAGE_SIZE = 5_000
+CONCURRENT_RUN_PAGE_SIZE = 2_000
 EXPERIMENT_PAGE_SIZE = 50_000
 LOGGED_MODEL_PAGE_SIZE = 1_000
 REGISTERED_MODEL_PAGE_SIZE = 1_000
@@ -182,22 +185,26 @@ class MlflowStore:
         if concurrency > 1 and len(experiment_ids) > 1:
             # One outer setting: the threads' nested ones then restore the environment in any order.
             with connect.client_settings(self._conn, self._request_timeout()):
-                return read_runs_concurrently(self, experiment_ids, models, RUN_PAGE_SIZE, concurrency, progress)
+                return read_runs_concurrently(self, experiment_ids, models, CONCURRENT_RUN_PAGE_SIZE,
+                                              concurrency, progress)
         datasets = DatasetInterner()  # a sweep's runs share their datasets: one record each
         # Past a few thousand runs the records spill to a temporary file (mltrack.run_table), so
         # a million-run store is read in bounded memory.
         records = RunTableBuilder()
+        reported = 0
         try:
-            for page in iter_pages(lambda token: self._call("listing runs", lambda: self._client.search_runs(
-                    experiment_ids, run_view_type=ViewType.ALL, max_results=RUN_PAGE_SIZE,
-                    page_token=token))):
+            for page in iter_run_pages(lambda where, size, token: self._call("listing runs",
+                    lambda: self._client.search_runs(experiment_ids, filter_string=where or "",
+                                                     run_view_type=ViewType.ALL, max_results=size,
+                                                     page_token=token)), RUN_PAGE_SIZE):
                 for run in page:
                     # Offsets shift if runs are written while we page; the builder drops a run
                     # it has seen, so none is counted twice.
                     mine = models.get(run.info.run_id, ())
                     records.add(run_record(run, (m.model_id for m in mine), mine, datasets))
                 del page  # build records page by page; drop the entities before the next page
-                if progress:
+                if progress and len(records) > reported:
+                    reported = len(records)
                     progress(len(records), None, "runs")
             return records.finish()
         except BaseException:
