@@ -3,21 +3,27 @@
 Each shortcut taken for speed (issue 11, item 4) is checked against the libcst or plain-Python
 computation it replaces: quoting code without libcst's codegen, placing a top-level statement
 by its text instead of parsing the file with `ast`, effects computed once per call site, the
-bracket-depth scan of the parser guard, and the walk that collects the facts.
+bracket-depth scan of the parser guard, the walk that collects the facts, and a run without
+the result cache computing no dependency fingerprints.
 """
 
 from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
 
 import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from mltrack.lint import guard
+from mltrack.lint.cache import ResultCache
+from mltrack.lint.config import LintConfig
 from mltrack.lint.effects import call_effects, direct_effects, local_target
+from mltrack.lint.engine import lint_paths
 from mltrack.lint.facts import cached_code, collect, plain_code
+from mltrack.lint.index import build_index
 from mltrack.lint.positions import LazyPositions
 
 _EXPRESSIONS = """\
@@ -215,3 +221,61 @@ def test_collect_context_of_each_call() -> None:
                                             "after"]
     assert set(facts.functions) == {"Trainer.fit"} and set(facts.classes) == {"Trainer"}
     assert len(facts.loops_for) == 1
+
+
+def _inter_importing_project(root: Path) -> list[Path]:
+    """A package whose modules import each other's helpers (seeding, saving) and two scripts."""
+    (root / "pkg").mkdir()
+    (root / "pkg" / "__init__.py").write_text("")
+    for n in range(6):
+        imports = "".join(f"from pkg.m{d} import seed_{d}\n" for d in (n - 1, n // 2) if 0 <= d < n)
+        (root / "pkg" / f"m{n}.py").write_text(
+            f"import torch\n{imports}\ndef seed_{n}(s=0):\n    torch.manual_seed(s)\n\n\n"
+            f"def save_{n}(state, filename='ckpt_{n}.pt'):\n    torch.save(state, filename)\n")
+    for s in (0, 5):
+        (root / f"train_{s}.py").write_text(
+            f"import torch\nfrom pkg.m{s} import seed_{s}, save_{s}\n\nmodel = torch.nn.Linear(2, 2)\n"
+            f"opt = torch.optim.SGD(model.parameters(), lr=0.1)\nfor x in loader:\n"
+            f"    loss = model(x).sum()\n    loss.backward()\n    opt.step()\nsave_{s}(model)\n")
+    return sorted(root.rglob("*.py"))
+
+
+def test_index_without_fingerprints_is_the_same_index(tmp_path: Path) -> None:
+    """A run without the result cache skips the dependency fingerprints (their only consumer is
+    the cache key) and the content hashes: the index the rules read is unchanged."""
+    files = _inter_importing_project(tmp_path)
+    sources = {path: path.read_bytes() for path in files}
+    full, fingerprints = build_index(files, files, sources, tmp_path,
+                                     ResultCache(tmp_path, enabled=False))
+    bare, none = build_index(files, files, sources, tmp_path,
+                             ResultCache(tmp_path, enabled=False), fingerprints=False)
+    assert none == {} and set(fingerprints) == set(files)
+    assert len(set(fingerprints.values())) > 1  # real fingerprints: files reach different modules
+    assert bare == full and bare.given == full.given
+    assert set(full.modules) >= {f"pkg.m{n}" for n in range(6)}
+    # With the summary cache on, a summary stored by one run is read back by the next.
+    cached = ResultCache(tmp_path, enabled=True)
+    cold, _ = build_index(files, files, sources, tmp_path, cached, fingerprints=False)
+    warm, _ = build_index(files, files, sources, tmp_path, cached, fingerprints=False)
+    assert cold == warm == full
+    assert any(p.parent.name.startswith("s") for p in (tmp_path / ".mltrack_cache").rglob("*.json"))
+
+
+def test_a_run_without_cache_finds_what_a_cached_run_finds(tmp_path: Path, monkeypatch) -> None:
+    """--no-cache computes no keys and no fingerprints; cold and warm cached runs agree with it,
+    and editing an imported module still re-lints its importers (through a module between)."""
+    files = _inter_importing_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    config = LintConfig(root=str(tmp_path))
+    plain = lint_paths(["."], config, jobs=1, cache=False)
+    assert {f.code for f in plain.findings} >= {"MLT001", "MLT007"}
+    cold = lint_paths(["."], config, jobs=1)
+    warm = lint_paths(["."], config, jobs=1)
+    assert cold.cache_hits == 0 and warm.cache_hits == len(files)
+    assert plain.findings == cold.findings == warm.findings
+    (tmp_path / "pkg" / "m2.py").write_text("import torch\n\ndef seed_2(s=0):\n    pass\n")
+    edited = lint_paths(["."], config, jobs=1)
+    relinted = {r.path for r in edited.results if not r.cached}
+    # m2 itself, m3/m4/m5 (import it directly or through m3/m4) and train_5 (through m5)
+    assert relinted == {"pkg/m2.py", "pkg/m3.py", "pkg/m4.py", "pkg/m5.py", "train_5.py"}
+    assert edited.findings == lint_paths(["."], config, jobs=1, cache=False).findings

@@ -143,7 +143,8 @@ def _look_up(sources: Mapping[Path, bytes], config: LintConfig, fingerprints: Ma
     for file, data in sources.items():
         shown = display_path(file)
         enabled = config.enabled_codes(all_codes, file)
-        key = result_key(data, shown, config_digest, fingerprints.get(file, ""))
+        # Without the cache nothing reads the key: hashing every file's bytes would be waste.
+        key = result_key(data, shown, config_digest, fingerprints.get(file, "")) if store.enabled else ""
         hit = store.get(key)
         if hit is not None:
             cached[file] = FileResult(shown, tuple(hit["findings"]), hit["lines"], cached=True)
@@ -187,7 +188,7 @@ def _index(paths, files, sources, root: Path, config: LintConfig, store: ResultC
     covers_root = any(_is_below(root, Path(p)) for p in paths)
     inside_root = any(_is_below(f, root) for f in files)
     project_files = files if covers_root or not inside_root else walk(root, config, (".py",))
-    return build_index(files, project_files, sources, root, store)
+    return build_index(files, project_files, sources, root, store, fingerprints=store.enabled)
 
 
 def _is_below(path: Path, root: Path) -> bool:

@@ -103,9 +103,14 @@ def build_index(
     sources: Mapping[Path, bytes],
     root: Path,
     cache: ResultCache,
+    *,
+    fingerprints: bool = True,
 ) -> tuple[ProjectIndex, dict[Path, str]]:
     """The index (summaries of the modules the linted files reach) and each linted file's
-    dependency fingerprint. `sources` holds the bytes of the linted files already read."""
+    dependency fingerprint. `sources` holds the bytes of the linted files already read.
+    `fingerprints=False` (a run without the result cache, their only consumer) returns none:
+    hashing every reached module and walking each file's transitive imports cost a tree of
+    hundreds of inter-importing modules about a tenth of a bare parse."""
     modules = ProjectModules.build([*project_files, *linted], root)
     texts: dict[Path, str] = {}
 
@@ -144,20 +149,23 @@ def build_index(
         pending.extend(targets - edges.keys())
 
     reached = {dep for deps in edges.values() for dep in deps}
+    hashing = cache.enabled or fingerprints  # the content hash is the summary cache's key too
     summaries = {}
     digests: dict[str, str] = {}
     for name in sorted(reached):
         path = modules.by_name[name]
         source = text_of(path)
-        key = hashlib.sha256(f"{linter_stamp()}\0{name}\0{source}".encode()).hexdigest()
-        summary = cache.get_object(key)
+        summary, key = None, ""
+        if hashing:
+            key = hashlib.sha256(f"{linter_stamp()}\0{name}\0{source}".encode()).hexdigest()
+            digests[name] = key[:16]
+            summary = cache.get_object(key)
         if summary is None:
             summary = _summarize(source, name)
-            if summary is not None:
+            if summary is not None and hashing:
                 cache.put_object(key, summary)
         if summary is not None:
             summaries[name] = summary
-        digests[name] = key[:16]
 
     paths = {str(p.resolve()): n for n, p in modules.by_name.items() if n in reached}
     resolved = {path: str(path.resolve()) for path in own_path.values()}
@@ -167,12 +175,14 @@ def build_index(
              if ".." not in str(path)}
     index = ProjectIndex(str(root), summaries, paths, given)
 
-    fingerprints: dict[Path, str] = {}
+    if not fingerprints:
+        return index, {}
+    found: dict[Path, str] = {}
     for path in linted:
         closure = _closure(names[path], edges)
         payload = "\n".join(f"{dep}={digests.get(dep, '')}" for dep in sorted(closure))
-        fingerprints[path] = hashlib.sha256(payload.encode()).hexdigest()[:16]
-    return index, fingerprints
+        found[path] = hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return index, found
 
 
 def _closure(start: str, edges: Mapping[str, set[str]]) -> set[str]:
