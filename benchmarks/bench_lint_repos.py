@@ -8,8 +8,10 @@ when present, plus the generated project with `--generate`) is linted whole, in 
 discovered is given to a bare `libcst.parse_module` (a notebook: its code cells' program). The ratio of the two is the figure the
 linter is held to (target <= 1.3). `--generate N` adds a synthetic project of N modules that
 import each other's helpers (seeding, logging, saving, data reading), so the cross-module index
-is exercised without any downloaded code. The best of `--repeat` runs is kept for each side;
-times are CPU seconds of the benchmark process, so other work on the machine does not skew them.
+is exercised without any downloaded code. Each of `--repeat` rounds times one bare parse and
+one lint of a tree back to back (so a change of the machine's load hits both sides); the best of
+each side is kept and every round's own ratio printed, the spread to report. Times are CPU
+seconds of the benchmark process, so other work on the machine does not count in them.
 `--profile OUT` writes a cProfile of one lint run over all trees to OUT.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -185,14 +188,23 @@ def bare_parse(files: list[Path]) -> None:
             pass
 
 
-def best_of(repeat: int, func) -> float:
+def cpu_seconds(func) -> float:
     """CPU seconds of this process (the machine may be shared: wall time would count others)."""
-    best = float("inf")
+    start = time.process_time()
+    func()
+    return time.process_time() - start
+
+
+def paired(repeat: int, parse, lint) -> tuple[float, float, list[float]]:
+    """The best parse and lint times of `repeat` rounds, each round timing one parse of the tree
+    and one lint right after it, and each round's ratio. On a loaded machine CPU time itself
+    swings by a third from minute to minute (contention for caches and cores): timing all the
+    parses, then all the lints, measured the load as much as the linter."""
+    parses, lints = [], []
     for _ in range(repeat):
-        start = time.process_time()
-        func()
-        best = min(best, time.process_time() - start)
-    return best
+        parses.append(cpu_seconds(parse))
+        lints.append(cpu_seconds(lint))
+    return min(parses), min(lints), [li / pa for pa, li in zip(parses, lints)]
 
 
 def measure(trees: list[Path], repeat: int) -> None:
@@ -204,14 +216,15 @@ def measure(trees: list[Path], repeat: int) -> None:
     for tree in trees:
         files = tree_files(tree)
         lines = sum(p.read_bytes().count(b"\n") for p in files if p.suffix == ".py")
-        parse = best_of(repeat, lambda: bare_parse(files))
-        lint = best_of(repeat, lambda: lint_tree(tree))
+        parse, lint, rounds = paired(repeat, lambda: bare_parse(files), lambda: lint_tree(tree))
         total_lint += lint
         total_parse += parse
         total_files += len(files)
         total_lines += lines
+        spread = ", ".join(f"{r:.2f}" for r in sorted(rounds))
+        spread += f"; median {statistics.median(rounds):.2f}"
         print(f"{tree.name}: files {len(files)}, .py lines {lines}, parse {parse:.3f} s, "
-              f"lint {lint:.3f} s, ratio {lint / parse:.2f}", flush=True)
+              f"lint {lint:.3f} s, ratio {lint / parse:.2f} (rounds: {spread})", flush=True)
     print(f"all trees: files {total_files}, .py lines {total_lines}, parse {total_parse:.3f} s, "
           f"lint {total_lint:.3f} s")
     print(f"ratio_lint_to_parse: {total_lint / total_parse:.2f} (target <= 1.3)")
