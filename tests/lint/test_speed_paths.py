@@ -279,3 +279,78 @@ def test_a_run_without_cache_finds_what_a_cached_run_finds(tmp_path: Path, monke
     # m2 itself, m3/m4/m5 (import it directly or through m3/m4) and train_5 (through m5)
     assert relinted == {"pkg/m2.py", "pkg/m3.py", "pkg/m4.py", "pkg/m5.py", "train_5.py"}
     assert edited.findings == lint_paths(["."], config, jobs=1, cache=False).findings
+
+
+_LOCAL_HELPERS = """\
+import fire
+import mlflow
+import torch
+
+
+def seed(s):
+    torch.manual_seed(s)
+
+
+def inner(model):
+    mlflow.log_metric("loss", 1.0)
+    return seed(0)
+
+
+class Trainer:
+    def __init__(self):
+        self.model = torch.nn.Linear(2, 2)
+
+    def fit(self, x):
+        self.step(x)
+
+    def step(self, x):
+        self.model(x).sum().backward()
+
+
+def main():
+    inner(None)
+    Trainer().fit(torch.randn(2))
+
+
+fire.Fire(main)
+print(torch.cuda.is_available())
+"""
+
+
+def _code_files() -> list[Path]:
+    root = Path(__file__).resolve().parents[2]
+    return sorted([*(root / "fixtures" / "lint").rglob("*.py"),
+                   *(root / "fixtures" / "reference").rglob("*.py")])
+
+
+@pytest.mark.parametrize("source", [_LOCAL_HELPERS, None], ids=["local-helpers", "fixtures"])
+def test_file_and_module_effects_need_not_close_every_function(source: str | None) -> None:
+    """`file_effects` is the union of the calls' own effects and `module_effects` closes only
+    the functions module-level code reaches: both equal the definitions over every function's
+    closed effects (`function_effects`) that they replace."""
+    from mltrack.lint.context import FileContext
+
+    sources = [source] if source is not None else [p.read_text() for p in _code_files()]
+    compared = 0
+    for text in sources:
+        try:
+            module = cst.parse_module(text)
+        except cst.ParserSyntaxError:  # a fixture of the syntax-error rule
+            continue
+        ctx = FileContext.build(text, "t.py", module)
+        if ctx is None:
+            continue
+        compared += 1
+        fast_file, fast_module = ctx.file_effects, ctx.module_effects
+        functions = ctx.function_effects
+        assert fast_file == frozenset().union(*(ctx.effects(site) for site in ctx.calls))
+        slow_module: set[str] = set()
+        for site in ctx.calls:
+            if site.function is None:
+                slow_module |= ctx.effects(site)
+                slow_module.update(*(functions[a.value.value] for a in site.node.args
+                                     if isinstance(a.value, cst.Name) and a.value.value in functions))
+        assert fast_module == frozenset(slow_module)
+    assert compared >= (1 if source is not None else 20)
+    if source is not None:  # the helpers' own effects reach the script through main and fire
+        assert {"train", "seed:torch", "log:metric"} <= fast_module

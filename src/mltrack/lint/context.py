@@ -179,9 +179,13 @@ class FileContext:
 
     @cached_property
     def file_effects(self) -> frozenset[str]:
+        """The union of every call's `effects`. A call's effects beyond its own are those of the
+        local function it reaches, and those are the own effects of calls of this same file:
+        the union of the calls' own effects is the same set, without closing the effects of
+        every function of the file (which most library modules never need)."""
         found: set[str] = set()
         for site in self.facts.calls:
-            found |= self.effects(site)
+            found.update(self._call_effects(site))
         return frozenset(found)
 
     def has(self, effect: str) -> bool:
@@ -193,14 +197,14 @@ class FileContext:
         the local functions they reach, and local functions handed to a module-level call
         (`fire.Fire(main)`, `study.optimize(objective)`)."""
         found: set[str] = set()
-        functions = self.function_effects
+        local = self.facts.functions  # the keys of `function_effects`, closed only when needed
         for site in self.facts.calls:
             if site.function is not None:
                 continue
             found |= self.effects(site)
             for arg in site.node.args:
-                if isinstance(arg.value, cst.Name) and arg.value.value in functions:
-                    found |= functions[arg.value.value]
+                if isinstance(arg.value, cst.Name) and arg.value.value in local:
+                    found |= self.function_effects[arg.value.value]
         return frozenset(found)
 
     @cached_property
