@@ -31,6 +31,7 @@ from mltrack.stores.mlflow_records import DatasetInterner, run_record
 from mltrack.stores.paging import iter_run_pages
 
 if TYPE_CHECKING:
+    from mltrack.stores.logged_models_by_run import LoggedModelsByRun
     from mltrack.stores.mlflow_store import MlflowStore
 
 ENV_VAR = "MLTRACK_READ_CONCURRENCY"
@@ -57,7 +58,7 @@ def read_concurrency(environ: dict[str, str] | None = None, kind: str | None = N
     return value
 
 
-def read_runs_concurrently(store: MlflowStore, experiment_ids: Sequence[str], models: dict[str, list[Any]],
+def read_runs_concurrently(store: MlflowStore, experiment_ids: Sequence[str], models: LoggedModelsByRun,
                            page_size: int, concurrency: int, progress: Progress | None) -> RunTable:
     """Every run of `experiment_ids`, read by up to `concurrency` threads, one experiment each.
 
@@ -87,10 +88,11 @@ def read_runs_concurrently(store: MlflowStore, experiment_ids: Sequence[str], mo
                 lambda: client().search_runs([experiment_id], filter_string=where or "",
                                              run_view_type=ViewType.ALL, max_results=size, page_token=token)),
                 page_size):
+            page_models = models.get_many([run.info.run_id for run in page])
             with lock:
                 before = total
                 for run in page:
-                    mine = models.get(run.info.run_id, ())
+                    mine = page_models.get(run.info.run_id, ())
                     # Offsets shift if runs are written meanwhile: the builder drops a run seen before.
                     if records.add(run_record(run, (m.model_id for m in mine), mine, datasets)):
                         total += 1

@@ -29,6 +29,7 @@ from mltrack.stores.deadline import ReadDeadline
 from mltrack.stores.mlflow_records import (
     DatasetInterner, experiment_record, logged_model_record, registered_model_record, run_record,
 )
+from mltrack.stores.logged_models_by_run import LoggedModelsByRun
 from mltrack.stores.paging import iter_items, iter_run_pages
 from mltrack.run_table import RunTableBuilder
 from mltrack.stores.retry import call_with_retry
@@ -175,9 +176,16 @@ class MlflowStore:
         )
 
     def _read_runs(self, experiment_ids: list[str], progress: Progress | None) -> RunTable:
+        models = self._logged_models_by_run(experiment_ids)
+        try:
+            return self._read_runs_with(experiment_ids, models, progress)
+        finally:
+            models.close()  # its spill file, if the store has that many models
+
+    def _read_runs_with(self, experiment_ids: list[str], models: LoggedModelsByRun,
+                        progress: Progress | None) -> RunTable:
         from mlflow.entities import ViewType
 
-        models = self._logged_models_by_run(experiment_ids)
         from mltrack.stores.concurrent_read import read_concurrency, read_runs_concurrently
 
         # MLTRACK_READ_CONCURRENCY, else 4 for a server, 1 for a file: stores/concurrent_read.py
@@ -197,10 +205,11 @@ class MlflowStore:
                     lambda: self._client.search_runs(experiment_ids, filter_string=where or "",
                                                      run_view_type=ViewType.ALL, max_results=size,
                                                      page_token=token)), RUN_PAGE_SIZE):
+                page_models = models.get_many([run.info.run_id for run in page])
                 for run in page:
                     # Offsets shift if runs are written while we page; the builder drops a run
                     # it has seen, so none is counted twice.
-                    mine = models.get(run.info.run_id, ())
+                    mine = page_models.get(run.info.run_id, ())
                     records.add(run_record(run, (m.model_id for m in mine), mine, datasets))
                 del page  # build records page by page; drop the entities before the next page
                 if progress and len(records) > reported:
@@ -211,15 +220,16 @@ class MlflowStore:
             records.discard()
             raise
 
-    def _logged_models_by_run(self, experiment_ids: list[str]) -> dict[str, list[Any]]:
+    def _logged_models_by_run(self, experiment_ids: list[str]) -> LoggedModelsByRun:
         """run id -> the MLflow 3 logged models it produced (they live under the experiment,
-        so a run's own artifact list does not show them): one paged search for all runs."""
-        by_run: dict[str, list[Any]] = {}
+        so a run's own artifact list does not show them): one paged search for all runs,
+        spilled to disk past MLTRACK_SPILL_RUNS models (stores/logged_models_by_run.py)."""
+        by_run = LoggedModelsByRun()
         for model in iter_items(lambda token: self._call("listing logged models",
                 lambda: self._client.search_logged_models(
                     experiment_ids, max_results=LOGGED_MODEL_PAGE_SIZE, page_token=token))):
             if model.source_run_id:
-                by_run.setdefault(model.source_run_id, []).append(logged_model_record(model))
+                by_run.add(model.source_run_id, logged_model_record(model))
         return by_run
 
     def _read_registered_models(self, progress: Progress | None) -> list[Any]:

@@ -71,7 +71,7 @@ def iter_run_pages(search: Callable[[str | None, int, str | None], Any], page_si
         tokens.add(token)
         last = runs[-1].info.start_time if runs else None
         ties = frozenset(run.info.run_id for run in runs if run.info.start_time == last)
-        began_here = len(ties) < len(runs) or (before is not None and before > last)
+        began_here = len(ties) < len(runs) or (before is not None and last is not None and before > last)
         if last is not None and began_here and (bound is None or last < bound):
             # The ties began on this page (an earlier run started later), so they are all here.
             bound, skip, token, tokens = last, ties, None, set()
