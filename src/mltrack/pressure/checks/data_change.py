@@ -8,6 +8,7 @@ from typing import Any
 
 from mltrack import conventions, run_facts
 from mltrack.bounded import ExactMean, First
+from mltrack.first_seen import FirstSeen
 from mltrack.model import RunRecord, Status, StoreSnapshot
 from mltrack.pressure.base import EVIDENCE_LIMIT, Check, Verdict, iso, rank_key, run_ref, training_runs
 from mltrack.ranking import finite
@@ -71,11 +72,18 @@ def _hashed_runs(snapshot: StoreSnapshot, policy: Policy, data_names: Iterable[s
 def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) -> Verdict:
     data_names = policy.required_fields.get(conventions.PARAM_DATA_HASH,
                                             conventions.REQUIRED_FIELDS[conventions.PARAM_DATA_HASH])
-    total, with_path, by_digest = 0, 0, 0  # by_digest: hashed with no data_hash param
-    unhashed: First[RunRecord] = First(EVIDENCE_LIMIT)
     # Pass 1: experiment id -> data hash -> when it was first seen, both in order of appearance
     # (a store whose every run has its own data holds one small entry per run, no records).
-    first_seen: dict[str, dict[str, int]] = {}
+    first_seen = FirstSeen()  # spills to disk past MLTRACK_SPILL_RUNS versions (mltrack/first_seen.py)
+    try:
+        return _judge(snapshot, policy, data_names, first_seen)
+    finally:
+        first_seen.close()
+
+
+def _judge(snapshot: StoreSnapshot, policy: Policy, data_names: Iterable[str], first_seen: FirstSeen) -> Verdict:
+    total, with_path, by_digest = 0, 0, 0  # by_digest: hashed with no data_hash param
+    unhashed: First[RunRecord] = First(EVIDENCE_LIMIT)
     for run, _parent, data_hash in _hashed_runs(snapshot, policy, data_names):
         total += 1
         if data_hash is None:
@@ -85,9 +93,7 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
         if unhashed:  # the check fails on those: the versions are not reported
             continue
         by_digest += run_facts.named_value(run, data_names) is None
-        held = first_seen.setdefault(run.experiment_id, {})
-        start, seen = run.start_time or 0, held.get(data_hash or "")
-        held[data_hash or ""] = start if seen is None else min(seen, start)
+        first_seen.add(run.experiment_id, data_hash or "", run.start_time or 0)
     if not total:
         where = ", ".join(repr(e) for e in policy.experiments) or "no experiment (experiments is empty)"
         return Verdict(Status.SKIP, f"no finished training runs to check (looked in {where})",
@@ -101,12 +107,14 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
                        "Log a hash of the training data (lint rule missing-data-version)")
     # Each experiment's versions oldest first (a change is a change within one experiment); the
     # evidence shows the first versions and shifts, so only those are aggregated (pass 2).
-    version_count = sum(len(held) for held in first_seen.values())
-    shift_count = version_count - len(first_seen)
+    version_count = first_seen.count()
+    experiments = first_seen.groups()
+    shift_count = version_count - len(experiments)
     shown: list[VersionKey] = []
     shift_pairs: list[tuple[VersionKey, VersionKey]] = []
-    for experiment_id, held in first_seen.items():
-        ordered = sorted(held, key=held.__getitem__)  # stable: ties in order of appearance
+    for experiment_id in experiments:
+        # oldest first, ties in order of appearance; MAX_SHOWN + 1 versions make MAX_SHOWN shifts
+        ordered = first_seen.ordered(experiment_id, MAX_SHOWN + 1)
         for j, data_hash in enumerate(ordered):
             if len(shown) < MAX_SHOWN:
                 shown.append((experiment_id, data_hash))
@@ -126,7 +134,7 @@ def judge(snapshot: StoreSnapshot, evidence: Mapping[str, Any], policy: Policy) 
     how = f" ({by_digest} by a dataset input's digest or their sweep's parent)" if by_digest else ""
     if not shift_count:
         count = "one data version" if version_count == 1 else \
-            f"one data version in each of {len(first_seen)} experiments"
+            f"one data version in each of {len(experiments)} experiments"
         return Verdict(Status.PASS, f"all {total} training runs carry a data hash{how}; {count}", facts)
     text = "; ".join(f"{s['from']}->{s['to']}: best {policy.metric} {s['best_shift']:+.4g} ({s['attributed_to']})"
                      for s in shifts[:MAX_SHIFTS_TOLD])
