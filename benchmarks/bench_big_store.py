@@ -4,7 +4,7 @@ pandas, and each one's peak RSS.
 
     .venv/bin/python benchmarks/bench_big_store.py [--runs 10000 100000] [--backend sqlite|postgres|both]
         [--artifacts shared|none] [--max-rss-mib 3072] [--cache-dir DIR] [--skip-pandas] [--measure floor audit pandas]
-        [--together]
+        [--together] [--worst]
 
 Each store is the reference store (`mltrack seed --runs 24`: really trained runs, a registry,
 inference runs, real artifacts) grown to N training runs by copying one reference run's rows
@@ -37,6 +37,11 @@ SEED_RUNS = 24
 TEMPLATE_SQL = ("SELECT r.run_uuid, r.artifact_uri FROM runs r JOIN experiments e ON r.experiment_id = e.experiment_id "
                 "WHERE e.name = 'mltrack-reference' ORDER BY r.start_time LIMIT 1")
 
+# --worst: every copy also logged its own MLflow 3 model (a copy of a reference one) and trained
+# on its own data (a distinct data_hash): what grows a reader's state with the store.
+MODEL_SQL = ("SELECT m.model_id FROM logged_models m JOIN experiments e ON m.experiment_id = e.experiment_id "
+             "WHERE e.name = 'mltrack-reference' ORDER BY m.creation_timestamp_ms LIMIT 1")
+
 
 def _shared_folder(template_artifacts: str, mode: str, folder: Path) -> str:
     if mode == "shared":
@@ -46,11 +51,11 @@ def _shared_folder(template_artifacts: str, mode: str, folder: Path) -> str:
     return str(empty)
 
 
-def build_sqlite(runs: int, mode: str, cache_dir: Path) -> tuple[str, float]:
+def build_sqlite(runs: int, mode: str, cache_dir: Path, worst: bool = False) -> tuple[str, float]:
     from tests.support.bulk_runs import clone_runs
     from tests.support.stores import copy_store, seeded_store
 
-    folder = cache_dir / f"mltrack-big-sqlite-{runs}-{mode}"
+    folder = cache_dir / f"mltrack-big-sqlite-{runs}-{mode}{'-worst' if worst else ''}"
     db = folder / "mlflow.db"
     if (folder / "built").exists():
         return f"sqlite:///{db}", 0.0
@@ -59,9 +64,10 @@ def build_sqlite(runs: int, mode: str, cache_dir: Path) -> tuple[str, float]:
     db = copy_store(seeded, folder).db_path
     with sqlite3.connect(db) as con:
         template, artifacts = con.execute(TEMPLATE_SQL).fetchone()
+        model = con.execute(MODEL_SQL).fetchone()[0] if worst else None
     started = time.perf_counter()
     clone_runs(db, template, runs - SEED_RUNS, artifact_uri=_shared_folder(artifacts, mode, folder),
-               return_ids=False, chunk=5_000)
+               return_ids=False, chunk=5_000, model_template=model, data_per_run=worst)
     with sqlite3.connect(db) as con:
         con.execute("ANALYZE")  # what a long-lived store has; the query planner needs it at 1M rows
     built = time.perf_counter() - started
@@ -209,6 +215,8 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--artifacts", choices=("shared", "none"), default="shared",
                         help="copies share the template run's artifact folder, or have none")
+    parser.add_argument("--worst", action="store_true",
+                        help="sqlite: every run also logs its own model and trains on its own data")
     parser.add_argument("--max-rss-mib", type=float, default=3072, help="kill a measurement past this RSS")
     parser.add_argument("--skip-pandas", action="store_true", help="skip mlflow.search_runs into pandas")
     parser.add_argument("--measure", nargs="+", choices=("floor", "audit", "pandas"),
@@ -225,8 +233,9 @@ def main() -> None:
         parser.error(f"--runs must exceed the {SEED_RUNS} seeded runs")
     if args.backend in ("sqlite", "both"):
         for runs in args.runs:
-            uri, built = build_sqlite(runs, args.artifacts, args.cache_dir)
-            report(f"sqlite, {runs} runs, artifacts {args.artifacts}", built, uri, args)
+            uri, built = build_sqlite(runs, args.artifacts, args.cache_dir, args.worst)
+            worst = ", a model and a data version per run" if args.worst else ""
+            report(f"sqlite, {runs} runs, artifacts {args.artifacts}{worst}", built, uri, args)
     if args.backend in ("postgres", "both"):
         from tests.support.postgres import PostgresUnavailable, start_postgres, start_server
 

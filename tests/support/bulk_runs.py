@@ -9,6 +9,7 @@ shared `artifact_uri` build the 100k-1M-run stores of benchmarks/bench_big_store
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import uuid
 from dataclasses import dataclass
@@ -41,17 +42,21 @@ def write_template_run(uri: str, experiment: str, artifact_location: str) -> tup
 
 
 def clone_runs(db_path: Path, template_run_id: str, count: int, *, artifact_uri: str | None = None,
-               chunk: int = 2_000, return_ids: bool = True) -> list[str]:
+               chunk: int = 2_000, return_ids: bool = True, model_template: str | None = None,
+               data_per_run: bool = False) -> list[str]:
     """Insert `count` copies of the template run into a sqlite store; return their ids.
 
     Each clone gets its own artifact folder name (the template's with the id replaced) unless
     `artifact_uri` is given: then every clone shares that one folder, which is how a store of a
     million runs is built without a million folders (ext4 allows 65,000 hard links per file).
     Committed every `chunk` runs, so memory stays flat; `return_ids=False` keeps no id list.
+    The worst shapes for a reader's memory: `model_template` (an MLflow 3 logged model's id)
+    gives every clone its own copy of that model (as a store where each run calls `log_model`),
+    sharing the template's artifact location; `data_per_run` gives each its own `data_hash`.
     """
     db = sqlite3.connect(db_path)
     try:
-        template = _read_template(db.cursor(), "?", template_run_id)
+        template = _read_template(db.cursor(), "?", template_run_id, model_template, data_per_run)
         new_ids: list[str] = []
         for first in range(0, count, chunk):
             rows = _clone_rows(template, first, min(count, first + chunk), artifact_uri)
@@ -68,12 +73,12 @@ def clone_runs(db_path: Path, template_run_id: str, count: int, *, artifact_uri:
 
 
 def clone_runs_postgres(uri: str, template_run_id: str, count: int, *, artifact_uri: str | None = None,
-                        chunk: int = 10_000) -> int:
+                        chunk: int = 10_000, model_template: str | None = None, data_per_run: bool = False) -> int:
     """The same copies written into a PostgreSQL store with COPY (psycopg 3); returns `count`."""
     import psycopg
 
     with psycopg.connect(uri.replace("postgresql+psycopg://", "postgresql://")) as conn:
-        template = _read_template(conn.cursor(), "%s", template_run_id)
+        template = _read_template(conn.cursor(), "%s", template_run_id, model_template, data_per_run)
         for first in range(0, count, chunk):
             rows = _clone_rows(template, first, min(count, first + chunk), artifact_uri)
             with conn.cursor() as cursor:
@@ -94,22 +99,38 @@ class _Template:
     columns: dict[str, list[str]]  # table -> column names, runs and every per-run table
     run: dict
     children: dict[str, list[tuple]]  # per-run table -> the template's rows
+    model_id: str | None = None  # a logged model every clone gets a copy of
+    model_rows: dict[str, list[tuple]] | None = None  # logged_model* table -> its rows
+    data_per_run: bool = False
 
 
-def _read_template(cursor, mark: str, run_id: str) -> _Template:
+_MODEL_TABLES = ("logged_models", "logged_model_tags", "logged_model_params", "logged_model_metrics")
+
+
+def _read_template(cursor, mark: str, run_id: str, model_id: str | None = None,
+                   data_per_run: bool = False) -> _Template:
     columns, children = {}, {}
     for table in ("runs", *_PER_RUN_TABLES, "tags"):
         cursor.execute(f"SELECT * FROM {table} WHERE run_uuid = {mark}", (run_id,))
         columns[table] = [d[0] for d in cursor.description]
         children[table] = [tuple(r) for r in cursor.fetchall()]
     run = dict(zip(columns["runs"], children.pop("runs")[0]))
-    return _Template(run_id, columns, run, children)
+    model_rows = None
+    if model_id is not None:
+        model_rows = {}
+        for table in _MODEL_TABLES:
+            cursor.execute(f"SELECT * FROM {table} WHERE model_id = {mark}", (model_id,))
+            columns[table] = [d[0] for d in cursor.description]
+            model_rows[table] = [tuple(r) for r in cursor.fetchall()]
+        assert model_rows["logged_models"], f"no logged model {model_id}"
+    return _Template(run_id, columns, run, children, model_id, model_rows, data_per_run)
 
 
 def _clone_rows(template: _Template, first: int, stop: int, artifact_uri: str | None) -> dict[str, list[tuple]]:
     """Rows of clones number first..stop-1, per table (runs first)."""
     out: dict[str, list[tuple]] = {table: [] for table in template.columns}
     run_cols, tag_cols = template.columns["runs"], template.columns["tags"]
+    param_cols = template.columns["params"]
     key_at, value_at = tag_cols.index("key"), tag_cols.index("value")
     for index in range(first, stop):
         run_id, user = uuid.uuid4().hex, _USERS[index % 3]
@@ -121,8 +142,27 @@ def _clone_rows(template: _Template, first: int, stop: int, artifact_uri: str | 
         for table in _PER_RUN_TABLES:
             at = template.columns[table].index("run_uuid")
             out[table].extend((*r[:at], run_id, *r[at + 1:]) for r in template.children[table])
+        if template.data_per_run:  # this run's own data: a distinct data_hash value
+            key, value = param_cols.index("key"), param_cols.index("value")
+            digest = hashlib.sha256(f"bulk-data-{index}".encode()).hexdigest()
+            out["params"] = out["params"][:-len(template.children["params"])] + [
+                tuple(digest if i == value and r[key] == "data_hash" else v for i, v in enumerate(r))
+                for r in out["params"][-len(template.children["params"]):]]
+        if template.model_rows is not None:
+            _clone_model(template, out, run_id, row["start_time"])
         at = tag_cols.index("run_uuid")
         for tag in template.children["tags"]:
             value = {"mlflow.runName": f"bulk-{index}", "mlflow.user": user}.get(tag[key_at], tag[value_at])
             out["tags"].append(tuple(run_id if i == at else value if i == value_at else v for i, v in enumerate(tag)))
     return out
+
+
+def _clone_model(template: _Template, out: dict[str, list[tuple]], run_id: str, when: int) -> None:
+    """A copy of the template's logged model, produced by `run_id` at `when`."""
+    assert template.model_rows is not None
+    model_id = f"m-{uuid.uuid4().hex}"
+    replace = {"model_id": model_id, "source_run_id": run_id, "run_id": run_id,
+               "creation_timestamp_ms": when, "last_updated_timestamp_ms": when}
+    for table, rows in template.model_rows.items():
+        cols = template.columns[table]
+        out[table].extend(tuple(replace.get(c, v) for c, v in zip(cols, r)) for r in rows)
