@@ -354,3 +354,30 @@ def test_file_and_module_effects_need_not_close_every_function(source: str | Non
     assert compared >= (1 if source is not None else 20)
     if source is not None:  # the helpers' own effects reach the script through main and fire
         assert {"train", "seed:torch", "log:metric"} <= fast_module
+
+
+def test_real_paths_are_what_resolve_gives(tmp_path: Path, monkeypatch) -> None:
+    """The index resolves each folder once and joins a file's name to it; every kind of path
+    (symlinked folders and files, relative, `.` and `..` parts, a file that does not exist)
+    comes out as `str(path.resolve())`."""
+    import os
+
+    from mltrack.lint.index import _RealPaths
+
+    real = tmp_path / "real"
+    (real / "pkg").mkdir(parents=True)
+    (real / "pkg" / "a.py").write_text("")
+    (real / "b.py").write_text("")
+    os.symlink(real / "pkg", tmp_path / "linked_pkg")  # a symlinked folder
+    os.symlink(real / "b.py", real / "pkg" / "b_link.py")  # a symlinked file
+    os.symlink(tmp_path / "linked_pkg", real / "chain")  # a link to a link
+    monkeypatch.chdir(real)
+    paths = [Path(p) for p in (
+        "pkg/a.py", "./pkg/a.py", "b.py", "pkg/b_link.py", "chain/a.py", "chain/b_link.py",
+        "chain/../b.py", "pkg/../b.py", "missing.py", "pkg/missing.py", "chain/missing.py")]
+    paths += [tmp_path / "linked_pkg" / "a.py", tmp_path / "linked_pkg" / ".." / "real" / "b.py",
+              real / "pkg" / "a.py"]
+    resolve = _RealPaths()
+    for path in paths * 2:  # the second round from the memo
+        assert resolve(path) == str(path.resolve()), path
+    assert resolve(Path("chain/a.py")) == str(real / "pkg" / "a.py")
