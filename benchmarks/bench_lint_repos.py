@@ -12,7 +12,9 @@ is exercised without any downloaded code. Each of `--repeat` rounds times one ba
 one lint of a tree back to back (so a change of the machine's load hits both sides); the best of
 each side is kept and every round's own ratio printed, the spread to report. Times are CPU
 seconds of the benchmark process, so other work on the machine does not count in them.
-`--profile OUT` writes a cProfile of one lint run over all trees to OUT.
+`--profile OUT` writes a cProfile of one lint run over all trees to OUT. `--instructions` counts
+the instructions of one lint and one bare parse of each tree under valgrind instead: a figure a
+loaded machine does not move (slow: minutes a tree).
 """
 
 from __future__ import annotations
@@ -230,6 +232,52 @@ def measure(trees: list[Path], repeat: int) -> None:
     print(f"ratio_lint_to_parse: {total_lint / total_parse:.2f} (target <= 1.3)")
 
 
+# --------------------------------------------------------------------------- instructions
+
+def run_once(mode: str, tree: Path) -> None:
+    """One process's work for `--instructions`: warm up on one small file (imports, lazy
+    tables), then one bare parse or one lint of the tree, or nothing (the baseline)."""
+    import mltrack.lint.analyze  # noqa: F401
+
+    files = tree_files(tree)
+    with tempfile.TemporaryDirectory(prefix="mltrack-bench-warm-") as warm:
+        small = next((p for p in files if p.suffix == ".py" and p.stat().st_size > 200), files[0])
+        (Path(warm) / "warm.py").write_bytes(small.read_bytes())
+        lint_tree(Path(warm))
+        bare_parse([Path(warm) / "warm.py"])
+    if mode == "parse":
+        bare_parse(files)
+    elif mode == "lint":
+        lint_tree(tree)
+
+
+def instructions(trees: list[Path]) -> int:
+    """Instructions executed (valgrind's callgrind) by a lint and by a bare parse of each tree,
+    beyond the same process doing neither: the same on a busy machine as on an idle one, where
+    CPU seconds swing by a third. Slow (the program runs ~50x slower under valgrind)."""
+    import re
+    import shutil
+    import subprocess
+
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        print("--instructions needs valgrind on PATH", file=sys.stderr)
+        return 2
+
+    def counted(mode: str, tree: Path) -> int:
+        done = subprocess.run(
+            [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+             __file__, "--run-once", mode, str(tree)], capture_output=True, text=True, check=True)
+        return int(re.search(r"Collected : (\d+)", done.stderr).group(1))  # type: ignore[union-attr]
+
+    for tree in trees:
+        base = counted("none", tree)
+        parse, lint = counted("parse", tree) - base, counted("lint", tree) - base
+        print(f"{tree.name}: instructions parse {parse / 1e9:.2f} G, lint {lint / 1e9:.2f} G, "
+              f"ratio {lint / parse:.3f}", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("trees", nargs="*", type=Path)
@@ -237,7 +285,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="add a generated project of N inter-importing modules")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--profile", type=Path, help="write a cProfile of the lint runs here")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions under valgrind instead of timing (slow)")
+    parser.add_argument("--run-once", nargs=2, metavar=("MODE", "TREE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.run_once:
+        run_once(args.run_once[0], Path(args.run_once[1]))
+        return 0
 
     trees = list(args.trees)
     if not trees and CORPUS_CACHE.is_dir():
@@ -261,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
             profiler.dump_stats(args.profile)
             print(f"profile: {args.profile}")
             return 0
+        if args.instructions:
+            return instructions(trees)
         measure(trees, args.repeat)
     return 0
 
