@@ -295,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
 
     trees = list(args.trees)
     if not trees and CORPUS_CACHE.is_dir():
-        trees = sorted(p for p in CORPUS_CACHE.iterdir() if p.is_dir())
+        # not hidden folders: a lint run with `--config` there leaves its .mltrack_cache
+        trees = sorted(p for p in CORPUS_CACHE.iterdir() if p.is_dir() and not p.name.startswith("."))
     with tempfile.TemporaryDirectory(prefix="mltrack-bench-repo-") as scratch:
         if args.generate:
             trees.append(generate_project(Path(scratch) / "generated", args.generate))
