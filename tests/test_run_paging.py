@@ -120,3 +120,22 @@ def test_store_unchanged_by_paging(store: tuple[str, str], tmp_path: Path) -> No
     for _ in iter_run_pages(_search(uri, exp, []), 3):
         pass
     assert dump() == before
+
+
+def test_every_run_once_in_mlflow_order_postgresql(postgres_env) -> None:
+    """The same ties through a direct postgresql:// URI (PostgreSQL sorts and filters itself).
+    Skips, saying why, where PostgreSQL cannot run (the postgres_env fixture)."""
+    import uuid
+
+    from mlflow.tracking import MlflowClient
+
+    uri = postgres_env.empty_store(f"keyset_{uuid.uuid4().hex[:10]}")
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.create_experiment("keyset", artifact_location=f"{postgres_env.state_dir}/keyset-artifacts")
+    for i, t in enumerate(START_TIMES):
+        client.create_run(exp, start_time=t, run_name=f"r{i}")
+    for page_size in (2, 7, 13):
+        calls: list[tuple[str | None, int, str | None]] = []
+        paged = [r.info.run_id for page in iter_run_pages(_search(uri, exp, calls), page_size) for r in page]
+        assert paged == _unpaged(uri, exp)
+        assert any(where for where, _, _ in calls)
