@@ -381,3 +381,134 @@ def test_real_paths_are_what_resolve_gives(tmp_path: Path, monkeypatch) -> None:
     for path in paths * 2:  # the second round from the memo
         assert resolve(path) == str(path.resolve()), path
     assert resolve(Path("chain/a.py")) == str(real / "pkg" / "a.py")
+
+
+_SAVING_HELPERS = '''\
+import os, shutil, torch, joblib, mlflow
+
+CKPT = "ckpt"
+
+def save_checkpoint(state, is_best, checkpoint="checkpoint", filename="checkpoint.pth.tar"):
+    filepath = os.path.join(checkpoint, filename)
+    torch.save(state, filepath)
+    if is_best:
+        shutil.copyfile(filepath, os.path.join(checkpoint, "model_best.pth.tar"))
+
+def save_fixed(model):
+    print("saving")
+    torch.save(model.state_dict(), CKPT + "/model.pt")
+
+def save_epoch(net, epoch, root="out"):
+    torch.save(net, f"{root}/epoch_{epoch}.pt")
+
+def save_per_run(model, run_id):
+    torch.save(model, f"runs/{run_id}/model.pt")
+
+def save_and_log(model, path="m.pt"):
+    torch.save(model, path)
+    mlflow.log_artifact(path)
+
+class Trainer:
+    def save(self, model, folder="weights", *, name="last.pt"):
+        joblib.dump(model, os.path.join(folder, name))
+
+    def run(self):
+        for loss in range(3):
+            print(loss)
+
+def save_each(models):
+    for path in ["a.pt", "b.pt"]:  # the loop's values: fixed paths
+        torch.save(models, path)
+
+def save_all(*args, **kwargs):
+    torch.save(*args, **kwargs)
+
+def export(model):
+    save_all(model, "export.pt")
+    with open("clf.pkl", "wb") as fh:
+        torch.save(model, fh)
+'''
+
+
+def _helper_saves_over_whole_facts(facts, module, effects):
+    """`helper_saves` as it was: calls grouped per function, then every function's calls
+    judged, each view a `dataclasses.replace` of the whole Facts."""
+    import dataclasses
+
+    from mltrack.lint import saves
+
+    view = saves._HelperView(facts, module)
+    wrappers = saves.forwarders(facts)
+    by_function: dict = {}
+    for site in facts.calls:
+        if site.function is not None:
+            by_function.setdefault(site.function, []).append(site)
+    found = {}
+    for function, sites in by_function.items():
+        node = facts.functions.get(function)
+        if node is None or "log:artifact" in effects.get(function, ()):
+            continue
+        paths = [(p, False) for p in (saves.saved_path(view, s, wrappers) for s in sites) if p is not None]
+        if not paths:
+            continue
+        paths += [(s.positional(1).value, True) for s in sites
+                  if s.imported and s.qual in saves._COPIES and s.positional(1) is not None]
+        params = saves._parameters(function, node)
+        bound = saves._Reads(facts.assigns)
+        for _, name, default in params:
+            bound[name] = [default if default is not None else saves._PLACEHOLDER]
+        fixed = saves._HelperView(dataclasses.replace(facts, assigns=bound), module, view.codes)
+        judged = [save for path, copy in paths
+                  if (save := saves._judge(view, fixed, path, params, copy)) is not None]
+        if judged:
+            found[function] = tuple(dict.fromkeys(judged))
+    return found
+
+
+@pytest.mark.parametrize("source", [_SAVING_HELPERS, None], ids=["saving-helpers", "fixtures"])
+def test_helper_saves_in_one_pass_with_bound_views(source: str | None, monkeypatch) -> None:
+    """`helper_saves` looks at savers and copies only and binds parameters in a two-field view
+    instead of a copy of the whole Facts: the same saves, parameters and defaults as before,
+    and the probes see the same for-loops (an epoch-indexed name)."""
+    from mltrack.lint.effects import function_effects
+    from mltrack.lint.saves import helper_saves
+
+    sources = [source] if source is not None else [p.read_text() for p in _code_files()]
+    compared = saving = 0
+    for text in sources:
+        try:
+            module = cst.parse_module(text)
+        except cst.ParserSyntaxError:
+            continue
+        facts = collect(module, "t")
+        effects = function_effects(facts, None)
+        fast = helper_saves(facts, module, effects)
+        assert fast == _helper_saves_over_whole_facts(facts, module, effects)
+        compared += 1
+        saving += bool(fast)
+    assert compared >= (1 if source is not None else 20)
+    assert saving >= 1
+    if source is not None:
+        fast = helper_saves(facts, module, effects)
+        assert set(fast) == {"save_checkpoint", "save_fixed", "save_epoch", "save_per_run",
+                             "Trainer.save", "save_each", "export"}  # not save_and_log: it logs the file
+        assert fast["save_per_run"][0].params == ((1, "run_id", False),)
+        assert {s.copy for s in fast["save_checkpoint"]} == {False, True}
+        assert {n for s in fast["save_checkpoint"] for _, n, _ in s.params} == {"checkpoint", "filename"}
+        assert fast["Trainer.save"][0].params == ((1, "folder", True), (-1, "name", True))
+
+
+def test_decoded_saves_are_the_decoded_effects() -> None:
+    """The remembered decoding of a helper's `save:` effects is the plain decoding, in sorted
+    order, ignoring other effects; asking again gives the same (immutable) answer."""
+    from mltrack.lint.saves import HelperSave, decoded_saves
+
+    saves = (HelperSave("ckpt/model.pt", ()), HelperSave("x", ((0, "path", True),), "'m.pt'"),
+             HelperSave("a/b", ((-1, "folder", False), (1, "name", True))),
+             *(HelperSave(f"out/{n}.pt", ((n, f"p{n}", bool(n % 2)),)) for n in range(5)))
+    effects = frozenset({"log:metric", "seed:torch", *(s.encode() for s in saves)})
+    expected = tuple(s for s in map(HelperSave.decode, sorted(effects)) if s is not None)
+    assert len(expected) == 8
+    assert decoded_saves(effects) == expected
+    assert decoded_saves(effects) is decoded_saves(frozenset(effects))
+    assert decoded_saves(frozenset({"log:artifact"})) == ()

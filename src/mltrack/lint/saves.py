@@ -11,6 +11,7 @@ index exports these as `save:` effects so a helper in `utils.py` is judged where
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,11 +140,31 @@ class HelperSave:
         return True
 
 
+@functools.lru_cache(maxsize=4096)
+def decoded_saves(effects: frozenset[str]) -> tuple[HelperSave, ...]:
+    """The `save:` effects of a project function, decoded in sorted order. Every file calling
+    the same helper asks again with the same summary set, so the answer is remembered (effects
+    are immutable; a bounded cache)."""
+    return tuple(s for s in map(HelperSave.decode, sorted(effects)) if s is not None)
+
+
+class _Bound:
+    """The slice of Facts that `is_fixed_path` reads (assignments and for-loops), with a
+    helper's parameters bound: cheaper to make per probe than a `dataclasses.replace` of the
+    whole Facts (tests/lint/test_speed_paths.py checks the two give the same saves)."""
+
+    __slots__ = ("assigns", "loops_for")
+
+    def __init__(self, assigns: dict[str, list[cst.BaseExpression]], loops_for: list[cst.For]) -> None:
+        self.assigns = assigns
+        self.loops_for = loops_for
+
+
 @dataclass
 class _HelperView:
     """The slice of FileContext that `is_fixed_path` reads, with parameters bound."""
 
-    facts: Facts
+    facts: Facts | _Bound
     module: cst.Module
     # node id -> (node, its code), shared by the views of one file: probes quote the same nodes
     codes: dict[int, tuple[cst.CSTNode, str]] = dataclasses.field(default_factory=dict)
@@ -168,25 +189,29 @@ def helper_saves(facts: Facts, module: cst.Module,
     that are fixed outright. Functions that log an artifact are left out."""
     view = _HelperView(facts, module)
     wrappers = forwarders(facts)
-    by_function: dict[str, list[CallSite]] = {}
+    # one pass over the calls: most functions save nothing, so only savers and copies are kept
+    saved: dict[str, list[tuple[cst.BaseExpression, bool]]] = {}
+    copied: dict[str, list[tuple[cst.BaseExpression, bool]]] = {}
     for site in facts.calls:
-        if site.function is not None:
-            by_function.setdefault(site.function, []).append(site)
+        function = site.function
+        if function is None:
+            continue
+        path = saved_path(view, site, wrappers)
+        if path is not None:
+            saved.setdefault(function, []).append((path, False))
+        elif site.imported and site.qual in _COPIES and (copy := site.positional(1)) is not None:
+            copied.setdefault(function, []).append((copy.value, True))
     found: dict[str, tuple[HelperSave, ...]] = {}
-    for function, sites in by_function.items():
+    for function, paths in saved.items():
         node = facts.functions.get(function)
         if node is None or "log:artifact" in effects.get(function, ()):
             continue
-        paths = [(p, False) for p in (saved_path(view, s, wrappers) for s in sites) if p is not None]
-        if not paths:
-            continue
-        paths += [(s.positional(1).value, True) for s in sites
-                  if s.imported and s.qual in _COPIES and s.positional(1) is not None]
+        paths += copied.get(function, [])
         params = _parameters(function, node)
         bound = _Reads(facts.assigns)
         for _, name, default in params:
             bound[name] = [default if default is not None else _PLACEHOLDER]
-        fixed = _HelperView(dataclasses.replace(facts, assigns=bound), module, view.codes)
+        fixed = _HelperView(_Bound(bound, facts.loops_for), module, view.codes)
         saves = [save for path, copy in paths
                  if (save := _judge(view, fixed, path, params, copy)) is not None]
         if saves:
@@ -229,7 +254,7 @@ def _judge(view: _HelperView, fixed: _HelperView, path: cst.BaseExpression, para
             continue  # the judgement never looked this parameter up: probing cannot change it
         probe = dict(bound)
         probe[name] = [_PER_RUN]
-        probed = _HelperView(dataclasses.replace(fixed.facts, assigns=probe), view.module, view.codes)
+        probed = _HelperView(_Bound(probe, fixed.facts.loops_for), view.module, view.codes)
         verdict = is_fixed_path(probed, path)
         if verdict is not True:
             depends.append((index, name, default is not None))

@@ -34,7 +34,7 @@ from mltrack.lint.context import FileContext
 from mltrack.lint.effects import local_target
 from mltrack.lint.paths import is_fixed_path, shown
 from mltrack.lint.rule import Invalid, Rule, Valid
-from mltrack.lint.saves import HelperSave, forwarders, helper_saves, saved_path
+from mltrack.lint.saves import HelperSave, decoded_saves, forwarders, helper_saves, saved_path
 from mltrack.model import Finding
 
 _HELPER = (
@@ -161,7 +161,7 @@ class ModelOverwrite(Rule):
         effects = ctx.project.effects_of(module, function, ctx.module_name) or ()
         if "log:artifact" in effects:
             return ()
-        return tuple(s for s in map(HelperSave.decode, sorted(effects)) if s is not None)
+        return decoded_saves(effects)
 
 
 def _cli_default(ctx: FileContext, site, path) -> bool:
