@@ -512,3 +512,39 @@ def test_decoded_saves_are_the_decoded_effects() -> None:
     assert decoded_saves(effects) == expected
     assert decoded_saves(effects) is decoded_saves(frozenset(effects))
     assert decoded_saves(frozenset({"log:artifact"})) == ()
+
+
+def test_modules_resolved_once_per_importing_package() -> None:
+    """`resolve_module` remembers answers per (import, importer's package) instead of per
+    importing module: for every import and importer, in any order, the answer is the walk up
+    the importer's folders that it replaces."""
+    from mltrack.lint.project import ModuleSummary, ProjectIndex
+
+    names = ["utils", "exp.utils", "exp.sub.utils", "exp.sub.models", "a.b.c.helpers", "a.helpers",
+             "pkg", "pkg.core", "exp.sub"]
+    index = ProjectIndex("/r", {n: ModuleSummary(n) for n in names})
+
+    def walk_up(module: str, importer: str) -> str | None:
+        if module in index.modules:
+            return module
+        parts = importer.split(".")[:-1] if importer else []
+        while parts:
+            if ".".join([*parts, module]) in index.modules:
+                return ".".join([*parts, module])
+            parts.pop()
+        return None
+
+    imports = ["utils", "models", "helpers", "sub.utils", "sub", "core", "torch", "b.c.helpers", ""]
+    importers = ["", "train", "exp.train", "exp.sub.train", "exp.sub", "exp.sub.deep.x", "a.b.c.d",
+                 "a.b.run", "a.x", "pkg.core", "pkg", "other.train"]
+    pairs = [(m, i) for m in imports for i in importers]
+    rng = random.Random(7)
+    for _ in range(3):
+        rng.shuffle(pairs)
+        for module, importer in pairs:
+            assert index.resolve_module(module, importer) == walk_up(module, importer), (module, importer)
+    assert index.resolve_module("models", "exp.sub.train") == "exp.sub.models"
+    assert index.resolve_module("helpers", "a.b.c.d") == "a.b.c.helpers"
+    assert index.resolve_module("helpers", "a.b.run") == "a.helpers"
+    # one answer per package, not per importing module
+    assert len({key for key in index._resolved if key[0] == "models"}) < len(importers)

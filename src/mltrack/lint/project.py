@@ -32,7 +32,8 @@ class ProjectIndex:
     # The linted files' absolute paths as given (symlinks unresolved) -> the same names as
     # `paths`: resolving each path again costs a whole-tree run about 1%.
     given: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
-    # (import, importer) -> `resolve_module`'s answer: every call site of every file asks.
+    # (import, importer's package) -> `resolve_module`'s answer: every call site of every file
+    # asks, and the files of one folder get the same answers.
     _resolved: dict[tuple[str, str], str | None] = field(
         default_factory=dict, compare=False, repr=False)
 
@@ -50,13 +51,13 @@ class ProjectIndex:
         `import utils` in `exp/train.py` means `exp.utils` when the root is above `exp/`."""
         if module in self.modules:
             return module
-        key = (module, importer)
+        key = (module, importer.rpartition(".")[0])
         if key not in self._resolved:
-            self._resolved[key] = self._resolve_below(module, importer)
+            self._resolved[key] = self._resolve_below(module, key[1])
         return self._resolved[key]
 
-    def _resolve_below(self, module: str, importer: str) -> str | None:
-        parts = importer.split(".")[:-1] if importer else []
+    def _resolve_below(self, module: str, package: str) -> str | None:
+        parts = package.split(".") if package else []
         while parts:
             candidate = ".".join([*parts, module])
             if candidate in self.modules:
