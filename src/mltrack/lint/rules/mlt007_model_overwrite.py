@@ -144,6 +144,8 @@ class ModelOverwrite(Rule):
             elif star and site.raw and "." not in site.raw and site.raw not in ctx.facts.functions:
                 saves = next(filter(None, (self._project_saves(ctx, site, f"{m}.{site.raw}")
                                            for m in star)), ())
+            if not saves:
+                continue  # most calls reach no saving helper
             fixed = [save.describe(ctx, site) for save in saves if save.fixed_at(ctx, site)]
             if fixed:
                 yield self.finding(
