@@ -139,3 +139,23 @@ def test_every_run_once_in_mlflow_order_postgresql(postgres_env) -> None:
         paged = [r.info.run_id for page in iter_run_pages(_search(uri, exp, calls), page_size) for r in page]
         assert paged == _unpaged(uri, exp)
         assert any(where for where, _, _ in calls)
+
+
+def test_a_store_repeating_its_token_stops_with_an_error() -> None:
+    """A broken server that hands back the same token forever must not loop forever. No real
+    MLflow store does this, so the pages are MLflow's own PagedList with a stuck token."""
+    from mlflow.store.entities.paged_list import PagedList
+
+    from mltrack.stores.paging import iter_pages
+
+    with pytest.raises(RuntimeError, match="same page token twice"):
+        for _ in iter_pages(lambda token: PagedList([1], "stuck")):
+            pass
+
+    class _Run:  # a run with one start time: the reader stays on offsets, following the token
+        class info:  # noqa: N801 - the shape of mlflow.entities.Run's .info
+            run_id, start_time = "r", 5
+
+    with pytest.raises(RuntimeError, match="same page token twice"):
+        for _ in iter_run_pages(lambda where, size, token: PagedList([_Run()], "stuck"), 1):
+            pass

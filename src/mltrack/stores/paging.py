@@ -23,12 +23,19 @@ def iter_pages(fetch: Callable[[str | None], Any]) -> Iterator[list[Any]]:
     while True:
         page = fetch(token)
         yield list(page)
-        token = getattr(page, "token", None) or None
+        token = _next_token(page, seen)
         if token is None:
             return
+
+
+def _next_token(page: Any, seen: set[str]) -> str | None:
+    """The page's next token, or None at the end; a token seen before is an error (a loop)."""
+    token = getattr(page, "token", None) or None
+    if token is not None:
         if token in seen:
             raise RuntimeError("the store returned the same page token twice")
         seen.add(token)
+    return token
 
 
 def iter_items(fetch: Callable[[str | None], Iterable[T]]) -> Iterator[T]:
@@ -63,12 +70,9 @@ def iter_run_pages(search: Callable[[str | None, int, str | None], Any], page_si
         page = search(where, page_size + len(skip), token)
         runs = [run for run in page if run.info.run_id not in skip] if skip else list(page)
         yield runs
-        token = getattr(page, "token", None) or None
+        token = _next_token(page, tokens)
         if token is None:
             break
-        if token in tokens:
-            raise RuntimeError("the store returned the same page token twice")
-        tokens.add(token)
         last = runs[-1].info.start_time if runs else None
         ties = frozenset(run.info.run_id for run in runs if run.info.start_time == last)
         began_here = len(ties) < len(runs) or (before is not None and last is not None and before > last)
