@@ -168,6 +168,19 @@ class CheckSession:
         return result
 
 
+# A gather asks the store (each request under timeout_s) and also passes over the snapshot's
+# runs on this machine: artifact-cleanup streams them three times and walks up to 10,000 local
+# artifact folders. On a 1,000,012-run sqlite store, `mltrack report` on a loaded 2-core machine
+# spent more than 120 s in those passes, and the check was cut as if the store were down. So the
+# gather's limit grows by one second per 2,500 runs (+400 s at a million; none below 2,500).
+RUNS_PER_EXTRA_SECOND = 2_500
+
+
+def gather_timeout(policy: Policy, runs: int) -> float:
+    """How long a check's gather may take: `timeout_s`, plus the time to pass over `runs`."""
+    return policy.timeout_s + runs // RUNS_PER_EXTRA_SECOND
+
+
 def _run_one(check: Check, ctx: GatherContext, began: float) -> tuple[CheckResult, str | None, dict[str, Any]]:
     evidence: dict[str, Any] = {}
     if (gather := check.gather) is not None:
@@ -181,11 +194,12 @@ def _run_one(check: Check, ctx: GatherContext, began: float) -> tuple[CheckResul
 
         worker = threading.Thread(target=target, name=f"mltrack-gather-{check.name}", daemon=True)
         worker.start()
-        worker.join(ctx.policy.timeout_s)
+        limit = gather_timeout(ctx.policy, len(ctx.snapshot.runs))
+        worker.join(limit)
         took = round(time.perf_counter() - began, 3)
         if worker.is_alive():
-            down = f"the store did not answer within {ctx.policy.timeout_s:g} s (during {check.name})"
-            return check.error(f"timed out after {ctx.policy.timeout_s:g} s gathering evidence", took), down, {}
+            down = f"the store did not answer within {limit:g} s (during {check.name})"
+            return check.error(f"timed out after {limit:g} s gathering evidence", took), down, {}
         if "error" in outcome:
             exc = outcome["error"]
             if is_connection_error(exc):
