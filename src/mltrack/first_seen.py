@@ -26,6 +26,7 @@ class FirstSeen:
         self._held: dict[str, dict[str, int]] = {}
         self._entries = 0
         self._con: sqlite3.Connection | None = None
+        self._group_seq: dict[str, int] = {}  # group -> its number in the spill file
         self._finalizer: weakref.finalize | None = None
 
     @property
@@ -34,10 +35,12 @@ class FirstSeen:
 
     def add(self, group: str, value: str, when: int) -> None:
         if self._con is not None:
-            self._con.execute("INSERT OR IGNORE INTO grp (name) VALUES (?)", (group,))
+            seq = self._group_seq.get(group)
+            if seq is None:  # groups are few (experiments): their numbers stay in memory
+                seq = self._group_seq[group] = _new_group(self._con, group)
             self._con.execute(
-                "INSERT INTO seen (grp, value, first) VALUES ((SELECT seq FROM grp WHERE name = ?), ?, ?) "
-                "ON CONFLICT (grp, value) DO UPDATE SET first = min(first, excluded.first)", (group, value, when))
+                "INSERT INTO seen (grp, value, first) VALUES (?, ?, ?) "
+                "ON CONFLICT (grp, value) DO UPDATE SET first = min(first, excluded.first)", (seq, value, when))
             return
         held = self._held.setdefault(group, {})
         seen = held.get(value)
@@ -82,8 +85,14 @@ class FirstSeen:
         con.execute("CREATE TABLE seen (seq INTEGER PRIMARY KEY, grp INTEGER NOT NULL, value TEXT NOT NULL, "
                     "first INTEGER NOT NULL, UNIQUE (grp, value))")
         for group, held in self._held.items():
-            con.execute("INSERT INTO grp (name) VALUES (?)", (group,))
-            con.executemany("INSERT INTO seen (grp, value, first) VALUES ((SELECT seq FROM grp WHERE name = ?), ?, ?)",
-                            ((group, value, when) for value, when in held.items()))
+            seq = self._group_seq[group] = _new_group(con, group)
+            con.executemany("INSERT INTO seen (grp, value, first) VALUES (?, ?, ?)",
+                            ((seq, value, when) for value, when in held.items()))
         self._held = {}
 
+
+def _new_group(con: sqlite3.Connection, group: str) -> int:
+    """Number a group in the spill file (its order of first appearance)."""
+    seq = con.execute("INSERT INTO grp (name) VALUES (?)", (group,)).lastrowid
+    assert seq is not None  # an INSERT into a rowid table always sets it
+    return seq

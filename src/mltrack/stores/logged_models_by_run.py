@@ -54,14 +54,7 @@ class LoggedModelsByRun:
         self._con.execute("INSERT INTO models VALUES (?, ?)", (run_id, _encode(record)))
 
     def get(self, run_id: str, default: tuple[LoggedModelRecord, ...] = ()) -> tuple[LoggedModelRecord, ...]:
-        if self._con is None:
-            found = self._memory.get(run_id)
-            return tuple(found) if found else default
-        with self._lock:
-            self._index()
-            rows = self._con.execute("SELECT blob FROM models WHERE run_id = ? ORDER BY rowid",
-                                     (run_id,)).fetchall()
-        return tuple(_decode(blob) for (blob,) in rows) if rows else default
+        return self.get_many([run_id]).get(run_id, default)
 
     def get_many(self, run_ids: list[str]) -> dict[str, tuple[LoggedModelRecord, ...]]:
         """The models of each of `run_ids` that has any: one query per page of runs."""
