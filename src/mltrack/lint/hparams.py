@@ -3,8 +3,10 @@
 Sources: argparse options, config dicts (`config = {...}`), dataclass configs, module constants
 (`LR = 1e-3`), literal arguments of optimizers / data loaders / `fit` / `TrainingArguments` /
 estimators, and `for epoch in range(10)`. Coverage: a whole object logged (`vars(args)`,
-`config`, `asdict(cfg)`, through a helper too) covers its group; autolog, `save_hyperparameters()`
-and `TrainingArguments(report_to=...)` cover everything; otherwise names count one by one
+`config`, `asdict(cfg)`, through a helper too) covers its group; MLflow autologging covers the
+arguments of the framework calls it patches (mltrack.lint.autolog); `save_hyperparameters()`
+covers the module's init arguments and `TrainingArguments(report_to=...)` everything; otherwise
+names count one by one
 (logged keys and the names used in logged values: `log_param("learning_rate", args.lr)` logs lr).
 """
 
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from mltrack.lint import autolog
 from mltrack.lint.context import FileContext
 from mltrack.lint.facts import CallSite, _children, dotted, is_literal, literal_string, names_in
 
@@ -354,15 +357,18 @@ def _whole_objects(expr: cst.BaseExpression) -> set[str]:
 
 def _coverage(ctx: FileContext, report: HParamReport) -> None:
     facts = ctx.facts
+    turned_on = autolog.flavors(ctx)
+    if turned_on:
+        _autolog_coverage(ctx, report, turned_on)
     for site in facts.calls:
         effects = ctx.effects(site)
         root = site.qual.split(".", 1)[0] if site.imported else ""
         if site.name == "save_hyperparameters" and not site.imported:
             _save_hyperparameters(ctx, site, report)
             continue
-        if (root == "mlflow" and site.name == "autolog") or (
-            site.name == "TrainingArguments" and "log:params:all" in effects
-        ):
+        if root == "mlflow" and site.name == "autolog":
+            continue  # judged above by what its integrations record
+        if site.name == "TrainingArguments" and "log:params:all" in effects:
             report.all_covered = True
             continue
         is_log = (site.name in _LOG_CALLS and (root in ("mlflow", "wandb") or not site.imported)) or (
@@ -383,6 +389,25 @@ def _coverage(ctx: FileContext, report: HParamReport) -> None:
         elif ".config." in f"{target}." and target.startswith(("wandb", "run")):
             report.logged.add(norm(target.rsplit(".", 1)[-1]))
             report.logged |= {norm(n) for n in names_in(value)}
+
+
+def _autolog_coverage(ctx: FileContext, report: HParamReport, turned_on: frozenset[str]) -> None:
+    """MLflow autologging logs the arguments of the framework calls it patches (see
+    mltrack.lint.autolog, which cites mlflow's source): the estimator's constructor arguments,
+    Keras `fit` keywords and optimizer config, a booster's params and rounds, Lightning's epochs
+    and optimizer defaults, `TrainingArguments`. A value that reaches none of those (a
+    hand-written PyTorch loop's lr, `train_test_split`'s test size) stays unlogged."""
+    if autolog.unmodelled(ctx, turned_on):
+        report.all_covered = True  # an integration or a helper's framework not modelled here
+        return
+    report.logged |= {norm(name) for name in autolog.lightning_names(ctx, turned_on)}
+    for site, every_argument in autolog.logged_calls(ctx, turned_on):
+        for arg in site.node.args:
+            if arg.keyword is not None:
+                report.logged.add(norm(arg.keyword.value))
+            elif not every_argument:
+                continue  # Keras logs `fit`'s keywords only
+            _logged_value(ctx, arg.value, report)
 
 
 def _save_hyperparameters(ctx: FileContext, site, report: HParamReport) -> None:

@@ -7,6 +7,7 @@ import re
 
 import libcst as cst
 
+from mltrack.lint.autolog import autolog_effects
 from mltrack.lint.facts import CallSite, dotted, is_literal, literal_string
 
 _MLFLOW_LOG_ARTIFACT = frozenset(
@@ -44,7 +45,9 @@ def mlflow_effects(site: CallSite, qual: str, name: str) -> set[str]:
     if name == "autolog" and _truthy(site.kwarg("disable")):
         pass  # `autolog(disable=True)` turns autologging off: it logs nothing
     elif name == "autolog":
-        effects |= {"log:params:all", "log:metric", "log:artifact"}
+        # what each integration logs is in mltrack.lint.autolog: not "every parameter" (a
+        # hand-written PyTorch loop gets none), so `autolog:<flavor>`, not `log:params:all`
+        effects |= {"log:metric", "log:artifact"} | autolog_effects(qual)
         datasets = site.kwarg("log_datasets")
         if not (datasets is not None and isinstance(datasets.value, cst.Name)
                 and datasets.value.value == "False"):
@@ -163,3 +166,4 @@ def _logs_whole_object(site: CallSite) -> bool:
 def _truthy(arg: cst.Arg | None) -> bool:
     """A keyword given a literal true value (`disable=True`)."""
     return arg is not None and isinstance(arg.value, cst.Name) and arg.value.value == "True"
+

@@ -2,12 +2,23 @@
 Flags values that configure training (optimizer arguments, batch size, epochs, model sizes, from
 literals, module constants, argparse options, config dicts or dataclass configs; settings read
 from a parser built in another module, a Hydra/OmegaConf or yacs config, a config dict filled key
-by key; `xgb.train`'s rounds) that never reach a tracker: `mlflow.log_param(s)`, `mlflow.autolog()`, `wandb.init(config=...)`,
+by key; `xgb.train`'s rounds) that never reach a tracker: `mlflow.log_param(s)`, `wandb.init(config=...)`,
 `wandb.config.update(...)`, Lightning `save_hyperparameters()` (the module's `__init__`
-arguments, as Lightning collects them; not the script's other settings) / `logger.log_hyperparams`,
-Hugging Face `TrainingArguments(report_to=...)`, TensorBoard `add_hparams`. Logging the whole
-namespace or config (`vars(args)`, `config`, `asdict(cfg)`), directly or through a helper, covers
-all of it. The message names the values that are missing.
+arguments, as Lightning collects them; not the script's other settings) /
+`logger.log_hyperparams`, Hugging Face `TrainingArguments(report_to=...)`,
+TensorBoard `add_hparams`. Logging the whole namespace or config (`vars(args)`, `config`,
+`asdict(cfg)`), directly or through a helper, covers all of it. The message names the values
+that are missing.
+
+MLflow autologging (`mlflow.autolog()`, `mlflow.<flavor>.autolog()`) logs only what the framework
+calls it patches see, per mlflow's source: scikit-learn estimators' constructor arguments
+(`get_params()`), Keras `fit` keywords (epochs, batch_size) and the optimizer's config, the
+params and rounds given to `xgb.train` / `lgb.train`, Lightning's `max_epochs` and optimizer
+settings, `TrainingArguments`. A hand-written PyTorch loop gets nothing (`mlflow.autolog()` does
+not patch plain torch; `mlflow.pytorch.autolog()` patches Lightning's `Trainer.fit`), and a value
+used elsewhere (`train_test_split(test_size=...)`, a `KFold`'s splits) stays unlogged.
+Integrations not modelled (statsmodels, Spark), and training in another module's helper, are
+taken as logging everything.
 
 ## Why is this bad?
 A run whose hyperparameters are not recorded cannot be compared with its neighbours or rebuilt:
@@ -72,8 +83,20 @@ class UnloggedHyperparameters(Rule):
         "import wandb\nimport torch\nconfig = {'lr': 0.1, 'batch_size': 8}\n"
         "run = wandb.init(config=config)\nopt = torch.optim.SGD(m.parameters(), lr=config['lr'])\n"
         "loss.backward()\n",
-        "import mlflow\nimport torch\nmlflow.autolog()\nopt = torch.optim.Adam(m.parameters(), lr=0.01)\n"
-        "loss.backward()\n",
+        # sklearn autologging logs the estimator's constructor arguments (get_params())
+        "import argparse\nimport mlflow\nfrom sklearn.ensemble import RandomForestClassifier\n"
+        "p = argparse.ArgumentParser()\np.add_argument('--max_depth', type=int)\n"
+        "p.add_argument('--n_estimators', type=int)\nargs = p.parse_args()\nmlflow.autolog()\n"
+        "clf = RandomForestClassifier(max_depth=args.max_depth, n_estimators=args.n_estimators)\n"
+        "clf.fit(X, y)\n",
+        # Keras autologging logs fit's keywords and the optimizer's config
+        "import mlflow\nfrom tensorflow import keras\nLR = 1e-3\nEPOCHS = 5\nBATCH_SIZE = 32\n"
+        "mlflow.tensorflow.autolog()\nmodel.compile(optimizer=keras.optimizers.Adam(learning_rate=LR), loss='mse')\n"
+        "model.fit(x, y, epochs=EPOCHS, batch_size=BATCH_SIZE)\n",
+        # Lightning autologging logs max_epochs (as epochs) and the optimizer's defaults
+        "import argparse\nimport mlflow\nimport pytorch_lightning as pl\nfrom model import Lit\n"
+        "p = argparse.ArgumentParser()\np.add_argument('--lr', type=float)\np.add_argument('--epochs', type=int)\n"
+        "args = p.parse_args()\nmlflow.pytorch.autolog()\npl.Trainer(max_epochs=args.epochs).fit(Lit(lr=args.lr))\n",
         "import torch\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\n",  # never trains
         # a parser built in another module, its namespace logged whole
         Valid(
@@ -153,6 +176,22 @@ class UnloggedHyperparameters(Rule):
         Invalid(
             "import xgboost as xgb\nparams = {'max_depth': 3, 'eta': 0.1}\n"
             "bst = xgb.train(params, dtrain, 50)\n", message="`num_boost_round`"),
+        # mlflow.autolog() does not patch a hand-written PyTorch loop: nothing is logged
+        Invalid(
+            "import mlflow\nimport torch\nmlflow.autolog()\nopt = torch.optim.Adam(m.parameters(), lr=0.01)\n"
+            "loss.backward()\n", line=4, message="`lr`"),
+        Invalid(
+            _ARGS.replace("import mlflow\n", "import mlflow\nimport torch\n") + "mlflow.pytorch.autolog()\n"
+            "opt = torch.optim.SGD(m.parameters(), lr=args.lr)\nfor epoch in range(args.epochs):\n"
+            "    loss.backward()\n    opt.step()\n", line=5, message="`lr`, `epochs`"),
+        # sklearn autologging logs the estimator's arguments, not the split's test size
+        Invalid(
+            "import argparse\nimport mlflow\nfrom sklearn.linear_model import LogisticRegression\n"
+            "from sklearn.model_selection import train_test_split\np = argparse.ArgumentParser()\n"
+            "p.add_argument('--C', type=float)\np.add_argument('--test_size', type=float)\n"
+            "args = p.parse_args()\nmlflow.sklearn.autolog()\n"
+            "X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=args.test_size, random_state=0)\n"
+            "LogisticRegression(C=args.C).fit(X_tr, y_tr)\n", line=7, message="`test_size`"),
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:

@@ -2,11 +2,18 @@
 Flags loss, accuracy and similar metrics printed in a training loop, or after it in the function
 that runs it, when that metric never reaches a tracker (`mlflow.log_metric(s)`, `wandb.log`,
 `SummaryWriter.add_scalar`, Lightning `self.log` (sent to the Trainer's loggers: TensorBoard's by
-default, a CSV logger when TensorBoard is not installed), autologging, or a helper that logs). Printing
+default, a CSV logger when TensorBoard is not installed),
+MLflow autologging of a framework it patches, or a helper that logs). Printing
 counts in its usual forms: `print`, `logging` / `logger.info`, `sys.stdout.write`, tqdm's
 `set_postfix` / `set_description`, meter objects (`AverageMeter`, `ProgressMeter.display()`)
-and a local `log()`-style helper that prints what it is given. A trainer of another project
-module that trains and prints its metrics in its loop is reported where the entry point calls it.
+and a local `log()`-style helper that prints what it is given. A trainer
+of another project module that trains and prints its metrics in its loop is reported where the
+entry point calls it.
+
+MLflow autologging records the metrics of scikit-learn, Keras, XGBoost/LightGBM, Lightning and
+the Hugging Face Trainer; it does not patch a hand-written PyTorch loop (`mlflow.autolog()` has
+no plain-torch integration; `mlflow.pytorch.autolog()` patches Lightning's `Trainer.fit` and
+TensorBoard writers), so what such a loop prints stays unlogged.
 
 ## Why is this bad?
 Printed numbers vanish with the terminal: runs cannot be compared, plotted or audited, and the
@@ -37,6 +44,7 @@ from collections.abc import Iterable
 
 import libcst as cst
 
+from mltrack.lint import autolog
 from mltrack.lint.context import FileContext
 from mltrack.lint.effects import METRIC_WORDS
 from mltrack.lint.facts import literal_string, names_in
@@ -97,6 +105,10 @@ class MetricsNotLogged(Rule):
         "train_op = opt.minimize(cost)\nwriter = tf.summary.FileWriter('logs')\nfor i in range(9):\n"
         "    _, c, s = sess.run([train_op, cost, merged])\n    writer.add_summary(s, i)\n"
         "    print('cost', c)\n",
+        # sklearn autologging records the fitted model's scores
+        "import mlflow\nfrom sklearn.linear_model import LogisticRegression\nmlflow.autolog()\n"
+        "for C in [0.1, 1.0]:\n    with mlflow.start_run():\n        clf = LogisticRegression(C=C).fit(X, y)\n"
+        "        print('val acc', clf.score(Xv, yv))\n",
         # a helper that logs to a tracker is not a printer
         "import mlflow\ndef log(step, loss):\n    print(loss)\n    mlflow.log_metric('loss', loss, step)\n"
         "for step in range(3):\n    loss.backward()\n    log(step, loss)\n",
@@ -141,6 +153,10 @@ class MetricsNotLogged(Rule):
             "import torch\ndef train(model):\n    total = 0\n    for x in loader:\n"
             "        loss = model(x).sum()\n        loss.backward()\n        total += loss.item()\n"
             "    print(f'avg loss {total / len(loader)}')\ntrain(net)\n", line=8),
+        # mlflow.autolog() does not patch a hand-written PyTorch loop
+        Invalid(
+            "import mlflow\nimport torch\nmlflow.autolog()\nfor epoch in range(3):\n    loss.backward()\n"
+            "    print(f'loss {loss.item()}')\n", line=6, message="`loss`"),
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
@@ -214,8 +230,12 @@ class MetricsNotLogged(Rule):
             effects = ctx.effects(site)
             if "log:metric" not in effects:
                 continue
-            if "log:params:all" in effects and site.name in ("autolog", "TrainingArguments"):
+            if "log:params:all" in effects and site.name == "TrainingArguments":
                 return logged, True
+            if any(e.startswith(autolog.EFFECT) for e in ctx.direct(site)):
+                if _autolog_logs_metrics(ctx):
+                    return logged, True
+                continue  # e.g. `mlflow.autolog()` over a hand-written PyTorch loop: nothing
             if "log:metric" not in ctx.direct(site):
                 return logged, True  # a helper logs metrics: trust it with what it is given
             for arg in site.node.args:
@@ -224,6 +244,17 @@ class MetricsNotLogged(Rule):
                     for value in ctx.facts.assigns[arg.value.value]:
                         logged |= {_norm(n) for n in names_in(value)}
         return logged, False
+
+
+def _autolog_logs_metrics(ctx: FileContext) -> bool:
+    """MLflow autologging records the training metrics of the frameworks it patches (sklearn
+    scores and post-training metrics, Keras epoch metrics, boosting eval results, what a
+    LightningModule logs, the HF Trainer's logs) - not what a hand-written PyTorch loop prints:
+    `mlflow.autolog()` does not patch plain torch, `mlflow.pytorch.autolog()` only Lightning's
+    `Trainer.fit` and TensorBoard writers (mlflow/pytorch/__init__.py:1481-1540; more in
+    mltrack.lint.autolog)."""
+    turned_on = autolog.flavors(ctx)
+    return autolog.unmodelled(ctx, turned_on) or autolog.uses_logged_framework(ctx, turned_on)
 
 
 def _text(expr: cst.BaseExpression) -> str:

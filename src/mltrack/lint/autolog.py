@@ -1,0 +1,147 @@
+"""What MLflow autologging records, per integration ("flavor"), as the rules need to know it.
+
+Autologging patches a framework's training calls and logs what those calls see; it does not
+log a script's settings wholesale. Read from the source of mlflow 3.17.2 (paths under
+`site-packages/mlflow/`):
+
+- `mlflow.autolog()` turns on, when the library is imported, the integration of each library in
+  `LIBRARY_TO_AUTOLOG_MODULE` (tracking/fluent.py:3759-3775: tensorflow, keras, xgboost,
+  lightgbm, statsmodels, sklearn, pyspark, pytorch_lightning / lightning, setfit, transformers).
+  Plain `torch` is not there: a hand-written PyTorch loop gets nothing.
+- `mlflow.pytorch.autolog()` patches only Lightning's `Trainer.fit` (pytorch/__init__.py:1481-1501)
+  and TensorBoard's writer (1503-1540: scalars written by `add_scalar` become metrics,
+  `add_hparams` becomes params). Lightning's fit logs `epochs` (`trainer.max_epochs`), the first
+  optimizer's name and its `defaults` (lr, momentum, ...) (pytorch/_lightning_autolog.py:248-269)
+  and an `EarlyStopping` callback's settings (478-490); not the batch size nor the module's
+  other arguments.
+- sklearn: the fitted estimator's `get_params()` - its constructor arguments
+  (sklearn/__init__.py:1614-1618), for the estimators `sklearn.utils.all_estimators()` lists
+  (sklearn/utils.py:920). Splitters (`KFold`, `ShuffleSplit`) have no `fit`, and values used
+  elsewhere (`train_test_split(test_size=...)`) are not logged.
+- Keras / TensorFlow: the keyword arguments of `Model.fit` (epochs, batch_size, ...;
+  keras/autologging.py:200-208, tensorflow/__init__.py:1280-1320, which also takes positional
+  ones) and the optimizer's `get_config()` (learning rate, ...; keras/callback.py:70-71,
+  tensorflow/callback.py:71-72), plus `EarlyStopping` settings (tensorflow/__init__.py:1174-1184).
+- xgboost / lightgbm: the `params` dict and every other argument given to `train`
+  (`num_boost_round`, `early_stopping_rounds`, ...; xgboost/__init__.py:681-700,
+  lightgbm/__init__.py:844-869); their scikit-learn API classes through sklearn's autologging
+  (xgboost/__init__.py:861-877).
+- transformers: `Trainer.train` gets MLflow's callback (transformers/__init__.py:3160-3198), which
+  logs the `TrainingArguments` and the model config.
+Other integrations (statsmodels, Spark, the GenAI ones) are not modelled: the rules assume they
+log everything, preferring no finding to a false one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from mltrack.lint.facts import CallSite
+
+if TYPE_CHECKING:
+    from mltrack.lint.context import FileContext
+
+EFFECT = "autolog:"  # effect prefix: `autolog:sklearn` - an integration turned on by a call
+# `mlflow.<module>.autolog()` -> the flavor it turns on (pytorch: Lightning and TensorBoard).
+_FLAVOR_OF_MODULE = {
+    "sklearn": "sklearn", "tensorflow": "keras", "keras": "keras", "xgboost": "xgboost",
+    "lightgbm": "lightgbm", "pytorch": "lightning", "transformers": "transformers",
+}
+# `mlflow.autolog()`: tracking/fluent.py:3759-3775 (statsmodels and Spark are `other`, judged
+# only when the file uses them).
+GENERIC_FLAVORS = frozenset(
+    {"sklearn", "keras", "xgboost", "lightgbm", "lightning", "transformers", "statsmodels", "spark"})
+# Libraries whose integration the rules do not model, by flavor: used -> assume all is logged.
+_UNMODELLED_ROOTS = {"statsmodels": ("statsmodels",), "spark": ("pyspark",)}
+_FRAMEWORK_ROOTS = {
+    "sklearn": ("sklearn",), "keras": ("keras", "tensorflow", "tf_keras"), "xgboost": ("xgboost",),
+    "lightgbm": ("lightgbm",), "lightning": ("lightning", "pytorch_lightning"),
+    "transformers": ("transformers", "setfit"),
+}
+_SPLITTER_SUFFIXES = ("Fold", "Split", "LeaveOneOut", "LeavePOut", "LeaveOneGroupOut", "LeavePGroupsOut")
+
+
+def autolog_effects(qual: str) -> set[str]:
+    """The `autolog:<flavor>` effects of an (enabled) `mlflow[.<module>].autolog()` call."""
+    parts = qual.split(".")
+    if len(parts) == 2:  # mlflow.autolog
+        return {EFFECT + flavor for flavor in GENERIC_FLAVORS}
+    return {EFFECT + _FLAVOR_OF_MODULE.get(parts[1], "other")}
+
+
+def flavors(ctx: FileContext) -> frozenset[str]:
+    """Integrations turned on in this file, directly or by a helper it calls."""
+    found: set[str] = set()
+    for site in ctx.calls:
+        found.update(e[len(EFFECT):] for e in ctx.effects(site) if e.startswith(EFFECT))
+    return frozenset(found)
+
+
+def _root(site: CallSite) -> str:
+    return site.qual.split(".", 1)[0] if site.imported else ""
+
+
+def unmodelled(ctx: FileContext, on: frozenset[str]) -> bool:
+    """True when what autologging records here is beyond this module's model: an integration it
+    does not model is on and in use, or training happens in another module's helper (whose
+    framework this file does not show)."""
+    if "other" in on:
+        return True
+    imports = ctx.facts.imports
+    if any(flavor in on and imports.imports_any(frozenset(roots))
+           for flavor, roots in _UNMODELLED_ROOTS.items()):
+        return True
+    return any(site.imported and "train" in ctx.effects(site) and "train" not in ctx.direct(site)
+               for site in ctx.calls)
+
+
+def uses_logged_framework(ctx: FileContext, on: frozenset[str]) -> bool:
+    """The file uses a framework whose turned-on integration logs its training metrics
+    (sklearn scores, Keras epoch metrics, boosting eval results, Lightning's logged metrics,
+    the HF Trainer's logs) - unlike a hand-written PyTorch loop."""
+    imports = ctx.facts.imports
+    return any(flavor in on and imports.imports_any(frozenset(roots))
+               for flavor, roots in _FRAMEWORK_ROOTS.items())
+
+
+def logged_calls(ctx: FileContext, on: frozenset[str]) -> Iterable[tuple[CallSite, bool]]:
+    """Calls whose arguments the turned-on integrations log, each with whether all of its
+    arguments are logged (True) or only its keywords (False: Keras' `fit`)."""
+    imports = ctx.facts.imports
+    keras = "keras" in on and imports.imports_any(frozenset(_FRAMEWORK_ROOTS["keras"]))
+    lightning = "lightning" in on and imports.imports_any(frozenset(_FRAMEWORK_ROOTS["lightning"]))
+    for site in ctx.calls:
+        root, name, qual = _root(site), site.name, site.qual
+        if root == "sklearn" and "sklearn" in on and name[:1].isupper() \
+                and not name.endswith(_SPLITTER_SUFFIXES):
+            yield site, True  # an estimator's constructor arguments are its get_params()
+        elif root in ("xgboost", "lightgbm") and root in on and (name == "train" or name[:1].isupper()):
+            yield site, True  # booster params and train()'s arguments; the sklearn API classes
+        elif keras and name == "fit" and root not in ("sklearn", "xgboost", "lightgbm"):
+            yield site, False  # Model.fit's keyword arguments
+        elif keras and root in ("keras", "tensorflow", "tf_keras") and (
+                ".optimizers." in qual or name == "EarlyStopping"):
+            yield site, True  # optimizer.get_config(), early stopping settings
+        elif lightning and root == "torch" and ".optim." in qual and "lr_scheduler" not in qual:
+            yield site, True  # the optimizer's defaults, logged when Trainer.fit begins
+        elif lightning and root in ("lightning", "pytorch_lightning") and name == "EarlyStopping":
+            yield site, True
+        elif "transformers" in on and root == "transformers" and name in (
+                "TrainingArguments", "Seq2SeqTrainingArguments"):
+            yield site, True
+
+
+# torch optimizers' constructor arguments: what `optimizer.defaults` holds.
+_OPTIMIZER_DEFAULTS = frozenset({"lr", "momentum", "dampening", "weight_decay", "nesterov", "betas",
+                                 "eps", "amsgrad", "alpha", "centered", "rho", "lr_decay"})
+
+
+def lightning_names(ctx: FileContext, on: frozenset[str]) -> frozenset[str]:
+    """Names Lightning autologging logs when this file runs a Lightning Trainer: `epochs`
+    (`trainer.max_epochs`) and the first optimizer's defaults, wherever the optimizer is built
+    (`configure_optimizers` of a module in another file)."""
+    if "lightning" not in on or not ctx.facts.imports.imports_any(
+            frozenset(_FRAMEWORK_ROOTS["lightning"])):
+        return frozenset()
+    return frozenset({"epochs"}) | _OPTIMIZER_DEFAULTS

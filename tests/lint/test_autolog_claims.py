@@ -1,0 +1,124 @@
+"""What MLT004/MLT009 assume MLflow autologging does, tied to its source.
+
+mlflow 3.17.2 is installed: its autolog integrations are read from the installed files (an
+upgrade that changes them fails here) and, in the slow test, run against a real store. The rules' own examples
+(mlt004/mlt009 modules) show the verdicts these facts lead to.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mltrack.lint.analyze import analyze_source
+
+MLFLOW = Path(__import__("mlflow").__file__).parent
+
+
+def _source(relative: str) -> str:
+    return (MLFLOW / relative).read_text(encoding="utf-8")
+
+
+def _codes(code: str, rule: str) -> list[int]:
+    return [f.location.line for f in analyze_source(code, "example.py", select=[rule]) if f.code == rule]
+
+
+def test_generic_autolog_has_no_plain_torch_integration() -> None:
+    """`mlflow.autolog()` turns on the integrations in LIBRARY_TO_AUTOLOG_MODULE: Lightning maps to
+    mlflow.pytorch, plain `torch` is absent - so a hand-written loop's hyperparameters and printed
+    loss are reported."""
+    fluent = _source("tracking/fluent.py")
+    table = fluent[fluent.index("LIBRARY_TO_AUTOLOG_MODULE = {"):]
+    table = table[:table.index("}")]
+    libraries = set(re.findall(r'"([\w.]+)": "mlflow\.\w+"', table))
+    assert {"sklearn", "tensorflow", "keras", "xgboost", "lightgbm", "pytorch_lightning",
+            "lightning", "transformers"} <= libraries
+    assert "torch" not in libraries
+    loop = ("import argparse\nimport mlflow\nimport torch\np = argparse.ArgumentParser()\n"
+            "p.add_argument('--lr', type=float)\nargs = p.parse_args()\nmlflow.autolog()\n"
+            "opt = torch.optim.SGD(m.parameters(), lr=args.lr)\nfor epoch in range(3):\n"
+            "    loss.backward()\n    opt.step()\n    print(f'loss {loss.item()}')\n")
+    assert _codes(loop, "MLT004") == [5]
+    assert _codes(loop, "MLT009") == [12]
+
+
+def test_pytorch_autolog_patches_lightning_fit_and_tensorboard_only() -> None:
+    """mlflow.pytorch.autolog patches Lightning's Trainer.fit and TensorBoard's writer; nothing a
+    hand-written loop calls (optimizer.step, backward, Module) is patched."""
+    init = _source("pytorch/__init__.py")
+    body = init[init.index("def autolog("):]
+    patched = set(re.findall(r"safe_patch\(\s*FLAVOR_NAME,\s*([\w.]+),\s*\"(\w+)\"", body))
+    assert patched == {("pl.Trainer", "fit"), ("L.Trainer", "fit"),
+                       ("torch.utils.tensorboard.writer.FileWriter", "add_event"),
+                       ("torch.utils.tensorboard.writer.FileWriter", "add_summary"),
+                       ("torch.utils.tensorboard.SummaryWriter", "add_hparams")}
+
+
+def test_lightning_autolog_logs_epochs_and_optimizer_defaults() -> None:
+    """Lightning's fit logs `epochs` (max_epochs) and the first optimizer's defaults, not the
+    batch size: a DataLoader's batch_size stays unlogged."""
+    source = _source("pytorch/_lightning_autolog.py")
+    assert 'params = {"epochs": trainer.max_epochs}' in source
+    assert "params.update(optimizer.defaults)" in source
+    script = ("import argparse\nimport mlflow\nimport pytorch_lightning as pl\nfrom model import Lit\n"
+              "p = argparse.ArgumentParser()\np.add_argument('--lr', type=float)\n"
+              "p.add_argument('--epochs', type=int)\np.add_argument('--batch_size', type=int)\n"
+              "args = p.parse_args()\nmlflow.pytorch.autolog()\n"
+              "pl.Trainer(max_epochs=args.epochs).fit(Lit(lr=args.lr), DataLoader(ds, batch_size=args.batch_size))\n")
+    findings = analyze_source(script, "example.py", select=["MLT004"])
+    assert [f.message.split(" configure")[0] for f in findings] == ["hyperparameters `batch_size`"]
+
+
+def test_sklearn_keras_boosting_autolog_log_the_patched_calls_arguments() -> None:
+    """sklearn: the estimator's get_params(); Keras: fit's keywords and the optimizer config;
+    xgboost/lightgbm: the params dict and train()'s other arguments."""
+    assert "params=estimator.get_params(deep=should_log_params_deeply)" in _source("sklearn/__init__.py")
+    keras = _source("keras/autologging.py")
+    assert "log_fn_args_as_params(original, [], kwargs, unlogged_params)" in keras
+    assert "config = self.model.optimizer.get_config()" in _source("keras/callback.py")
+    for flavor in ("xgboost", "lightgbm"):
+        source = _source(f"{flavor}/__init__.py")
+        assert 'booster_params = args[0] if len(args) > 0 else kwargs["params"]' in source
+        assert "get_mlflow_run_params_for_fn_args(" in source
+    covered = ("import argparse\nimport mlflow\nimport xgboost as xgb\np = argparse.ArgumentParser()\n"
+               "p.add_argument('--rounds', type=int)\nargs = p.parse_args()\nmlflow.autolog()\n"
+               "params = {'max_depth': 3, 'eta': 0.1}\nxgb.train(params, dtrain, args.rounds)\n")
+    assert _codes(covered, "MLT004") == []
+    assert _codes(covered.replace("mlflow.autolog()", "mlflow.sklearn.autolog()"), "MLT004") == [5]
+
+
+@pytest.mark.slow
+def test_autolog_records_estimator_arguments_only(tmp_path: Path) -> None:
+    """The behaviour itself, on a real store: under autolog a hand-written torch loop leaves the
+    run without params, and sklearn's run has the estimator's `C` but not the split's test size."""
+    import mlflow
+    import mlflow.sklearn
+    import torch
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:
+        mlflow.autolog(log_models=False, log_datasets=False)
+        with mlflow.start_run() as loop_run:
+            model = torch.nn.Linear(2, 1)
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+            for _ in range(2):
+                loss = model(torch.ones(4, 2)).pow(2).mean()
+                loss.backward()
+                optimizer.step()
+        assert mlflow.get_run(loop_run.info.run_id).data.params == {}
+        mlflow.sklearn.autolog(log_models=False, log_datasets=False)
+        X, y = np.arange(40.0).reshape(20, 2), np.array([0, 1] * 10)
+        with mlflow.start_run() as sk_run:
+            X_tr, _, y_tr, _ = train_test_split(X, y, test_size=0.3, random_state=0)
+            LogisticRegression(C=0.5).fit(X_tr, y_tr)
+        params = mlflow.get_run(sk_run.info.run_id).data.params
+        assert params["C"] == "0.5" and "test_size" not in params
+    finally:
+        mlflow.autolog(disable=True)
+        mlflow.set_tracking_uri(None)
+
