@@ -1,7 +1,9 @@
-"""What MLT004/MLT009 assume MLflow autologging does, tied to its source.
+"""What MLT004/MLT009 assume MLflow autologging and Lightning's `logger=False` do, tied to source.
 
 mlflow 3.17.2 is installed: its autolog integrations are read from the installed files (an
-upgrade that changes them fails here) and, in the slow test, run against a real store. The rules' own examples
+upgrade that changes them fails here) and, in the slow test, run against a real store. Lightning
+is not installed: the claims about `logger=False` quote its source (repository, path, commit)
+and check the effects the linter gives those calls. The rules' own examples
 (mlt004/mlt009 modules) show the verdicts these facts lead to.
 """
 
@@ -10,10 +12,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import libcst as cst
 import numpy as np
 import pytest
 
 from mltrack.lint.analyze import analyze_source
+from mltrack.lint.effects import call_effects
+from mltrack.lint.facts import collect
 
 MLFLOW = Path(__import__("mlflow").__file__).parent
 
@@ -122,3 +127,35 @@ def test_autolog_records_estimator_arguments_only(tmp_path: Path) -> None:
         mlflow.autolog(disable=True)
         mlflow.set_tracking_uri(None)
 
+
+# -- Lightning (not installed): cited ----------------------------------------------------------
+# src/lightning/pytorch/core/module.py @ 015e16767e0f4779f6a13098175b20c389fbfef4, `log()`:
+#   "if logger is None: logger = True" ... "results.log(..., prog_bar=prog_bar, logger=logger, ...)"
+#   and with Fabric `_log_dict_through_fabric`: "if logger is False: ... return".
+# src/lightning/pytorch/trainer/connectors/logger_connector/result.py
+#   @ bdb96c433d679068a3dbb0757b186f833cb12c94, `metrics()`: "if result_metric.meta.logger:
+#   metrics['log'][forked_name] = value" - only logger=True values reach the loggers; the progress
+#   bar takes `meta.prog_bar` ones.
+# src/lightning/pytorch/core/mixins/hparams_mixin.py @ 4488c4b3c4d8cc5bb4527de0065880c4d4032d55,
+#   `save_hyperparameters(..., logger=True)`: "self._log_hyperparams = logger" (the Trainer calls
+#   logger.log_hyperparams only when it is true).
+
+
+def _effects(code: str) -> set[str]:
+    return call_effects(collect(cst.parse_module(code), "example").calls[-1])
+
+
+@pytest.mark.parametrize(("call", "logs"), [
+    ("self.log('loss', loss)\n", True),
+    ("self.log('loss', loss, logger=True, prog_bar=True)\n", True),
+    ("self.log('loss', loss, logger=self.use_logger)\n", True),  # unknown at lint time: trusted
+    ("self.log('loss', loss, prog_bar=True, logger=False)\n", False),
+    ("self.log_dict({'loss': loss}, logger=False)\n", False),
+])
+def test_lightning_log_with_logger_false_logs_no_metric(call: str, logs: bool) -> None:
+    assert ("log:metric" in _effects(call)) is logs
+
+
+def test_save_hyperparameters_logger_false_logs_no_params() -> None:
+    assert {"log:params", "log:params:all"} <= _effects("self.save_hyperparameters()\n")
+    assert not {"log:params", "log:params:all"} & _effects("self.save_hyperparameters(logger=False)\n")

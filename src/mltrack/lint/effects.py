@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection
 import libcst as cst
 
 from mltrack.lint.facts import CallSite, Facts, dotted, literal_string, names_in, receiver_text
-from mltrack.lint.trackers import client_effects, mlflow_effects, wandb_effects
+from mltrack.lint.trackers import client_effects, lightning_logs, mlflow_effects, wandb_effects
 
 GENERATORS = ("torch", "numpy", "random", "tensorflow")
 SEED_ALL = frozenset(f"seed:{g}" for g in GENERATORS)
@@ -240,12 +240,13 @@ def _add_tracking(effects: set[str], site: CallSite, qual: str, name: str, root:
             qual in ("tensorflow.summary.scalar", "tensorflow.compat.v1.summary.scalar")):
         effects.add("log:metric")  # TF summaries: scalar ops written by FileWriter.add_summary
     if name in ("add_scalar", "add_scalars", "log_metrics", "log_metric") or (
-        name in ("log", "log_dict") and receiver == "self"
+        name in ("log", "log_dict") and receiver == "self" and lightning_logs(site)
     ):
         effects.add("log:metric")
-    if name == "add_hparams" or name == "log_hyperparams" or name == "save_hyperparameters":
+    if name == "add_hparams" or name == "log_hyperparams" or (
+            name == "save_hyperparameters" and lightning_logs(site)):
         effects.add("log:params")
-    if name == "save_hyperparameters":
+    if name == "save_hyperparameters" and lightning_logs(site):
         effects.add("log:params:all")
     if name in ("add_text",) and "git" in string_args(site):
         effects.add("log:code")

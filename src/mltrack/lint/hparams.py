@@ -20,6 +20,7 @@ import libcst as cst
 from mltrack.lint import autolog
 from mltrack.lint.context import FileContext
 from mltrack.lint.facts import CallSite, _children, dotted, is_literal, literal_string, names_in
+from mltrack.lint.trackers import lightning_logs
 
 _NOT_HPARAM = re.compile(
     r"(^|_)(dir|path|paths|file|files|root|output|out|device|cuda|gpu|gpus|workers|log|logs|save|"
@@ -364,7 +365,8 @@ def _coverage(ctx: FileContext, report: HParamReport) -> None:
         effects = ctx.effects(site)
         root = site.qual.split(".", 1)[0] if site.imported else ""
         if site.name == "save_hyperparameters" and not site.imported:
-            _save_hyperparameters(ctx, site, report)
+            if lightning_logs(site):  # `logger=False` keeps them in the checkpoint only
+                _save_hyperparameters(ctx, site, report)
             continue
         if root == "mlflow" and site.name == "autolog":
             continue  # judged above by what its integrations record

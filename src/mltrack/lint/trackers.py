@@ -167,3 +167,17 @@ def _truthy(arg: cst.Arg | None) -> bool:
     """A keyword given a literal true value (`disable=True`)."""
     return arg is not None and isinstance(arg.value, cst.Name) and arg.value.value == "True"
 
+
+def lightning_logs(site: CallSite) -> bool:
+    """Whether a LightningModule's `self.log` / `self.log_dict` / `self.save_hyperparameters`
+    call sends to the Trainer's loggers. `logger=False` keeps the value out of every logger
+    (`self.log(..., prog_bar=True, logger=False)` only shows it in the progress bar): Lightning's
+    src/lightning/pytorch/core/module.py `log()` passes `logger` to the result collection, which
+    hands only `logger=True` entries to loggers, `None` meaning True; `log_dict` forwards it per
+    key; with Fabric, `logger=False` returns without logging. `save_hyperparameters(logger=False)`
+    sets `_log_hyperparams = False` (core/mixins/hparams_mixin.py), so the Trainer never calls
+    `logger.log_hyperparams`. A non-literal `logger=` is taken as logging. (MLflow's Lightning
+    autologging reads `trainer.callback_metrics`, which hold `logger=False` values too -
+    mlflow/pytorch/_lightning_autolog.py:132-138 - so MLT009 counts those as logged under it.)"""
+    logger = site.kwarg("logger")
+    return not (logger is not None and isinstance(logger.value, cst.Name) and logger.value.value == "False")

@@ -4,8 +4,8 @@ literals, module constants, argparse options, config dicts or dataclass configs;
 from a parser built in another module, a Hydra/OmegaConf or yacs config, a config dict filled key
 by key; `xgb.train`'s rounds) that never reach a tracker: `mlflow.log_param(s)`, `wandb.init(config=...)`,
 `wandb.config.update(...)`, Lightning `save_hyperparameters()` (the module's `__init__`
-arguments, as Lightning collects them; not the script's other settings) /
-`logger.log_hyperparams`, Hugging Face `TrainingArguments(report_to=...)`,
+arguments, as Lightning collects them; not the script's other settings; nothing with
+`logger=False`) / `logger.log_hyperparams`, Hugging Face `TrainingArguments(report_to=...)`,
 TensorBoard `add_hparams`. Logging the whole namespace or config (`vars(args)`, `config`,
 `asdict(cfg)`), directly or through a helper, covers all of it. The message names the values
 that are missing.
@@ -192,6 +192,14 @@ class UnloggedHyperparameters(Rule):
             "args = p.parse_args()\nmlflow.sklearn.autolog()\n"
             "X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=args.test_size, random_state=0)\n"
             "LogisticRegression(C=args.C).fit(X_tr, y_tr)\n", line=7, message="`test_size`"),
+        # save_hyperparameters(logger=False) keeps them in the checkpoint, not in a logger
+        Invalid(
+            "import pytorch_lightning as pl\n\nclass Lit(pl.LightningModule):\n"
+            "    def __init__(self, hidden_dim=64):\n        super().__init__()\n"
+            "        self.save_hyperparameters(logger=False)\n\n"
+            "parser = ArgumentParser()\nparser.add_argument('--hidden_dim', type=int)\n"
+            "args = parser.parse_args()\npl.Trainer().fit(Lit(args.hidden_dim))\n",
+            message="`hidden_dim`"),
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:

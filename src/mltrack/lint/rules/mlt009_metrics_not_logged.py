@@ -2,11 +2,12 @@
 Flags loss, accuracy and similar metrics printed in a training loop, or after it in the function
 that runs it, when that metric never reaches a tracker (`mlflow.log_metric(s)`, `wandb.log`,
 `SummaryWriter.add_scalar`, Lightning `self.log` (sent to the Trainer's loggers: TensorBoard's by
-default, a CSV logger when TensorBoard is not installed),
+default, a CSV logger when TensorBoard is not installed; `logger=False` sends it to none),
 MLflow autologging of a framework it patches, or a helper that logs). Printing
 counts in its usual forms: `print`, `logging` / `logger.info`, `sys.stdout.write`, tqdm's
 `set_postfix` / `set_description`, meter objects (`AverageMeter`, `ProgressMeter.display()`)
-and a local `log()`-style helper that prints what it is given. A trainer
+and a local `log()`-style helper that prints what it is given; Lightning's
+`self.log(..., prog_bar=True, logger=False)` shows a metric in the progress bar only. A trainer
 of another project module that trains and prints its metrics in its loop is reported where the
 entry point calls it.
 
@@ -49,6 +50,7 @@ from mltrack.lint.context import FileContext
 from mltrack.lint.effects import METRIC_WORDS
 from mltrack.lint.facts import literal_string, names_in
 from mltrack.lint.rule import Invalid, Rule, Valid
+from mltrack.lint.trackers import lightning_logs
 from mltrack.model import Finding
 
 _METRIC = METRIC_WORDS
@@ -109,6 +111,19 @@ class MetricsNotLogged(Rule):
         "import mlflow\nfrom sklearn.linear_model import LogisticRegression\nmlflow.autolog()\n"
         "for C in [0.1, 1.0]:\n    with mlflow.start_run():\n        clf = LogisticRegression(C=C).fit(X, y)\n"
         "        print('val acc', clf.score(Xv, yv))\n",
+        # shown in the progress bar only, but the same loss is logged by another self.log
+        "import pytorch_lightning as pl\nclass Lit(pl.LightningModule):\n    def training_step(self, b, i):\n"
+        "        loss = self.model(b)\n        self.log('train_loss', loss)\n"
+        "        self.log('loss', loss, prog_bar=True, logger=False)\n        return loss\n"
+        "pl.Trainer().fit(Lit())\n",
+        "import pytorch_lightning as pl\nclass Lit(pl.LightningModule):\n    def training_step(self, b, i):\n"
+        "        loss = self.model(b)\n        self.log('train_loss', loss, prog_bar=True, logger=True)\n"
+        "        return loss\npl.Trainer().fit(Lit())\n",
+        # MLflow's Lightning autologging logs trainer.callback_metrics, logger=False ones included
+        "import mlflow\nimport pytorch_lightning as pl\nclass Lit(pl.LightningModule):\n"
+        "    def training_step(self, b, i):\n        loss = self.model(b)\n"
+        "        self.log('train_loss', loss, prog_bar=True, logger=False)\n        return loss\n"
+        "mlflow.pytorch.autolog()\npl.Trainer().fit(Lit())\n",
         # a helper that logs to a tracker is not a printer
         "import mlflow\ndef log(step, loss):\n    print(loss)\n    mlflow.log_metric('loss', loss, step)\n"
         "for step in range(3):\n    loss.backward()\n    log(step, loss)\n",
@@ -157,6 +172,16 @@ class MetricsNotLogged(Rule):
         Invalid(
             "import mlflow\nimport torch\nmlflow.autolog()\nfor epoch in range(3):\n    loss.backward()\n"
             "    print(f'loss {loss.item()}')\n", line=6, message="`loss`"),
+        # logger=False: shown in the progress bar, sent to no logger
+        Invalid(
+            "import pytorch_lightning as pl\nclass Lit(pl.LightningModule):\n    def training_step(self, b, i):\n"
+            "        loss = self.model(b)\n        self.log('train_loss', loss, prog_bar=True, logger=False)\n"
+            "        return loss\npl.Trainer().fit(Lit())\n", line=5, message="`train_loss`"),
+        Invalid(
+            "import pytorch_lightning as pl\nclass Lit(pl.LightningModule):\n    def validation_step(self, b, i):\n"
+            "        metrics = {'val_loss': self.model(b), 'val_acc': self.acc(b)}\n"
+            "        self.log_dict(metrics, prog_bar=True, logger=False)\npl.Trainer().fit(Lit())\n",
+            line=5, message="`val_"),
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
@@ -199,8 +224,35 @@ class MetricsNotLogged(Rule):
                     f"`{missing[0]}` is printed in a training loop but never logged to a tracker"
                     f"{ctx.tracker_hint('metrics')}",
                 )
+        yield from self._shown_not_logged(ctx, logged)
         if "log:metric" not in ctx.file_effects:
             yield from self._trainer_modules(ctx)
+
+    def _shown_not_logged(self, ctx: FileContext, logged: set[str]) -> Iterable[Finding]:
+        """Lightning's `self.log(name, value, prog_bar=True, logger=False)` (or `log_dict`) shows
+        a metric in the progress bar at every step and sends it to no logger
+        (mltrack.lint.trackers.lightning_logs cites the source): printed, in effect. Names
+        logged by other `self.log` calls count; one with a name chosen at run time may log
+        anything, so nothing is reported then."""
+        shown: list[tuple[cst.CSTNode, str]] = []
+        for site in ctx.calls:
+            if site.name not in ("log", "log_dict") or _receiver(site) != "self" or not site.node.args:
+                continue
+            names = _lightning_names(ctx, site.node.args[0].value)
+            if names is None and lightning_logs(site):
+                return  # a logged name chosen at run time
+            bar = site.kwarg("prog_bar")
+            if not lightning_logs(site) and bar is not None and isinstance(bar.value, cst.Name) \
+                    and bar.value.value == "True":
+                shown.extend((site.node, name) for name in names or () if _METRIC.search(name))
+        for node, name in shown:
+            if not _covered(name, logged):
+                yield self.finding(
+                    ctx, node,
+                    f"`{name}` is shown in the progress bar with `logger=False`, so it is never "
+                    f"logged to a tracker{ctx.tracker_hint('metrics')}",
+                )
+                return
 
     def _trainer_modules(self, ctx: FileContext) -> Iterable[Finding]:
         """A trainer of another project module that trains and prints its metrics in the loop
@@ -244,6 +296,25 @@ class MetricsNotLogged(Rule):
                     for value in ctx.facts.assigns[arg.value.value]:
                         logged |= {_norm(n) for n in names_in(value)}
         return logged, False
+
+
+def _lightning_names(ctx: FileContext, first: cst.BaseExpression) -> set[str] | None:
+    """The metric names a `self.log` (a string) or `self.log_dict` (a dict literal, or a
+    variable holding one) call writes; None when they are chosen at run time."""
+    text = literal_string(first)
+    if text is not None:
+        return {text}
+    values = ctx.facts.assigns.get(first.value, ()) if isinstance(first, cst.Name) else (first,)
+    names: set[str] = set()
+    for value in values:
+        if not isinstance(value, cst.Dict):
+            return None
+        for element in value.elements:
+            key = literal_string(element.key) if isinstance(element, cst.DictElement) else None
+            if key is None:
+                return None
+            names.add(key)
+    return names or None
 
 
 def _autolog_logs_metrics(ctx: FileContext) -> bool:
