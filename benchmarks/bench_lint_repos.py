@@ -173,19 +173,21 @@ def tree_files(tree: Path) -> list[Path]:
     return [p for p in discover([tree], LintConfig(root=str(tree))) if p.suffix in (".py", ".ipynb")]
 
 
-def bare_parse(files: list[Path]) -> None:
+def bare_parse(files: list[Path], parse=None) -> None:
     """The floor: one `libcst.parse_module` per file (of a notebook: of its code cells joined,
-    which is the program the linter parses)."""
+    which is the program the linter parses). `parse` swaps in another parser (the linter's own,
+    `cstparse.parse_module`, to show how much of the lint is parsing)."""
     import libcst
 
     from mltrack.lint.notebook import read_notebook
 
+    parse = parse or libcst.parse_module
     for path in files:
         try:
             data = path.read_bytes()
             if path.suffix == ".ipynb":
                 data = read_notebook(data.decode("utf-8")).source
-            libcst.parse_module(data)
+            parse(data)
         except Exception:  # noqa: BLE001 - the floor only measures parsing
             pass
 
@@ -211,25 +213,37 @@ def paired(repeat: int, parse, lint) -> tuple[float, float, list[float]]:
 
 def measure(trees: list[Path], repeat: int) -> None:
     import mltrack.lint.analyze  # noqa: F401 - imports out of the timings
+    from mltrack.lint.cstparse import parse_module as unchecked
+
+    def own_parse(files: list[Path]) -> None:  # str, as the linter hands its parser
+        bare_parse(files, lambda data: unchecked(data.decode("utf-8", "replace")
+                                                 if isinstance(data, bytes) else data))
 
     lint_tree(trees[0])  # warm imports and lazy tables once
-    total_lint = total_parse = 0.0
+    total_lint = total_parse = total_own = 0.0
     total_files = total_lines = 0
     for tree in trees:
         files = tree_files(tree)
         lines = sum(p.read_bytes().count(b"\n") for p in files if p.suffix == ".py")
         parse, lint, rounds = paired(repeat, lambda: bare_parse(files), lambda: lint_tree(tree))
+        own = min(cpu_seconds(lambda: own_parse(files)) for _ in range(repeat))
         total_lint += lint
         total_parse += parse
+        total_own += own
         total_files += len(files)
         total_lines += lines
         spread = ", ".join(f"{r:.2f}" for r in sorted(rounds))
         spread += f"; median {statistics.median(rounds):.2f}"
         print(f"{tree.name}: files {len(files)}, .py lines {lines}, parse {parse:.3f} s, "
-              f"lint {lint:.3f} s, ratio {lint / parse:.2f} (rounds: {spread})", flush=True)
+              f"lint {lint:.3f} s, ratio {lint / parse:.2f} (rounds: {spread}); the linter's own "
+              f"parse (no node checks) {own:.3f} s, its work beyond parsing {lint - own:.3f} s",
+              flush=True)
     print(f"all trees: files {total_files}, .py lines {total_lines}, parse {total_parse:.3f} s, "
           f"lint {total_lint:.3f} s")
     print(f"ratio_lint_to_parse: {total_lint / total_parse:.2f} (target <= 1.3)")
+    print(f"the linter's own parse (cstparse, no per-node checks): {total_own / total_parse:.2f} "
+          f"of a bare parse; its work beyond parsing: {(total_lint - total_own) / total_parse:.2f} "
+          f"of a bare parse")
 
 
 # --------------------------------------------------------------------------- instructions

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from mltrack.lint import parsed
+from mltrack.lint import cstparse, parsed
 from mltrack.lint.builtin_codes import SYNTAX_ERROR
 from mltrack.lint.registry import RULES
 from mltrack.model import Finding, Location
@@ -59,7 +59,7 @@ def _run_rules(source: str, path: str, project, config, select) -> list[Finding]
     else:
         kept_name, kept_facts = None, None
         try:
-            module = cst.parse_module(source)
+            module = cstparse.parse_module(source)
         except cst.ParserSyntaxError as exc:
             if wanted is None or SYNTAX_ERROR.code in wanted:
                 return [syntax_error_finding(path, exc, source)]

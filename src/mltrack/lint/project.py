@@ -99,13 +99,12 @@ _EXPORTED = ("seed:", "train", "track", "log:", "read:data", "git", "nogit", "lo
 
 def summarize_module(source: str, name: str) -> ModuleSummary | None:
     """Effects of each top-level function of one module; None when it cannot be parsed."""
-    import libcst as cst
-
+    from mltrack.lint.cstparse import parse_module
     from mltrack.lint.effects import function_effects
     from mltrack.lint.facts import collect
 
     try:
-        module = cst.parse_module(source)
+        module = parse_module(source)
     except Exception:  # a broken helper module: its callers simply learn nothing from it
         return None
     facts = collect(module, name)
