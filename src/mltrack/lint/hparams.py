@@ -26,7 +26,8 @@ _NOT_HPARAM = re.compile(
     r"(^|_)(dir|path|paths|file|files|root|output|out|device|cuda|gpu|gpus|workers|log|logs|save|"
     r"print|verbose|debug|uri|url|resume|checkpoint|ckpt|dry|wandb|mlflow|project|entity|tag|"
     r"tags|interval|experiment|run|local|rank|world|port|host|no|amp|fp16|bf16|cpu|mps|"
-    r"download|eval|export|config|cfg|data|dataset|model_dir|cache|plot|show|quiet|report)($|_)"
+    r"download|eval|export|config|cfg|data|dataset|model_dir|cache|plot|show|quiet|report|"
+    r"top|topk)($|_)"  # `--top_n` runs to re-evaluate, sampling's `--top_k`: not training settings
 )
 _NAME_NOT_HPARAM = re.compile(r"^(run|exp|experiment|project|job|wandb|mlflow)_?name$")
 _CONFIGISH = re.compile(r"conf|cfg|hparam|hyper|param|setting|args|opts|options", re.I)

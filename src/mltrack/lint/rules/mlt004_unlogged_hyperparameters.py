@@ -89,6 +89,11 @@ class UnloggedHyperparameters(Rule):
         "p.add_argument('--n_estimators', type=int)\nargs = p.parse_args()\nmlflow.autolog()\n"
         "clf = RandomForestClassifier(max_depth=args.max_depth, n_estimators=args.n_estimators)\n"
         "clf.fit(X, y)\n",
+        # retraining the top runs of a search: --top_n picks runs, it configures no training
+        "import argparse\nimport mlflow\nfrom sklearn.ensemble import RandomForestRegressor\n"
+        "mlflow.sklearn.autolog()\np = argparse.ArgumentParser()\np.add_argument('--top_n', type=int)\n"
+        "args = p.parse_args()\nfor run in client.search_runs(ids, max_results=args.top_n):\n"
+        "    with mlflow.start_run():\n        RandomForestRegressor(**run.data.params).fit(X, y)\n",
         # Keras autologging logs fit's keywords and the optimizer's config
         "import mlflow\nfrom tensorflow import keras\nLR = 1e-3\nEPOCHS = 5\nBATCH_SIZE = 32\n"
         "mlflow.tensorflow.autolog()\nmodel.compile(optimizer=keras.optimizers.Adam(learning_rate=LR), loss='mse')\n"
