@@ -42,7 +42,8 @@ from mltrack.lint.facts import CallSite
 if TYPE_CHECKING:
     from mltrack.lint.context import FileContext
 
-EFFECT = "autolog:"  # effect prefix: `autolog:sklearn` - an integration turned on by a call
+EFFECT = "log:autolog:"  # `log:autolog:sklearn`: an integration turned on (a `log:` effect, so
+# project summaries export it: a `setup_tracking()` helper in another module turns it on too)
 # `mlflow.<module>.autolog()` -> the flavor it turns on (pytorch: Lightning and TensorBoard).
 _FLAVOR_OF_MODULE = {
     "sklearn": "sklearn", "tensorflow": "keras", "keras": "keras", "xgboost": "xgboost",
@@ -63,7 +64,7 @@ _SPLITTER_SUFFIXES = ("Fold", "Split", "LeaveOneOut", "LeavePOut", "LeaveOneGrou
 
 
 def autolog_effects(qual: str) -> set[str]:
-    """The `autolog:<flavor>` effects of an (enabled) `mlflow[.<module>].autolog()` call."""
+    """The `log:autolog:<flavor>` effects of an (enabled) `mlflow[.<module>].autolog()` call."""
     parts = qual.split(".")
     if len(parts) == 2:  # mlflow.autolog
         return {EFFECT + flavor for flavor in GENERIC_FLAVORS}

@@ -46,7 +46,7 @@ def mlflow_effects(site: CallSite, qual: str, name: str) -> set[str]:
         pass  # `autolog(disable=True)` turns autologging off: it logs nothing
     elif name == "autolog":
         # what each integration logs is in mltrack.lint.autolog: not "every parameter" (a
-        # hand-written PyTorch loop gets none), so `autolog:<flavor>`, not `log:params:all`
+        # hand-written PyTorch loop gets none), so `log:autolog:<flavor>`, not `log:params:all`
         effects |= {"log:metric", "log:artifact"} | autolog_effects(qual)
         datasets = site.kwarg("log_datasets")
         if not (datasets is not None and isinstance(datasets.value, cst.Name)

@@ -89,6 +89,14 @@ class UnloggedHyperparameters(Rule):
         "p.add_argument('--n_estimators', type=int)\nargs = p.parse_args()\nmlflow.autolog()\n"
         "clf = RandomForestClassifier(max_depth=args.max_depth, n_estimators=args.n_estimators)\n"
         "clf.fit(X, y)\n",
+        # autologging turned on by a helper of another module
+        Valid(
+            "import argparse\nfrom sklearn.svm import SVC\nfrom tracking import setup_tracking\n"
+            "p = argparse.ArgumentParser()\np.add_argument('--C', type=float)\nargs = p.parse_args()\n"
+            "setup_tracking()\nSVC(C=args.C).fit(X, y)\n",
+            files=(("tracking.py", "import mlflow\ndef setup_tracking():\n    mlflow.set_experiment('svm')\n"
+                    "    mlflow.autolog()\n"),),
+        ),
         # retraining the top runs of a search: --top_n picks runs, it configures no training
         "import argparse\nimport mlflow\nfrom sklearn.ensemble import RandomForestRegressor\n"
         "mlflow.sklearn.autolog()\np = argparse.ArgumentParser()\np.add_argument('--top_n', type=int)\n"
@@ -189,6 +197,12 @@ class UnloggedHyperparameters(Rule):
             _ARGS.replace("import mlflow\n", "import mlflow\nimport torch\n") + "mlflow.pytorch.autolog()\n"
             "opt = torch.optim.SGD(m.parameters(), lr=args.lr)\nfor epoch in range(args.epochs):\n"
             "    loss.backward()\n    opt.step()\n", line=5, message="`lr`, `epochs`"),
+        # a helper of another module turns autologging on: still nothing for a hand-written loop
+        Invalid(
+            "import torch\nfrom tracking import setup_tracking\nsetup_tracking()\nEPOCHS = 5\n"
+            "for epoch in range(EPOCHS):\n    loss.backward()\n",
+            files=(("tracking.py", "import mlflow\ndef setup_tracking():\n    mlflow.autolog()\n"),),
+            line=4, message="`epochs`"),
         # sklearn autologging logs the estimator's arguments, not the split's test size
         Invalid(
             "import argparse\nimport mlflow\nfrom sklearn.linear_model import LogisticRegression\n"
