@@ -106,6 +106,50 @@ def uses_logged_framework(ctx: FileContext, on: frozenset[str]) -> bool:
                for flavor, roots in _FRAMEWORK_ROOTS.items())
 
 
+def logs_metrics(ctx: FileContext) -> bool:
+    """Whether the integrations turned on here record this file's training metrics: those of the
+    frameworks they patch (sklearn scores and post-training metrics, Keras epoch metrics,
+    boosting eval results, what a LightningModule logs, the HF Trainer's logs) - not what a
+    hand-written PyTorch loop prints: `mlflow.autolog()` does not patch plain torch,
+    `mlflow.pytorch.autolog()` only Lightning's `Trainer.fit` and TensorBoard writers
+    (pytorch/__init__.py:1481-1540)."""
+    turned_on = flavors(ctx)
+    return unmodelled(ctx, turned_on) or uses_logged_framework(ctx, turned_on)
+
+
+# Integrations that log the dataset their training call is given (`log_datasets=True`, the
+# default): sklearn/__init__.py:1447 (fit's X, y), keras/autologging.py:213,
+# tensorflow/__init__.py:1357, xgboost/__init__.py:717 (dtrain), lightgbm/__init__.py (train_set);
+# transformers' defaults to False (transformers/__init__.py:3139) but is not modelled further.
+# Lightning's accepts `log_datasets` and never reads it (pytorch/__init__.py:1317, nothing in
+# pytorch/_lightning_autolog.py logs an input): no dataset; a hand-written loop: nothing at all.
+_DATASET_FLAVORS = ("sklearn", "keras", "xgboost", "lightgbm", "transformers")
+DATASETS = "log:data:autolog"  # an autolog call that leaves `log_datasets` on (trackers.py)
+
+
+def logs_datasets(ctx: FileContext) -> bool:
+    """Whether autologging turned on here records the training data (a digest and its source):
+    a framework whose integration logs datasets is used here, or what autologging records is
+    beyond this module's model (then assume it does). The caller checks that an autolog call
+    left `log_datasets` on (`DATASETS` among its effects)."""
+    turned_on = flavors(ctx)
+    if unmodelled(ctx, turned_on):
+        return True
+    imports = ctx.facts.imports
+    return any(flavor in turned_on and imports.imports_any(frozenset(_FRAMEWORK_ROOTS[flavor]))
+               for flavor in _DATASET_FLAVORS)
+
+
+def logs_metrics_at(ctx: FileContext, site: CallSite) -> bool:
+    """Whether this call's `log:metric` effect records anything: an autolog call's only when
+    its integrations log this file's metrics (`logs_metrics`)."""
+    if "log:metric" not in ctx.effects(site):
+        return False
+    if any(e.startswith(EFFECT) for e in ctx.direct(site)):
+        return logs_metrics(ctx)
+    return True
+
+
 def logged_calls(ctx: FileContext, on: frozenset[str]) -> Iterable[tuple[CallSite, bool]]:
     """Calls whose arguments the turned-on integrations log, each with whether all of its
     arguments are logged (True) or only its keywords (False: Keras' `fit`)."""

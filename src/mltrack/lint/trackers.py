@@ -7,7 +7,7 @@ import re
 
 import libcst as cst
 
-from mltrack.lint.autolog import autolog_effects
+from mltrack.lint.autolog import DATASETS, autolog_effects
 from mltrack.lint.facts import CallSite, dotted, is_literal, literal_string
 
 _MLFLOW_LOG_ARTIFACT = frozenset(
@@ -51,7 +51,8 @@ def mlflow_effects(site: CallSite, qual: str, name: str) -> set[str]:
         datasets = site.kwarg("log_datasets")
         if not (datasets is not None and isinstance(datasets.value, cst.Name)
                 and datasets.value.value == "False"):
-            effects.add("log:data")  # autolog records the training set's digest
+            # the training set's digest, if an integration that logs datasets is used (autolog.py)
+            effects.add(DATASETS)
     elif name == "create_run":
         effects.add("track:client")
     elif name in ("log_metric", "log_metrics"):

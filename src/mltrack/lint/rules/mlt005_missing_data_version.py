@@ -6,8 +6,12 @@ TFDS datasets, `tf.data` file datasets, TF1's `read_data_sets`, Ray Data `read_*
 torchvision dataset, a helper of the file that opens the data file it is handed
 (`load_pickle("train.pkl")`), a method of a project class that reads data such as a data
 module's `setup()`) but logs no hash or version of that data
-(`mlflow.autolog(disable=True)` logs none): `mlflow.log_input`, a `data_hash`/`dataset_version`-style param or tag, a W&B artifact
+`mlflow.log_input`, a `data_hash`/`dataset_version`-style param or tag, a W&B artifact
 (`use_artifact`), a `hashlib` digest or DVC all count. Logging the data *path* alone does not.
+MLflow autologging counts where its integration logs the dataset the training call is given
+(scikit-learn, Keras/TensorFlow, XGBoost, LightGBM, unless `log_datasets=False`); Lightning's
+accepts `log_datasets` but logs no dataset, a hand-written PyTorch loop gets no integration, and
+`autolog(disable=True)` logs nothing (sources cited in `mltrack/lint/autolog.py`).
 
 ## Why is this bad?
 "The data changed - which runs are affected?" cannot be answered: the same path holds different
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from mltrack.lint import autolog
 from mltrack.lint.context import FileContext
 from mltrack.lint.rule import Invalid, Rule, Valid
 from mltrack.model import Finding
@@ -71,6 +76,9 @@ class MissingDataVersion(Rule):
         # a method of a project class that reads nothing
         Valid("import wandb\nfrom dataset import DataModule\nwandb.init()\n"
               "data = DataModule('data')\ndata.prepare()\n", files=(("dataset.py", _DATAMODULE),)),
+        # sklearn's autologging logs the dataset `fit` is given (digest, schema, source)
+        "import mlflow\nimport pandas as pd\nfrom sklearn.linear_model import Ridge\n"
+        "mlflow.autolog()\ndf = pd.read_csv('d.csv')\nRidge(alpha=1.0).fit(df[['x']], df['y'])\n",
     )
     INVALID = (
         "import mlflow\nimport pandas as pd\nwith mlflow.start_run():\n"
@@ -95,6 +103,19 @@ class MissingDataVersion(Rule):
         # `autolog(disable=True)` logs nothing, so no dataset digest either
         Invalid("import mlflow\nimport pandas as pd\nmlflow.sklearn.autolog(disable=True)\n"
                 "with mlflow.start_run():\n    df = pd.read_csv('d.csv')\n", line=5),
+        # autologging has no integration for a hand-written PyTorch loop: no dataset is logged
+        Invalid("import mlflow\nimport pandas as pd\nimport torch\nmlflow.autolog()\n"
+                "df = pd.read_csv('d.csv')\nx = torch.tensor(df.values)\n"
+                "for epoch in range(3):\n    loss = model(x).mean()\n    loss.backward()\n"
+                "    opt.step()\n", line=5),
+        # Lightning's autologging takes `log_datasets` but logs no dataset
+        Invalid("import mlflow\nimport pandas as pd\nimport lightning as L\n"
+                "mlflow.pytorch.autolog()\ndf = pd.read_csv('d.csv')\n"
+                "L.Trainer(max_epochs=3).fit(model, loader)\n", line=5),
+        # sklearn's autologging with datasets turned off
+        Invalid("import mlflow\nimport pandas as pd\nfrom sklearn.linear_model import Ridge\n"
+                "mlflow.autolog(log_datasets=False)\ndf = pd.read_csv('d.csv')\n"
+                "Ridge().fit(df[['x']], df['y'])\n", line=5),
         # a subclass of a torchvision dataset reads the data as its base does
         Invalid("import wandb\nfrom torchvision.datasets import CelebA\n\n"
                 "class MyCelebA(CelebA):\n    def _check_integrity(self):\n        return True\n\n"
@@ -109,6 +130,8 @@ class MissingDataVersion(Rule):
         effects = ctx.file_effects
         if "track" not in effects or "log:data" in effects or "read:data" not in effects:
             return
+        if autolog.DATASETS in effects and autolog.logs_datasets(ctx):
+            return  # autologging records the dataset the framework's training call is given
         reads = [s for s in ctx.calls if "read:data" in ctx.direct(s)]
         site = reads[0] if reads else next(iter(ctx.sites_with("read:data")))
         yield self.finding(

@@ -225,7 +225,8 @@ class MetricsNotLogged(Rule):
                     f"{ctx.tracker_hint('metrics')}",
                 )
         yield from self._shown_not_logged(ctx, logged)
-        if "log:metric" not in ctx.file_effects:
+        if "log:metric" not in ctx.file_effects or not any(
+                autolog.logs_metrics_at(ctx, site) for site in ctx.calls):
             yield from self._trainer_modules(ctx)
 
     def _shown_not_logged(self, ctx: FileContext, logged: set[str]) -> Iterable[Finding]:
@@ -285,7 +286,7 @@ class MetricsNotLogged(Rule):
             if "log:params:all" in effects and site.name == "TrainingArguments":
                 return logged, True
             if any(e.startswith(autolog.EFFECT) for e in ctx.direct(site)):
-                if _autolog_logs_metrics(ctx):
+                if autolog.logs_metrics(ctx):
                     return logged, True
                 continue  # e.g. `mlflow.autolog()` over a hand-written PyTorch loop: nothing
             if "log:metric" not in ctx.direct(site):
@@ -315,17 +316,6 @@ def _lightning_names(ctx: FileContext, first: cst.BaseExpression) -> set[str] | 
                 return None
             names.add(key)
     return names or None
-
-
-def _autolog_logs_metrics(ctx: FileContext) -> bool:
-    """MLflow autologging records the training metrics of the frameworks it patches (sklearn
-    scores and post-training metrics, Keras epoch metrics, boosting eval results, what a
-    LightningModule logs, the HF Trainer's logs) - not what a hand-written PyTorch loop prints:
-    `mlflow.autolog()` does not patch plain torch, `mlflow.pytorch.autolog()` only Lightning's
-    `Trainer.fit` and TensorBoard writers (mlflow/pytorch/__init__.py:1481-1540; more in
-    mltrack.lint.autolog)."""
-    turned_on = autolog.flavors(ctx)
-    return autolog.unmodelled(ctx, turned_on) or autolog.uses_logged_framework(ctx, turned_on)
 
 
 def _text(expr: cst.BaseExpression) -> str:

@@ -1,7 +1,8 @@
 """## What it does
 Flags results appended by hand to a text or CSV file (`open(path, "a")`, `to_csv(..., mode="a")`,
 the path written there or held in a variable) in a training file that logs no metrics to a
-tracker. A sweep driver whose training happens in a function it calls counts as a training file,
+tracker (MLflow autologging counts where it logs the framework's metrics - not over a
+hand-written PyTorch loop, which no integration patches). A sweep driver whose training happens in a function it calls counts as a training file,
 and so does a script calling a method (`algorithm.update(batch)`) that classes of a project module
 it imports define and train in. An append made by a helper - a function or a small logger class
 of the project that opens the file its caller names with mode `"a"` - is reported where the
@@ -34,6 +35,7 @@ from collections.abc import Iterable
 
 import libcst as cst
 
+from mltrack.lint import autolog
 from mltrack.lint.context import FileContext
 from mltrack.lint.effects import local_target
 from mltrack.lint.facts import CallSite, literal_string
@@ -69,6 +71,9 @@ class UntrackedResultsFile(Rule):
               files=(("train.py", _TRAIN_HELPER),)),
         "import mlflow\nloss.backward()\nmlflow.log_metric('acc', acc)\n"
         "with open('results.csv', 'a') as f:\n    f.write('x')\n",
+        # sklearn's autologging records the fitted model's training scores
+        "import mlflow\nfrom sklearn.linear_model import Ridge\nmlflow.autolog()\n"
+        "Ridge().fit(X, y)\nwith open('results.csv', 'a') as f:\n    f.write('x')\n",
         "import torch\nloss.backward()\nwith open('results.csv', 'w') as f:\n    f.write('x')\n",
         "import torch\nwith open('results.csv', 'a') as f:\n    f.write('x')\n",  # no training
         # `model.train()` only switches the mode: nothing is trained here
@@ -94,6 +99,9 @@ class UntrackedResultsFile(Rule):
         "        f.write(f'{lr} {acc}\\n')\n",
         "import torch\nloss.backward()\nwith open('results.csv', 'a') as f:\n    f.write(f'{acc}')\n",
         "import pandas as pd\nclf.fit(X, y)\nrow.to_csv('scores.csv', mode='a', header=False)\n",
+        # autologging over a hand-written PyTorch loop logs no metric (mltrack/lint/autolog.py)
+        "import mlflow\nimport torch\nmlflow.autolog()\nloss.backward()\n"
+        "with open('results.csv', 'a') as f:\n    f.write(f'{acc}')\n",
         # the algorithm class is picked at run time; the imported module's `update` methods train
         Invalid(_SWEEP_STEP, line=6, files=(("algorithms.py", _ALGORITHMS),)),
         # the results file is named through a variable
@@ -111,8 +119,11 @@ class UntrackedResultsFile(Rule):
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
-        if not ctx.trains or "log:metric" in ctx.file_effects:
+        if not ctx.trains:
             return
+        if "log:metric" in ctx.file_effects and any(
+                autolog.logs_metrics_at(ctx, site) for site in ctx.calls):
+            return  # metrics are logged (autologging over a hand-written PyTorch loop logs none)
         for site in ctx.calls:
             if site.raw == "open" and not site.imported:
                 mode = site.positional(1) or site.kwarg("mode")
