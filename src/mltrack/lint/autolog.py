@@ -140,6 +140,33 @@ def logs_datasets(ctx: FileContext) -> bool:
                for flavor in _DATASET_FLAVORS)
 
 
+# Integrations that log the trained model by default (`log_models=True`): sklearn/__init__.py:1161,
+# keras/autologging.py:118, tensorflow/__init__.py:1040, xgboost/__init__.py:469,
+# lightgbm/__init__.py:648, Lightning's (pytorch/__init__.py:1316, _lightning_autolog.py:569-571).
+# transformers' defaults to False (transformers/__init__.py:3138). A hand-written loop: nothing.
+_MODEL_FLAVORS = ("sklearn", "keras", "xgboost", "lightgbm", "lightning")
+MODELS = "log:model:autolog"  # an autolog call that leaves `log_models` on (trackers.py)
+
+
+def logs_models(ctx: FileContext) -> bool:
+    """Whether autologging turned on here logs the trained model with its run (so a model file
+    overwritten on disk is still versioned in the tracker): a framework whose integration logs
+    models is used here, or what autologging records is beyond this module's model. The caller
+    checks that an autolog call left `log_models` on (`MODELS` among its effects)."""
+    turned_on = flavors(ctx)
+    if unmodelled(ctx, turned_on):
+        return True
+    imports = ctx.facts.imports
+    return any(flavor in turned_on and imports.imports_any(frozenset(_FRAMEWORK_ROOTS[flavor]))
+               for flavor in _MODEL_FLAVORS)
+
+
+def logs_model_here(ctx: FileContext) -> bool:
+    """An autolog call of this file (or a helper it calls) leaves `log_models` on and its
+    integration logs this file's model: an artifact of the run, as `log_model` would be."""
+    return MODELS in ctx.file_effects and logs_models(ctx)
+
+
 def logs_metrics_at(ctx: FileContext, site: CallSite) -> bool:
     """Whether this call's `log:metric` effect records anything: an autolog call's only when
     its integrations log this file's metrics (`logs_metrics`)."""

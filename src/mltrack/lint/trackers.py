@@ -7,7 +7,7 @@ import re
 
 import libcst as cst
 
-from mltrack.lint.autolog import DATASETS, autolog_effects
+from mltrack.lint.autolog import DATASETS, MODELS, autolog_effects
 from mltrack.lint.facts import CallSite, dotted, is_literal, literal_string
 
 _MLFLOW_LOG_ARTIFACT = frozenset(
@@ -38,6 +38,11 @@ _WANDB_TRACKING = frozenset(
 )
 
 
+def _false(arg) -> bool:
+    """An argument given as the literal `False`."""
+    return arg is not None and isinstance(arg.value, cst.Name) and arg.value.value == "False"
+
+
 def mlflow_effects(site: CallSite, qual: str, name: str) -> set[str]:
     if name not in _MLFLOW_TRACKING and not qual.startswith("mlflow.data."):
         return set()
@@ -47,12 +52,12 @@ def mlflow_effects(site: CallSite, qual: str, name: str) -> set[str]:
     elif name == "autolog":
         # what each integration logs is in mltrack.lint.autolog: not "every parameter" (a
         # hand-written PyTorch loop gets none), so `log:autolog:<flavor>`, not `log:params:all`
-        effects |= {"log:metric", "log:artifact"} | autolog_effects(qual)
-        datasets = site.kwarg("log_datasets")
-        if not (datasets is not None and isinstance(datasets.value, cst.Name)
-                and datasets.value.value == "False"):
+        effects |= {"log:metric"} | autolog_effects(qual)
+        if not _false(site.kwarg("log_datasets")):
             # the training set's digest, if an integration that logs datasets is used (autolog.py)
             effects.add(DATASETS)
+        if not _false(site.kwarg("log_models")):
+            effects.add(MODELS)  # the trained model, if an integration that logs models is used
     elif name == "create_run":
         effects.add("track:client")
     elif name in ("log_metric", "log_metrics"):

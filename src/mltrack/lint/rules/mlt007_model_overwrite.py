@@ -2,7 +2,9 @@
 Flags a model or checkpoint saved (`torch.save`, `joblib.dump`, `pickle.dump`, `model.save`,
 `save_pretrained`, `trainer.save_model`, `save_checkpoint`) to a path that is the same on every run
 - a literal, an argparse or config default, an epoch number without a run id - in a file that
-never logs it as an artifact or registers it.
+never logs it as an artifact or registers it. MLflow autologging counts where its integration logs
+the trained model (scikit-learn, Keras/TensorFlow, XGBoost, LightGBM, Lightning, unless
+`log_models=False`); over a hand-written PyTorch loop it logs nothing (`mltrack/lint/autolog.py`).
 
 ## Why is this bad?
 The next run silently replaces the file: the model behind last week's numbers is gone, and
@@ -30,6 +32,7 @@ from collections.abc import Iterable
 
 import libcst as cst
 
+from mltrack.lint import autolog
 from mltrack.lint.context import FileContext
 from mltrack.lint.effects import local_target
 from mltrack.lint.paths import is_fixed_path, shown
@@ -52,6 +55,9 @@ class ModelOverwrite(Rule):
     name = "model-overwrite"
     summary = "Model saved to the same path on every run and never logged"
     VALID = (
+        # sklearn's autologging logs the fitted model with its run
+        "import mlflow, joblib\nfrom sklearn.linear_model import Ridge\nmlflow.autolog()\n"
+        "m = Ridge().fit(X, y)\njoblib.dump(m, 'model.joblib')\n",
         "import torch, mlflow\ntorch.save(model, 'model.pt')\nmlflow.log_artifact('model.pt')\n",
         "import torch\ndef save(model, path):\n    torch.save(model, path)\n",  # caller decides
         "import torch\ndef save(model, path='m.pt'):\n    torch.save(model, path)\n",  # not a CLI
@@ -69,6 +75,13 @@ class ModelOverwrite(Rule):
         "save_checkpoint(model.state_dict(), filename=f'ckpt/{run_id}.pt')\n",
     )
     INVALID = (
+        # autologging has no integration for a hand-written PyTorch loop: the model is not logged
+        Invalid("import mlflow\nimport torch\nmlflow.autolog()\nfor epoch in range(3):\n"
+                "    loss.backward()\ntorch.save(model.state_dict(), 'model.pt')\n", line=6),
+        # sklearn's autologging with model logging turned off
+        Invalid("import mlflow, joblib\nfrom sklearn.linear_model import Ridge\n"
+                "mlflow.autolog(log_models=False)\nm = Ridge().fit(X, y)\n"
+                "joblib.dump(m, 'model.joblib')\n", line=5),
         "import torch\ntorch.save(model.state_dict(), 'model.pt')\n",
         "import torch\nfor epoch in range(3):\n    torch.save(net, f'ckpt/epoch_{epoch}.pt')\n",
         "import torch\nfor epoch in range(3):\n    torch.save(net, 'ckpt_{:04d}.pth'.format(epoch))\n",
@@ -99,7 +112,7 @@ class ModelOverwrite(Rule):
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
-        if "log:artifact" in ctx.file_effects:
+        if "log:artifact" in ctx.file_effects or autolog.logs_model_here(ctx):
             return
         wrappers = forwarders(ctx.facts)
         helpers: list = []  # calls that may reach a helper which saves
@@ -161,8 +174,8 @@ class ModelOverwrite(Rule):
             return ()
         module, _, function = qual.rpartition(".")
         effects = ctx.project.effects_of(module, function, ctx.module_name) or ()
-        if "log:artifact" in effects:
-            return ()
+        if "log:artifact" in effects or autolog.MODELS in effects:
+            return ()  # (autologging in another module: its framework is not seen from here)
         return decoded_saves(effects)
 
 

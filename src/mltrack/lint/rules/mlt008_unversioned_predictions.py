@@ -2,8 +2,9 @@
 Flags predictions written to a file (`DataFrame.to_csv/to_parquet/to_json`, `np.save`,
 `np.savetxt`, `json.dump`, `joblib.dump`, `torch.save` of something named like predictions or a
 submission) when nothing records which model and which inputs produced them: no `model_version`,
-`model_uri`, `run_id`, `input_hash`-style column or key, no artifact logged to the run, and no
-run id or version in the file name.
+`model_uri`, `run_id`, `input_hash`-style column or key, no artifact logged to the run (MLflow
+autologging's model counts where its integration logs one - not over a hand-written PyTorch loop),
+and no run id or version in the file name.
 
 Inference and evaluation scripts - files whose top-level code loads a trained model or checkpoint
 (`torch.load`, `load_state_dict`, `from_pretrained`, `load_model`, `pickle.load`, a
@@ -44,6 +45,7 @@ from collections.abc import Iterable
 
 import libcst as cst
 
+from mltrack.lint import autolog
 from mltrack.lint.context import FileContext
 from mltrack.lint.facts import CallSite, literal_string
 from mltrack.lint.paths import RUN_SPECIFIC, shown
@@ -73,6 +75,10 @@ class UnversionedPredictions(Rule):
     name = "unversioned-predictions"
     summary = "Predictions written with no model version or input hash next to them"
     VALID = (
+        # sklearn's autologging logs the fitted model as an artifact of the run
+        "import mlflow\nimport pandas as pd\nfrom sklearn.linear_model import Ridge\n"
+        "mlflow.autolog()\nm = Ridge().fit(X, y)\n"
+        "pd.DataFrame({'pred': m.predict(X_test)}).to_csv('predictions.csv')\n",
         "import pandas as pd\nout = pd.DataFrame({'pred': preds})\nout['model_version'] = mv\n"
         "out.to_csv('predictions.csv')\n",
         "import numpy as np, mlflow\nwith mlflow.start_run():\n    np.save('preds.npy', preds)\n"
@@ -110,6 +116,10 @@ class UnversionedPredictions(Rule):
               files=(("viz.py", _SAMPLES),)),
     )
     INVALID = (
+        # autologging logs nothing for a hand-written PyTorch loop: no artifact ties the file to a run
+        Invalid("import mlflow\nimport numpy as np\nimport torch\nmlflow.autolog()\n"
+                "for epoch in range(3):\n    loss.backward()\n"
+                "np.save('predictions.npy', model(x_test).detach().numpy())\n", line=7),
         # dumping the outputs themselves records nothing about the model
         "import argparse, json, torch\nargs = argparse.ArgumentParser().parse_args()\n"
         "model.load_state_dict(torch.load(args.ckpt))\nout = model(x).tolist()\n"
@@ -141,7 +151,7 @@ class UnversionedPredictions(Rule):
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
-        if "log:artifact" in ctx.file_effects:
+        if "log:artifact" in ctx.file_effects or autolog.logs_model_here(ctx):
             return
         if "load:model" in ctx.module_effects and "train" not in ctx.module_effects:
             wrappers = forwarders(ctx.facts)
