@@ -128,6 +128,78 @@ def test_autolog_records_estimator_arguments_only(tmp_path: Path) -> None:
         mlflow.set_tracking_uri(None)
 
 
+def _default(relative: str, function_start: str, name: str) -> str:
+    """The default of keyword `name` in the signature starting at `function_start`."""
+    source = _source(relative)
+    signature = source[source.index(function_start):]
+    signature = signature[:signature.index("):")]
+    return re.search(rf"\b{name}=(\w+)", signature).group(1)
+
+
+def test_which_integrations_log_datasets_and_models() -> None:
+    """MLT005 counts autologging as logging the data, MLT007/MLT008 as logging the model, only for
+    integrations that do so by default (mltrack/lint/autolog.py); Lightning's accepts
+    `log_datasets` but nothing in its autologging logs an input."""
+    for relative, start in (("sklearn/__init__.py", "def autolog("),
+                            ("keras/autologging.py", "def autolog("),
+                            ("tensorflow/__init__.py", "def autolog("),
+                            ("xgboost/__init__.py", "def autolog("),
+                            ("lightgbm/__init__.py", "def autolog(")):
+        assert _default(relative, start, "log_datasets") == "True", relative
+        assert _default(relative, start, "log_models") == "True", relative
+    assert _default("pytorch/__init__.py", "def autolog(", "log_models") == "True"
+    assert _default("transformers/__init__.py", "def autolog(", "log_models") == "False"
+    lightning = _source("pytorch/_lightning_autolog.py")
+    assert "log_input" not in lightning and "log_datasets" not in lightning
+    torch_loop = ("import mlflow\nimport pandas as pd\nimport torch\nmlflow.autolog()\n"
+                  "df = pd.read_csv('d.csv')\nfor epoch in range(3):\n    loss.backward()\n"
+                  "torch.save(model.state_dict(), 'model.pt')\n")
+    assert _codes(torch_loop, "MLT005") == [5]
+    assert _codes(torch_loop, "MLT007") == [8]
+    sklearn = ("import mlflow, joblib\nimport pandas as pd\nfrom sklearn.linear_model import Ridge\n"
+               "mlflow.autolog()\ndf = pd.read_csv('d.csv')\nm = Ridge().fit(df[['x']], df['y'])\n"
+               "joblib.dump(m, 'model.joblib')\n")
+    assert _codes(sklearn, "MLT005") == [] and _codes(sklearn, "MLT007") == []
+
+
+@pytest.mark.slow
+def test_autolog_logs_no_model_nor_dataset_for_a_torch_loop(tmp_path: Path) -> None:
+    """On a real store, with autologging's defaults: a hand-written torch loop's run gets no
+    dataset input and no logged model; sklearn's gets both."""
+    import mlflow
+    import mlflow.sklearn
+    import pandas as pd
+    import torch
+    from sklearn.linear_model import Ridge
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:
+        mlflow.autolog()
+        # a flavor's own earlier autolog call (another test's) outranks the generic one: reset it
+        mlflow.sklearn.autolog()
+        with mlflow.start_run() as loop_run:
+            model = torch.nn.Linear(2, 1)
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+            loss = model(torch.ones(4, 2)).pow(2).mean()
+            loss.backward()
+            optimizer.step()
+        frame = pd.DataFrame({"x": np.arange(20.0), "y": np.arange(20.0) * 2})
+        with mlflow.start_run() as sk_run:
+            Ridge().fit(frame[["x"]], frame["y"])
+        client = mlflow.MlflowClient()
+        loop, sk = client.get_run(loop_run.info.run_id), client.get_run(sk_run.info.run_id)
+        assert not loop.inputs.dataset_inputs and sk.inputs.dataset_inputs
+
+        def models(run_id: str) -> list:
+            return mlflow.search_logged_models(
+                filter_string=f"source_run_id = '{run_id}'", output_format="list")
+
+        assert models(loop_run.info.run_id) == [] and len(models(sk_run.info.run_id)) == 1
+    finally:
+        mlflow.autolog(disable=True)
+        mlflow.set_tracking_uri(None)
+
+
 # -- Lightning (not installed): cited ----------------------------------------------------------
 # src/lightning/pytorch/core/module.py @ 015e16767e0f4779f6a13098175b20c389fbfef4, `log()`:
 #   "if logger is None: logger = True" ... "results.log(..., prog_bar=prog_bar, logger=logger, ...)"
