@@ -97,13 +97,11 @@ def unmodelled(ctx: FileContext, on: frozenset[str]) -> bool:
                for site in ctx.calls)
 
 
-def uses_logged_framework(ctx: FileContext, on: frozenset[str]) -> bool:
-    """The file uses a framework whose turned-on integration logs its training metrics
-    (sklearn scores, Keras epoch metrics, boosting eval results, Lightning's logged metrics,
-    the HF Trainer's logs) - unlike a hand-written PyTorch loop."""
+def _framework_used(ctx: FileContext, on: frozenset[str], kinds: Iterable[str]) -> bool:
+    """The file uses the framework of one of these integrations, and that integration is on."""
     imports = ctx.facts.imports
-    return any(flavor in on and imports.imports_any(frozenset(roots))
-               for flavor, roots in _FRAMEWORK_ROOTS.items())
+    return any(flavor in on and imports.imports_any(frozenset(_FRAMEWORK_ROOTS[flavor]))
+               for flavor in kinds)
 
 
 def logs_metrics(ctx: FileContext) -> bool:
@@ -114,7 +112,7 @@ def logs_metrics(ctx: FileContext) -> bool:
     `mlflow.pytorch.autolog()` only Lightning's `Trainer.fit` and TensorBoard writers
     (pytorch/__init__.py:1481-1540)."""
     turned_on = flavors(ctx)
-    return unmodelled(ctx, turned_on) or uses_logged_framework(ctx, turned_on)
+    return unmodelled(ctx, turned_on) or _framework_used(ctx, turned_on, _FRAMEWORK_ROOTS)
 
 
 # Integrations that log the dataset their training call is given (`log_datasets=True`, the
@@ -133,11 +131,7 @@ def logs_datasets(ctx: FileContext) -> bool:
     beyond this module's model (then assume it does). The caller checks that an autolog call
     left `log_datasets` on (`DATASETS` among its effects)."""
     turned_on = flavors(ctx)
-    if unmodelled(ctx, turned_on):
-        return True
-    imports = ctx.facts.imports
-    return any(flavor in turned_on and imports.imports_any(frozenset(_FRAMEWORK_ROOTS[flavor]))
-               for flavor in _DATASET_FLAVORS)
+    return unmodelled(ctx, turned_on) or _framework_used(ctx, turned_on, _DATASET_FLAVORS)
 
 
 # Integrations that log the trained model by default (`log_models=True`): sklearn/__init__.py:1161,
@@ -154,11 +148,7 @@ def logs_models(ctx: FileContext) -> bool:
     models is used here, or what autologging records is beyond this module's model. The caller
     checks that an autolog call left `log_models` on (`MODELS` among its effects)."""
     turned_on = flavors(ctx)
-    if unmodelled(ctx, turned_on):
-        return True
-    imports = ctx.facts.imports
-    return any(flavor in turned_on and imports.imports_any(frozenset(_FRAMEWORK_ROOTS[flavor]))
-               for flavor in _MODEL_FLAVORS)
+    return unmodelled(ctx, turned_on) or _framework_used(ctx, turned_on, _MODEL_FLAVORS)
 
 
 def logs_model_here(ctx: FileContext) -> bool:
