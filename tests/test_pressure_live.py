@@ -136,13 +136,16 @@ def test_rollback_drill_runs_in_a_sandbox_and_leaves_nothing(small_reference_sto
     assert {k: str(v) for k, v in real.aliases.items()} == {"production": "3"}  # the real model never moved
 
 
-def test_artifacts_listed_through_the_api_when_served_remotely(mlflow_server, tmp_path):
+def test_artifacts_listed_through_the_api_when_served_remotely(fresh_mlflow_server, tmp_path):
     """A server with --serve-artifacts: runs' artifacts are `mlflow-artifacts:` URIs, listed
-    through the API (concurrently, bounded by cleanup_list_limit, the rest estimated)."""
+    through the API (concurrently, bounded by cleanup_list_limit, the rest estimated).
+    Its own server: cleanup weighs every experiment of the store, and the shared server holds
+    other tests' small stores, each with a crashed run that would be a candidate too."""
     from mltrack.pressure.runner import CheckSession, read_snapshot
     from mltrack.stores import open_store
     from tests.support.small_store import build_small_store
 
+    mlflow_server = fresh_mlflow_server
     small = build_small_store(mlflow_server.url, tmp_path)
     policy = Policy(experiments=(small.experiment,), inference_experiments=(), registered_models=(),
                     keep_top=0, cleanup_list_limit=1, old_run_days=0)  # the crashed run is minutes old
