@@ -53,13 +53,17 @@ _FLAVOR_OF_MODULE = {
 # only when the file uses them).
 GENERIC_FLAVORS = frozenset(
     {"sklearn", "keras", "xgboost", "lightgbm", "lightning", "transformers", "statsmodels", "spark"})
-# Libraries whose integration the rules do not model, by flavor: used -> assume all is logged.
-_UNMODELLED_ROOTS = {"statsmodels": ("statsmodels",), "spark": ("pyspark",)}
+# The libraries each flavor's integration patches (the file imports one: the framework is used).
 _FRAMEWORK_ROOTS = {
-    "sklearn": ("sklearn",), "keras": ("keras", "tensorflow", "tf_keras"), "xgboost": ("xgboost",),
-    "lightgbm": ("lightgbm",), "lightning": ("lightning", "pytorch_lightning"),
-    "transformers": ("transformers", "setfit"),
+    "sklearn": frozenset({"sklearn"}), "keras": frozenset({"keras", "tensorflow", "tf_keras"}),
+    "xgboost": frozenset({"xgboost"}), "lightgbm": frozenset({"lightgbm"}),
+    "lightning": frozenset({"lightning", "pytorch_lightning"}),
+    "transformers": frozenset({"transformers", "setfit"}),
+    # not modelled: used -> assume the integration logs everything
+    "statsmodels": frozenset({"statsmodels"}), "spark": frozenset({"pyspark"}),
 }
+_UNMODELLED = ("statsmodels", "spark")
+_MODELLED = ("sklearn", "keras", "xgboost", "lightgbm", "lightning", "transformers")
 _SPLITTER_SUFFIXES = ("Fold", "Split", "LeaveOneOut", "LeavePOut", "LeaveOneGroupOut", "LeavePGroupsOut")
 
 
@@ -72,11 +76,9 @@ def autolog_effects(qual: str) -> set[str]:
 
 
 def flavors(ctx: FileContext) -> frozenset[str]:
-    """Integrations turned on in this file, directly or by a helper it calls."""
-    found: set[str] = set()
-    for site in ctx.calls:
-        found.update(e[len(EFFECT):] for e in ctx.effects(site) if e.startswith(EFFECT))
-    return frozenset(found)
+    """Integrations turned on in this file, directly or by a helper it calls (the file's
+    effects are the union of its calls')."""
+    return frozenset(e[len(EFFECT):] for e in ctx.file_effects if e.startswith(EFFECT))
 
 
 def _root(site: CallSite) -> str:
@@ -87,11 +89,7 @@ def unmodelled(ctx: FileContext, on: frozenset[str]) -> bool:
     """True when what autologging records here is beyond this module's model: an integration it
     does not model is on and in use, or training happens in another module's helper (whose
     framework this file does not show)."""
-    if "other" in on:
-        return True
-    imports = ctx.facts.imports
-    if any(flavor in on and imports.imports_any(frozenset(roots))
-           for flavor, roots in _UNMODELLED_ROOTS.items()):
+    if "other" in on or _framework_used(ctx, on, _UNMODELLED):
         return True
     return any(site.imported and "train" in ctx.effects(site) and "train" not in ctx.direct(site)
                for site in ctx.calls)
@@ -100,8 +98,7 @@ def unmodelled(ctx: FileContext, on: frozenset[str]) -> bool:
 def _framework_used(ctx: FileContext, on: frozenset[str], kinds: Iterable[str]) -> bool:
     """The file uses the framework of one of these integrations, and that integration is on."""
     imports = ctx.facts.imports
-    return any(flavor in on and imports.imports_any(frozenset(_FRAMEWORK_ROOTS[flavor]))
-               for flavor in kinds)
+    return any(flavor in on and imports.imports_any(_FRAMEWORK_ROOTS[flavor]) for flavor in kinds)
 
 
 def logs_metrics(ctx: FileContext) -> bool:
@@ -112,7 +109,7 @@ def logs_metrics(ctx: FileContext) -> bool:
     `mlflow.pytorch.autolog()` only Lightning's `Trainer.fit` and TensorBoard writers
     (pytorch/__init__.py:1481-1540)."""
     turned_on = flavors(ctx)
-    return unmodelled(ctx, turned_on) or _framework_used(ctx, turned_on, _FRAMEWORK_ROOTS)
+    return unmodelled(ctx, turned_on) or _framework_used(ctx, turned_on, _MODELLED)
 
 
 # Integrations that log the dataset their training call is given (`log_datasets=True`, the
@@ -151,10 +148,23 @@ def logs_models(ctx: FileContext) -> bool:
     return unmodelled(ctx, turned_on) or _framework_used(ctx, turned_on, _MODEL_FLAVORS)
 
 
-def logs_model_here(ctx: FileContext) -> bool:
-    """An autolog call of this file (or a helper it calls) leaves `log_models` on and its
-    integration logs this file's model: an artifact of the run, as `log_model` would be."""
-    return MODELS in ctx.file_effects and logs_models(ctx)
+def artifact_logged(ctx: FileContext) -> bool:
+    """The file logs an artifact to its run: a `log_artifact`/`log_model`-style call, or an
+    autolog call (of this file or a helper it calls) that leaves `log_models` on where its
+    integration logs this file's model."""
+    effects = ctx.file_effects
+    return "log:artifact" in effects or (MODELS in effects and logs_models(ctx))
+
+
+def helper_logs_artifact(effects: frozenset[str] | tuple[str, ...]) -> bool:
+    """A helper's effects log an artifact: directly, or by turning on autologging with models
+    (whose framework is not seen from the caller: taken as logging it)."""
+    return "log:artifact" in effects or MODELS in effects
+
+
+def metrics_logged(ctx: FileContext) -> bool:
+    """Some call of the file logs a metric that is recorded (`logs_metrics_at`)."""
+    return "log:metric" in ctx.file_effects and any(logs_metrics_at(ctx, s) for s in ctx.calls)
 
 
 def logs_metrics_at(ctx: FileContext, site: CallSite) -> bool:
@@ -170,9 +180,8 @@ def logs_metrics_at(ctx: FileContext, site: CallSite) -> bool:
 def logged_calls(ctx: FileContext, on: frozenset[str]) -> Iterable[tuple[CallSite, bool]]:
     """Calls whose arguments the turned-on integrations log, each with whether all of its
     arguments are logged (True) or only its keywords (False: Keras' `fit`)."""
-    imports = ctx.facts.imports
-    keras = "keras" in on and imports.imports_any(frozenset(_FRAMEWORK_ROOTS["keras"]))
-    lightning = "lightning" in on and imports.imports_any(frozenset(_FRAMEWORK_ROOTS["lightning"]))
+    keras = _framework_used(ctx, on, ("keras",))
+    lightning = _framework_used(ctx, on, ("lightning",))
     for site in ctx.calls:
         root, name, qual = _root(site), site.name, site.qual
         if root == "sklearn" and "sklearn" in on and name[:1].isupper() \
@@ -203,7 +212,6 @@ def lightning_names(ctx: FileContext, on: frozenset[str]) -> frozenset[str]:
     """Names Lightning autologging logs when this file runs a Lightning Trainer: `epochs`
     (`trainer.max_epochs`) and the first optimizer's defaults, wherever the optimizer is built
     (`configure_optimizers` of a module in another file)."""
-    if "lightning" not in on or not ctx.facts.imports.imports_any(
-            frozenset(_FRAMEWORK_ROOTS["lightning"])):
+    if not _framework_used(ctx, on, ("lightning",)):
         return frozenset()
     return frozenset({"epochs"}) | _OPTIMIZER_DEFAULTS

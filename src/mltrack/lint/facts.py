@@ -229,6 +229,12 @@ class CallSite:
                 return arg
         return None
 
+    def kwarg_is(self, name: str, literal: str) -> bool:
+        """The keyword is given as this literal name (`disable=True`: "True"); a variable's
+        value is unknown, so never."""
+        arg = self.kwarg(name)
+        return arg is not None and isinstance(arg.value, cst.Name) and arg.value.value == literal
+
     def positional(self, index: int) -> cst.Arg | None:
         plain = [a for a in self.node.args if a.keyword is None and not a.star]
         return plain[index] if index < len(plain) else None

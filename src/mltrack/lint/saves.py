@@ -17,7 +17,7 @@ from typing import Any
 
 import libcst as cst
 
-from mltrack.lint.autolog import MODELS
+from mltrack.lint.autolog import helper_logs_artifact
 from mltrack.lint.facts import CallSite, Facts, cached_code, dotted, literal_string
 from mltrack.lint.paths import is_fixed_path, shown as short
 
@@ -205,8 +205,7 @@ def helper_saves(facts: Facts, module: cst.Module,
     found: dict[str, tuple[HelperSave, ...]] = {}
     for function, paths in saved.items():
         node = facts.functions.get(function)
-        function_effects = effects.get(function, ())
-        if node is None or "log:artifact" in function_effects or MODELS in function_effects:
+        if node is None or helper_logs_artifact(effects.get(function, ())):
             continue
         paths += copied.get(function, [])
         params = _parameters(function, node)

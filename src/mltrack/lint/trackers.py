@@ -38,25 +38,20 @@ _WANDB_TRACKING = frozenset(
 )
 
 
-def _false(arg) -> bool:
-    """An argument given as the literal `False`."""
-    return arg is not None and isinstance(arg.value, cst.Name) and arg.value.value == "False"
-
-
 def mlflow_effects(site: CallSite, qual: str, name: str) -> set[str]:
     if name not in _MLFLOW_TRACKING and not qual.startswith("mlflow.data."):
         return set()
     effects = {"track", "track:mlflow"}
-    if name == "autolog" and _truthy(site.kwarg("disable")):
+    if name == "autolog" and site.kwarg_is("disable", "True"):
         pass  # `autolog(disable=True)` turns autologging off: it logs nothing
     elif name == "autolog":
         # what each integration logs is in mltrack.lint.autolog: not "every parameter" (a
         # hand-written PyTorch loop gets none), so `log:autolog:<flavor>`, not `log:params:all`
         effects |= {"log:metric"} | autolog_effects(qual)
-        if not _false(site.kwarg("log_datasets")):
+        if not site.kwarg_is("log_datasets", "False"):
             # the training set's digest, if an integration that logs datasets is used (autolog.py)
             effects.add(DATASETS)
-        if not _false(site.kwarg("log_models")):
+        if not site.kwarg_is("log_models", "False"):
             effects.add(MODELS)  # the trained model, if an integration that logs models is used
     elif name == "create_run":
         effects.add("track:client")
@@ -169,11 +164,6 @@ def _logs_whole_object(site: CallSite) -> bool:
     return not is_literal(value)
 
 
-def _truthy(arg: cst.Arg | None) -> bool:
-    """A keyword given a literal true value (`disable=True`)."""
-    return arg is not None and isinstance(arg.value, cst.Name) and arg.value.value == "True"
-
-
 def lightning_logs(site: CallSite) -> bool:
     """Whether a LightningModule's `self.log` / `self.log_dict` / `self.save_hyperparameters`
     call sends to the Trainer's loggers. `logger=False` keeps the value out of every logger
@@ -185,5 +175,4 @@ def lightning_logs(site: CallSite) -> bool:
     `logger.log_hyperparams`. A non-literal `logger=` is taken as logging. (MLflow's Lightning
     autologging reads `trainer.callback_metrics`, which hold `logger=False` values too -
     mlflow/pytorch/_lightning_autolog.py:132-138 - so MLT009 counts those as logged under it.)"""
-    logger = site.kwarg("logger")
-    return not (logger is not None and isinstance(logger.value, cst.Name) and logger.value.value == "False")
+    return not site.kwarg_is("logger", "False")

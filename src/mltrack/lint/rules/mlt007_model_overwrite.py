@@ -112,7 +112,7 @@ class ModelOverwrite(Rule):
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
-        if "log:artifact" in ctx.file_effects or autolog.logs_model_here(ctx):
+        if autolog.artifact_logged(ctx):
             return
         wrappers = forwarders(ctx.facts)
         helpers: list = []  # calls that may reach a helper which saves
@@ -174,8 +174,8 @@ class ModelOverwrite(Rule):
             return ()
         module, _, function = qual.rpartition(".")
         effects = ctx.project.effects_of(module, function, ctx.module_name) or ()
-        if "log:artifact" in effects or autolog.MODELS in effects:
-            return ()  # (autologging in another module: its framework is not seen from here)
+        if autolog.helper_logs_artifact(effects):
+            return ()
         return decoded_saves(effects)
 
 

@@ -151,7 +151,7 @@ class UnversionedPredictions(Rule):
     )
 
     def check(self, ctx: FileContext) -> Iterable[Finding]:
-        if "log:artifact" in ctx.file_effects or autolog.logs_model_here(ctx):
+        if autolog.artifact_logged(ctx):
             return
         if "load:model" in ctx.module_effects and "train" not in ctx.module_effects:
             wrappers = forwarders(ctx.facts)

@@ -225,8 +225,7 @@ class MetricsNotLogged(Rule):
                     f"{ctx.tracker_hint('metrics')}",
                 )
         yield from self._shown_not_logged(ctx, logged)
-        if "log:metric" not in ctx.file_effects or not any(
-                autolog.logs_metrics_at(ctx, site) for site in ctx.calls):
+        if not autolog.metrics_logged(ctx):
             yield from self._trainer_modules(ctx)
 
     def _shown_not_logged(self, ctx: FileContext, logged: set[str]) -> Iterable[Finding]:
@@ -242,9 +241,7 @@ class MetricsNotLogged(Rule):
             names = _lightning_names(ctx, site.node.args[0].value)
             if names is None and lightning_logs(site):
                 return  # a logged name chosen at run time
-            bar = site.kwarg("prog_bar")
-            if not lightning_logs(site) and bar is not None and isinstance(bar.value, cst.Name) \
-                    and bar.value.value == "True":
+            if not lightning_logs(site) and site.kwarg_is("prog_bar", "True"):
                 shown.extend((site.node, name) for name in names or () if _METRIC.search(name))
         for node, name in shown:
             if not _covered(name, logged):

@@ -121,9 +121,8 @@ class UntrackedResultsFile(Rule):
     def check(self, ctx: FileContext) -> Iterable[Finding]:
         if not ctx.trains:
             return
-        if "log:metric" in ctx.file_effects and any(
-                autolog.logs_metrics_at(ctx, site) for site in ctx.calls):
-            return  # metrics are logged (autologging over a hand-written PyTorch loop logs none)
+        if autolog.metrics_logged(ctx):
+            return  # (autologging over a hand-written PyTorch loop logs none)
         for site in ctx.calls:
             if site.raw == "open" and not site.imported:
                 mode = site.positional(1) or site.kwarg("mode")
